@@ -1,0 +1,20 @@
+//! The shared vocabulary of lpsaring.
+//!
+//! Every module depends on this crate and on nothing else of ours except other modules' `api`.
+//! It holds the small types everyone agrees on (ids, time, errors), the ports that `app` wires to
+//! concrete adapters (router, messenger, payment gateway, ephemeral store), and the page layout.
+
+pub mod clock;
+pub mod ephemeral;
+pub mod error;
+pub mod i18n;
+pub mod ids;
+pub mod ports;
+pub mod ui;
+pub mod web;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use ephemeral::{BatchOp, EphemeralStore, StoreError};
+pub use error::{ApiError, ErrorCode};
+pub use i18n::{Lang, Text};
+pub use ids::{Mac, Phone, PhoneError, UserId};

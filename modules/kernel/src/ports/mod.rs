@@ -1,0 +1,11 @@
+//! Ports: what the modules need from the outside world, as traits. `app` wires each to an adapter
+//! (`lpsaring-routeros` for the router, `lpsaring-plugin-host` for messaging and payments), and
+//! tests wire the same adapters to the simulator, real plugin files and local mock servers.
+
+pub mod messenger;
+pub mod payment;
+pub mod router;
+
+pub use messenger::{GatewayError, GatewayErrorKind, Messenger};
+pub use payment::PaymentGateway;
+pub use router::Router;

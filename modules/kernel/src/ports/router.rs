@@ -1,0 +1,265 @@
+//! The MikroTik router as the modules see it: typed hotspot operations, nothing about sentences or
+//! tags. `lpsaring-routeros` implements it over the RouterOS API.
+//!
+//! Every row we create carries a comment starting `lpsaring|` ([`OwnedComment`]); we only ever
+//! modify or delete rows whose comment is ours, so an operator's hand-made rows are safe.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Mac, UserId};
+
+/// Prefix that marks router rows owned by lpsaring.
+pub const COMMENT_PREFIX: &str = "lpsaring|";
+
+/// A structured router comment: `lpsaring|uid=42|k=v…`. Keys and values never contain `|` or `=`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OwnedComment {
+    pub fields: BTreeMap<String, String>,
+}
+
+impl OwnedComment {
+    pub fn for_user(user: UserId) -> Self {
+        let mut fields = BTreeMap::new();
+        fields.insert("uid".to_owned(), user.0.to_string());
+        Self { fields }
+    }
+
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        let clean = |s: &str| s.replace(['|', '='], "_");
+        self.fields.insert(clean(key), clean(value));
+        self
+    }
+
+    pub fn user(&self) -> Option<UserId> {
+        self.fields.get("uid")?.parse().ok().map(UserId)
+    }
+
+    /// Parses a router comment; `None` when it is not ours.
+    pub fn parse(comment: &str) -> Option<Self> {
+        let rest = comment.strip_prefix(COMMENT_PREFIX)?;
+        let fields = rest
+            .split('|')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Some(Self { fields })
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::from("lpsaring");
+        for (k, v) in &self.fields {
+            out.push('|');
+            out.push_str(k);
+            out.push('=');
+            out.push_str(v);
+        }
+        out
+    }
+}
+
+/// One row of `/ip/hotspot/host`: a device the hotspot currently sees, with its byte counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEntry {
+    /// The router's `.id` (`*1A`); a new id for the same MAC means the entry was recreated.
+    pub id: String,
+    pub mac: Mac,
+    pub address: Option<Ipv4Addr>,
+    pub to_address: Option<Ipv4Addr>,
+    pub server: Option<String>,
+    /// Bytes from the client (upload), as the router counts them.
+    pub bytes_in: u64,
+    /// Bytes to the client (download).
+    pub bytes_out: u64,
+    pub uptime_secs: u64,
+    pub authorized: bool,
+    pub bypassed: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BindingType {
+    Regular,
+    Bypassed,
+    Blocked,
+}
+
+impl BindingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingType::Regular => "regular",
+            BindingType::Bypassed => "bypassed",
+            BindingType::Blocked => "blocked",
+        }
+    }
+}
+
+/// One of our `/ip/hotspot/ip-binding` rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpBinding {
+    pub id: String,
+    pub mac: Mac,
+    pub kind: BindingType,
+    pub server: Option<String>,
+    pub comment: OwnedComment,
+}
+
+/// One of our `/ip/firewall/address-list` rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressListEntry {
+    pub id: String,
+    pub list: String,
+    pub address: Ipv4Addr,
+    pub comment: OwnedComment,
+}
+
+/// A hotspot user (`/ip/hotspot/user`) as we want it to exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotspotUserSpec {
+    pub name: String,
+    pub password: String,
+    pub profile: String,
+    pub limit_bytes_total: Option<u64>,
+    pub limit_uptime_secs: Option<u64>,
+    pub comment: OwnedComment,
+}
+
+/// A write the quota sync wants applied; a batch of these is pipelined on one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterWrite {
+    UpsertBinding { mac: Mac, kind: BindingType, comment: OwnedComment },
+    RemoveBinding { id: String },
+    AddAddress { list: String, address: Ipv4Addr, comment: OwnedComment },
+    RemoveAddress { id: String },
+    SetUserProfile { name: String, profile: String },
+}
+
+/// Why a router call failed, classified so callers can decide (retry, tell the user, alert).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouterError {
+    #[error("router unreachable: {0}")]
+    Unreachable(String),
+    #[error("router refused our credentials: {0}")]
+    Authentication(String),
+    #[error("router did not answer in time")]
+    Timeout,
+    #[error("router trap (category {category:?}): {message}")]
+    Trap { category: Option<u8>, message: String },
+    #[error("router protocol error: {0}")]
+    Protocol(String),
+    #[error("router circuit breaker is open; not trying until it cools down")]
+    CircuitOpen,
+    #[error("refusing to touch a router row that is not ours: {0}")]
+    NotOurs(String),
+}
+
+impl RouterError {
+    /// True when the router itself could not be reached (as opposed to refusing one command).
+    pub fn is_connectivity(&self) -> bool {
+        matches!(
+            self,
+            RouterError::Unreachable(_) | RouterError::Timeout | RouterError::CircuitOpen
+        )
+    }
+}
+
+/// Breaker state, shown by `/readyz` and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouterHealth {
+    Connected,
+    Connecting,
+    CircuitOpen,
+    /// No router configured (development without a simulator).
+    Disabled,
+}
+
+#[async_trait]
+pub trait Router: Send + Sync {
+    fn health(&self) -> RouterHealth;
+
+    /// One `/ip/hotspot/host/print` of every host.
+    async fn hosts(&self) -> Result<Vec<HostEntry>, RouterError>;
+
+    /// The MAC behind an IP: hotspot host, then ARP, then DHCP lease; first hit wins.
+    async fn mac_for_ip(&self, ip: Ipv4Addr) -> Result<Option<Mac>, RouterError>;
+
+    /// The IP a MAC currently has (host, ARP, lease).
+    async fn ip_for_mac(&self, mac: Mac) -> Result<Option<Ipv4Addr>, RouterError>;
+
+    /// Our ip-bindings (comment starts with `lpsaring|`).
+    async fn ip_bindings(&self) -> Result<Vec<IpBinding>, RouterError>;
+
+    /// Creates or updates the binding for `mac`. Refuses a foreign binding for the same MAC.
+    async fn upsert_ip_binding(
+        &self,
+        mac: Mac,
+        kind: BindingType,
+        comment: &OwnedComment,
+    ) -> Result<(), RouterError>;
+
+    /// Removes our binding for `mac`; true when one existed.
+    async fn remove_ip_binding(&self, mac: Mac) -> Result<bool, RouterError>;
+
+    /// Our address-list entries (any list).
+    async fn address_list(&self) -> Result<Vec<AddressListEntry>, RouterError>;
+
+    /// Puts `ip` on exactly `list` among `status_lists`, removing it from the others.
+    async fn set_status_list(
+        &self,
+        ip: Ipv4Addr,
+        list: &str,
+        status_lists: &[String],
+        comment: &OwnedComment,
+    ) -> Result<(), RouterError>;
+
+    /// Removes `ip` from every one of `lists` (ours only).
+    async fn remove_address(&self, ip: Ipv4Addr, lists: &[String]) -> Result<usize, RouterError>;
+
+    async fn upsert_hotspot_user(&self, user: &HotspotUserSpec) -> Result<(), RouterError>;
+
+    async fn set_hotspot_user_profile(&self, name: &str, profile: &str) -> Result<(), RouterError>;
+
+    async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError>;
+
+    /// `/ip/hotspot/active/login`: logs a host in as a hotspot user.
+    async fn active_login(
+        &self,
+        user: &str,
+        password: &str,
+        ip: Ipv4Addr,
+        mac: Option<Mac>,
+    ) -> Result<(), RouterError>;
+
+    /// Logs out active sessions of a MAC; returns how many.
+    async fn remove_active_by_mac(&self, mac: Mac) -> Result<usize, RouterError>;
+
+    /// Drops host entries of a MAC (forces a fresh host, e.g. at logout).
+    async fn remove_hosts_by_mac(&self, mac: Mac) -> Result<usize, RouterError>;
+
+    /// Makes the DHCP lease of `mac` static.
+    async fn make_lease_static(&self, mac: Mac) -> Result<bool, RouterError>;
+
+    /// Applies many writes pipelined on one connection; one result per write, in order.
+    async fn apply(&self, writes: Vec<RouterWrite>) -> Result<Vec<Result<(), RouterError>>, RouterError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_comment_round_trips_and_rejects_foreign() {
+        let c = OwnedComment::for_user(UserId(42)).with("mac", "AA:BB").with("bad|key", "v=1");
+        let text = c.render();
+        assert!(text.starts_with(COMMENT_PREFIX));
+        let back = OwnedComment::parse(&text).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.user(), Some(UserId(42)));
+        assert!(OwnedComment::parse("made by hand").is_none());
+    }
+}

@@ -1,0 +1,86 @@
+//! The shared page layout. Sailfish has no template inheritance, so modules render their body
+//! fragment with their own template and wrap it here. Pages stay small (inline CSS, no scripts by
+//! default) because captive mini-browsers on cheap phones are slow and may block external assets.
+
+use sailfish::TemplateSimple;
+use salvo::prelude::*;
+
+use crate::i18n::Lang;
+
+#[derive(TemplateSimple)]
+#[template(path = "layout.stpl")]
+struct Layout<'a> {
+    lang: &'a str,
+    title: &'a str,
+    body: &'a str,
+}
+
+/// A rendered page: a title and a body fragment produced by one of our own templates.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub lang: Lang,
+    pub title: String,
+    /// Trusted HTML from our templates; inserted unescaped.
+    pub body_html: String,
+    pub status: StatusCode,
+}
+
+impl Page {
+    pub fn new(lang: Lang, title: impl Into<String>, body_html: String) -> Self {
+        Self { lang, title: title.into(), body_html, status: StatusCode::OK }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn to_html(&self) -> String {
+        Layout { lang: self.lang.code(), title: &self.title, body: &self.body_html }
+            .render_once()
+            .unwrap_or_else(|e| format!("<!doctype html><p>template error: {e}</p>"))
+    }
+}
+
+impl Scribe for Page {
+    fn render(self, res: &mut Response) {
+        res.status_code(self.status);
+        res.render(Text::Html(self.to_html()));
+    }
+}
+
+/// Escapes text for HTML element content and quoted attributes, for the few places that build
+/// fragments without a template.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_escapes_title_but_not_body() {
+        let page = Page::new(Lang::En, "<x>", "<p>hi</p>".to_owned());
+        let html = page.to_html();
+        assert!(html.contains("<title>&lt;x&gt; · lpsaring</title>"));
+        assert!(html.contains("<p>hi</p>"));
+        assert!(html.contains("lang=\"en\""));
+    }
+
+    #[test]
+    fn escape_covers_attribute_breakers() {
+        assert_eq!(escape(r#"<a href="x">'&"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+    }
+}
