@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use salvo::http::StatusCode;
+use salvo::oapi::EndpointOutRegister;
 use salvo::prelude::*;
 use serde::Serialize;
 
@@ -112,7 +113,7 @@ impl Writer for ApiError {
     }
 }
 
-impl salvo::oapi::EndpointOutRegister for ApiError {
+impl EndpointOutRegister for ApiError {
     fn register(components: &mut salvo::oapi::Components, operation: &mut salvo::oapi::Operation) {
         use salvo::oapi::ToSchema;
         let schema = Envelope::to_schema(components);
