@@ -4,6 +4,7 @@
 //! every statement must run on both SQLite and Postgres. Bytes are BIGINT, money is BIGINT rupiah,
 //! times are UTC timestamps.
 
+pub use sea_orm_migration;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_auth_core;
@@ -60,7 +61,9 @@ pub(crate) fn fk_user(table: &'static str, column: &'static str) -> ForeignKeyCr
 /// A plain (non-unique) index.
 pub(crate) fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", columns.join("_"))).table(table).if_not_exists();
+    stmt.name(format!("ix_{table}_{}", columns.join("_")))
+        .table(table)
+        .if_not_exists();
     for column in columns {
         stmt.col(*column);
     }

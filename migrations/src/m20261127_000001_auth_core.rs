@@ -50,8 +50,10 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("refresh_tokens", &["family_id"])).await?;
-        m.create_index(index("refresh_tokens", &["user_id"])).await?;
+        m.create_index(index("refresh_tokens", &["family_id"]))
+            .await?;
+        m.create_index(index("refresh_tokens", &["user_id"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -68,13 +70,15 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("login_history", &["user_id", "at"])).await?;
+        m.create_index(index("login_history", &["user_id", "at"]))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in ["login_history", "refresh_tokens", "users"] {
-            m.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

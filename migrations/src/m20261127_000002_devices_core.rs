@@ -32,6 +32,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("devices").if_exists().take()).await
+        m.drop_table(Table::drop().table("devices").if_exists().take())
+            .await
     }
 }

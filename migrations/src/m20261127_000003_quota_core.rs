@@ -63,7 +63,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("quota_ledger", &["user_id", "created_at"])).await?;
+        m.create_index(index("quota_ledger", &["user_id", "created_at"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -89,7 +90,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in ["sync_runs", "quota_ledger", "usage_daily", "quota_accounts"] {
-            m.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

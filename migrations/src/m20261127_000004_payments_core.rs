@@ -59,7 +59,8 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("transactions", &["user_id", "created_at"])).await?;
+        m.create_index(index("transactions", &["user_id", "created_at"]))
+            .await?;
         m.create_index(index("transactions", &["status"])).await?;
 
         m.create_table(
@@ -83,13 +84,15 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("transaction_events", &["transaction_id"])).await?;
+        m.create_index(index("transaction_events", &["transaction_id"]))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in ["transaction_events", "transactions", "packages"] {
-            m.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

@@ -42,7 +42,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in ["audit_log", "settings"] {
-            m.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            m.drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

@@ -29,11 +29,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("outbox", &["status", "next_attempt_at"])).await?;
+        m.create_index(index("outbox", &["status", "next_attempt_at"]))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("outbox").if_exists().take()).await
+        m.drop_table(Table::drop().table("outbox").if_exists().take())
+            .await
     }
 }

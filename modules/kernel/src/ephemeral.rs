@@ -21,8 +21,14 @@ pub enum StoreError {
 /// One write in an atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchOp {
-    Put { key: String, value: Vec<u8>, ttl: Option<Duration> },
-    Delete { key: String },
+    Put {
+        key: String,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    },
+    Delete {
+        key: String,
+    },
 }
 
 /// Key/value state with TTLs. All writes are atomic; a batch is one transaction.

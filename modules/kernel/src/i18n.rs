@@ -51,15 +51,27 @@ impl Lang {
 
     /// Picks the language: an explicit `?lang=`, then the `lang` cookie, then `Accept-Language`
     /// (English only when the browser prefers it over Indonesian), else Indonesian.
-    pub fn negotiate(query: Option<&str>, cookie: Option<&str>, accept_language: Option<&str>) -> Self {
-        if let Some(lang) = query.and_then(Lang::parse).or_else(|| cookie.and_then(Lang::parse)) {
+    pub fn negotiate(
+        query: Option<&str>,
+        cookie: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Self {
+        if let Some(lang) = query
+            .and_then(Lang::parse)
+            .or_else(|| cookie.and_then(Lang::parse))
+        {
             return lang;
         }
         let Some(header) = accept_language else {
             return Lang::Id;
         };
         for part in header.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("id") || tag.starts_with("in") {
                 return Lang::Id;
             }
@@ -90,8 +102,14 @@ mod tests {
     #[test]
     fn indonesian_unless_asked_otherwise() {
         assert_eq!(Lang::negotiate(None, None, None), Lang::Id);
-        assert_eq!(Lang::negotiate(None, None, Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::negotiate(None, None, Some("id-ID,id;q=0.9,en;q=0.8")), Lang::Id);
+        assert_eq!(
+            Lang::negotiate(None, None, Some("en-US,en;q=0.9")),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::negotiate(None, None, Some("id-ID,id;q=0.9,en;q=0.8")),
+            Lang::Id
+        );
         assert_eq!(Lang::negotiate(None, Some("en"), Some("id")), Lang::En);
         assert_eq!(Lang::negotiate(Some("id"), Some("en"), None), Lang::Id);
         assert_eq!(Lang::negotiate(Some("xx"), None, Some("fr")), Lang::Id);

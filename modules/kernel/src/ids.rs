@@ -206,35 +206,74 @@ mod tests {
 
     #[test]
     fn mac_accepts_common_spellings_and_prints_router_style() {
-        for input in ["aa:bb:cc:dd:ee:0f", "AA-BB-CC-DD-EE-0F", "aabb.ccdd.ee0f", "aabbccddee0f"] {
-            assert_eq!(Mac::parse(input).unwrap().to_string(), "AA:BB:CC:DD:EE:0F", "{input}");
+        for input in [
+            "aa:bb:cc:dd:ee:0f",
+            "AA-BB-CC-DD-EE-0F",
+            "aabb.ccdd.ee0f",
+            "aabbccddee0f",
+        ] {
+            assert_eq!(
+                Mac::parse(input).unwrap().to_string(),
+                "AA:BB:CC:DD:EE:0F",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn mac_rejects_garbage() {
-        for input in ["", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:gg", "aa:bb:cc:dd:ee:ff:00", "a:abb:cc:dd:ee:ff"] {
+        for input in [
+            "",
+            "aa:bb:cc:dd:ee",
+            "aa:bb:cc:dd:ee:gg",
+            "aa:bb:cc:dd:ee:ff:00",
+            "a:abb:cc:dd:ee:ff",
+        ] {
             assert!(Mac::parse(input).is_err(), "{input}");
         }
     }
 
     #[test]
     fn mac_knows_randomised_addresses() {
-        assert!(Mac::parse("DA:00:00:00:00:01").unwrap().is_locally_administered());
-        assert!(!Mac::parse("D8:00:00:00:00:01").unwrap().is_locally_administered());
+        assert!(
+            Mac::parse("DA:00:00:00:00:01")
+                .unwrap()
+                .is_locally_administered()
+        );
+        assert!(
+            !Mac::parse("D8:00:00:00:00:01")
+                .unwrap()
+                .is_locally_administered()
+        );
     }
 
     #[test]
     fn indonesian_forms_normalise_to_e164() {
-        for input in ["081234567890", "6281234567890", "81234567890", "+62 812-3456-7890", "+62081234567890"] {
-            assert_eq!(Phone::parse(input).unwrap().as_str(), "+6281234567890", "{input}");
+        for input in [
+            "081234567890",
+            "6281234567890",
+            "81234567890",
+            "+62 812-3456-7890",
+            "+62081234567890",
+        ] {
+            assert_eq!(
+                Phone::parse(input).unwrap().as_str(),
+                "+6281234567890",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn foreign_numbers_need_a_plus() {
-        assert_eq!(Phone::parse("+1 415 555 0100").unwrap().as_str(), "+14155550100");
-        assert_eq!(Phone::parse("14155550100"), Err(PhoneError::NotIndonesianMobile));
+        assert_eq!(
+            Phone::parse("+1 415 555 0100").unwrap().as_str(),
+            "+14155550100"
+        );
+        assert_eq!(
+            Phone::parse("14155550100"),
+            Err(PhoneError::NotIndonesianMobile)
+        );
     }
 
     #[test]
@@ -242,8 +281,14 @@ mod tests {
         assert_eq!(Phone::parse("  "), Err(PhoneError::Empty));
         assert_eq!(Phone::parse("0812abc"), Err(PhoneError::BadCharacters));
         assert_eq!(Phone::parse("0812"), Err(PhoneError::BadLength(5)));
-        assert_eq!(Phone::parse("+1234567890123456"), Err(PhoneError::BadLength(16)));
-        assert_eq!(Phone::parse("0212345678"), Err(PhoneError::NotIndonesianMobile));
+        assert_eq!(
+            Phone::parse("+1234567890123456"),
+            Err(PhoneError::BadLength(16))
+        );
+        assert_eq!(
+            Phone::parse("0212345678"),
+            Err(PhoneError::NotIndonesianMobile)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod ids;
 pub mod ports;
+pub mod secret;
 pub mod ui;
 pub mod web;
 
@@ -18,3 +19,4 @@ pub use ephemeral::{BatchOp, EphemeralStore, StoreError};
 pub use error::{ApiError, ErrorCode};
 pub use i18n::{Lang, Text};
 pub use ids::{Mac, Phone, PhoneError, UserId};
+pub use secret::Secret;

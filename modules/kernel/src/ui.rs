@@ -27,7 +27,12 @@ pub struct Page {
 
 impl Page {
     pub fn new(lang: Lang, title: impl Into<String>, body_html: String) -> Self {
-        Self { lang, title: title.into(), body_html, status: StatusCode::OK }
+        Self {
+            lang,
+            title: title.into(),
+            body_html,
+            status: StatusCode::OK,
+        }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -36,9 +41,13 @@ impl Page {
     }
 
     pub fn to_html(&self) -> String {
-        Layout { lang: self.lang.code(), title: &self.title, body: &self.body_html }
-            .render_once()
-            .unwrap_or_else(|e| format!("<!doctype html><p>template error: {e}</p>"))
+        Layout {
+            lang: self.lang.code(),
+            title: &self.title,
+            body: &self.body_html,
+        }
+        .render_once()
+        .unwrap_or_else(|e| format!("<!doctype html><p>template error: {e}</p>"))
     }
 }
 
@@ -81,6 +90,9 @@ mod tests {
 
     #[test]
     fn escape_covers_attribute_breakers() {
-        assert_eq!(escape(r#"<a href="x">'&"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+        assert_eq!(
+            escape(r#"<a href="x">'&"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
     }
 }

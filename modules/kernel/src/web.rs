@@ -11,7 +11,10 @@ const IS_HTTPS: &str = "lpsaring.is_https";
 
 /// The id of the current request, or `-` outside the request-id middleware.
 pub fn request_id(depot: &Depot) -> String {
-    depot.get::<String>(REQUEST_ID).cloned().unwrap_or_else(|_| "-".to_owned())
+    depot
+        .get::<String>(REQUEST_ID)
+        .cloned()
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 pub fn set_request_id(depot: &mut Depot, id: String) {

@@ -29,8 +29,16 @@ pub struct GatewayError {
 }
 
 impl GatewayError {
-    pub fn new(kind: GatewayErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, code: code.into(), message: message.into() }
+    pub fn new(
+        kind: GatewayErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn is_retryable(&self) -> bool {

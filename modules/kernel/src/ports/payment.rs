@@ -89,10 +89,13 @@ pub trait PaymentGateway: Send + Sync {
     /// Verifies a notification's signature and parses it. A bad signature is an error.
     async fn parse_webhook(&self, webhook: &RawWebhook) -> Result<PaymentEvent, GatewayError>;
 
-    /// Development providers only: a correctly signed notification for `order_id`.
+    /// Development providers only: a correctly signed notification for `order_id` reporting
+    /// `outcome` and `gross_amount` (integer rupiah, so the amount check on the event passes).
+    /// Real providers answer a `Permanent` `NOT_SUPPORTED` error.
     async fn simulate_webhook(
         &self,
         order_id: &str,
         outcome: PaymentStatus,
+        gross_amount: i64,
     ) -> Result<RawWebhook, GatewayError>;
 }

@@ -131,11 +131,26 @@ pub struct HotspotUserSpec {
 /// A write the quota sync wants applied; a batch of these is pipelined on one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouterWrite {
-    UpsertBinding { mac: Mac, kind: BindingType, comment: OwnedComment },
-    RemoveBinding { id: String },
-    AddAddress { list: String, address: Ipv4Addr, comment: OwnedComment },
-    RemoveAddress { id: String },
-    SetUserProfile { name: String, profile: String },
+    UpsertBinding {
+        mac: Mac,
+        kind: BindingType,
+        comment: OwnedComment,
+    },
+    RemoveBinding {
+        id: String,
+    },
+    AddAddress {
+        list: String,
+        address: Ipv4Addr,
+        comment: OwnedComment,
+    },
+    RemoveAddress {
+        id: String,
+    },
+    SetUserProfile {
+        name: String,
+        profile: String,
+    },
 }
 
 /// Why a router call failed, classified so callers can decide (retry, tell the user, alert).
@@ -148,7 +163,10 @@ pub enum RouterError {
     #[error("router did not answer in time")]
     Timeout,
     #[error("router trap (category {category:?}): {message}")]
-    Trap { category: Option<u8>, message: String },
+    Trap {
+        category: Option<u8>,
+        message: String,
+    },
     #[error("router protocol error: {0}")]
     Protocol(String),
     #[error("router circuit breaker is open; not trying until it cools down")]
@@ -245,7 +263,10 @@ pub trait Router: Send + Sync {
     async fn make_lease_static(&self, mac: Mac) -> Result<bool, RouterError>;
 
     /// Applies many writes pipelined on one connection; one result per write, in order.
-    async fn apply(&self, writes: Vec<RouterWrite>) -> Result<Vec<Result<(), RouterError>>, RouterError>;
+    async fn apply(
+        &self,
+        writes: Vec<RouterWrite>,
+    ) -> Result<Vec<Result<(), RouterError>>, RouterError>;
 }
 
 #[cfg(test)]
@@ -254,7 +275,9 @@ mod tests {
 
     #[test]
     fn owned_comment_round_trips_and_rejects_foreign() {
-        let c = OwnedComment::for_user(UserId(42)).with("mac", "AA:BB").with("bad|key", "v=1");
+        let c = OwnedComment::for_user(UserId(42))
+            .with("mac", "AA:BB")
+            .with("bad|key", "v=1");
         let text = c.render();
         assert!(text.starts_with(COMMENT_PREFIX));
         let back = OwnedComment::parse(&text).unwrap();

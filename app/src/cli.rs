@@ -1,0 +1,154 @@
+//! The command line: `serve` (default), `migrate`, `demo`, and the operator tools later issues add.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+use crate::{StartupError, db};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lpsaring",
+    version,
+    about = "MikroTik hotspot portal: WhatsApp OTP login, quota, packages"
+)]
+pub struct Cli {
+    /// Settings file (default: ./lpsaring.toml, then /etc/lpsaring/lpsaring.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Apply or inspect database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Run a throwaway portal for trying it out: fresh data dir, everything local.
+    Demo,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (the default).
+    Up,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Exit code for configuration and start-up problems.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lpsaring: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Startup(e)) => {
+            eprintln!("lpsaring: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(CliError::Failed(message)) => {
+            eprintln!("lpsaring: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load(cli.config.as_deref()).map_err(StartupError::from)?;
+    crate::telemetry::init(&settings.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up)).await,
+        Command::Demo => demo(settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    let listener = crate::bind(&settings).await?;
+    let app = crate::build(settings).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "lpsaring is serving");
+    crate::serve(app, listener, crate::shutdown_signal())
+        .await
+        .map_err(|e| CliError::Failed(format!("server failed: {e}")))
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> Result<(), CliError> {
+    let url = db::redact_url(&settings.database_url());
+    let conn = db::connect(&settings)
+        .await
+        .map_err(|e| StartupError::Database {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+    match action {
+        MigrateAction::Up => {
+            let before = db::migration_status(&conn).await;
+            let pending = before.iter().filter(|(_, applied)| !applied).count();
+            println!("Applying {pending} pending migration(s) to {url} ...");
+            db::migrate_up(&conn)
+                .await
+                .map_err(|e| StartupError::Migration(e.to_string()))?;
+            println!("Database is up to date ({} migrations).", before.len());
+        }
+        MigrateAction::Status => {
+            for (name, applied) in db::migration_status(&conn).await {
+                println!("{}  {name}", if applied { "applied" } else { "pending" });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A portal on a fresh temporary data dir, so trying it never touches real data.
+async fn demo(mut settings: Settings) -> Result<(), CliError> {
+    let dir = tempfile::Builder::new()
+        .prefix("lpsaring-demo-")
+        .tempdir()
+        .map_err(|e| CliError::Failed(format!("cannot create a temporary data dir: {e}")))?;
+    settings.data_dir = dir.path().to_path_buf();
+    settings.database.url = None;
+    let listener = crate::bind(&settings).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let app = crate::build(settings).await?;
+    println!();
+    println!("  lpsaring demo is running.");
+    println!("  Open:      http://{addr}/");
+    println!("  Health:    http://{addr}/readyz");
+    println!("  Data dir:  {} (deleted on exit)", dir.path().display());
+    println!("  Stop with Ctrl+C.");
+    println!();
+    let result = crate::serve(app, listener, crate::shutdown_signal()).await;
+    drop(dir);
+    result.map_err(|e| CliError::Failed(format!("server failed: {e}")))
+}

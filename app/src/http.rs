@@ -1,0 +1,323 @@
+//! The HTTP surface: middleware every request passes (request id, client IP, panic and size
+//! guards), the error catcher that turns bare statuses into the API envelope or a readable page,
+//! and the process-level endpoints (`/healthz`, `/readyz`, `/`, the OpenAPI document).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use lpsaring_kernel::ui::Page;
+use lpsaring_kernel::web::{self, request_id};
+use lpsaring_kernel::{ApiError, EphemeralStore, Lang, Text};
+use salvo::catcher::Catcher;
+use salvo::http::StatusCode;
+use salvo::oapi::{OpenApi, ToSchema};
+use salvo::prelude::*;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::App;
+
+/// Longest incoming `X-Request-ID` we keep; longer ones are replaced by a fresh id.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Keeps a caller's request id only when it is short and made of safe characters, so it can go
+/// into headers and log lines without escaping.
+pub fn sanitize_request_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_REQUEST_ID_LEN
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| raw.to_owned())
+}
+
+/// The client address by the trusted-proxy rule: the peer, unless the peer is a trusted proxy;
+/// then `CF-Connecting-IP`, else the right-most `X-Forwarded-For` hop that is not itself a
+/// trusted proxy. Anyone else's forwarded headers are ignored (they are trivially forged).
+pub fn resolve_client_ip(
+    peer: Option<IpAddr>,
+    trusted: &[IpNet],
+    cf_connecting_ip: Option<&str>,
+    forwarded_for: Option<&str>,
+) -> Option<IpAddr> {
+    let peer = peer?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    if let Some(ip) = cf_connecting_ip.and_then(|v| v.trim().parse::<IpAddr>().ok()) {
+        return Some(ip);
+    }
+    if let Some(list) = forwarded_for {
+        for hop in list.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if is_trusted(&ip) => continue,
+                Ok(ip) => return Some(ip),
+                Err(_) => break,
+            }
+        }
+    }
+    Some(peer)
+}
+
+fn peer_ip(req: &Request) -> Option<IpAddr> {
+    match req.remote_addr() {
+        salvo::conn::SocketAddr::IPv4(a) => Some(IpAddr::V4(*a.ip())),
+        salvo::conn::SocketAddr::IPv6(a) => {
+            let ip = *a.ip();
+            Some(
+                ip.to_ipv4_mapped()
+                    .map(IpAddr::V4)
+                    .unwrap_or(IpAddr::V6(ip)),
+            )
+        }
+        _ => None,
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Establishes the request id, client IP and scheme, runs the request inside a tracing span that
+/// carries the id, and logs one line per request.
+pub struct RequestContext {
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+}
+
+#[async_trait]
+impl Handler for RequestContext {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        let id = header(req, "x-request-id")
+            .and_then(sanitize_request_id)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let peer = peer_ip(req);
+        let trusted_peer =
+            peer.is_some_and(|p| self.trusted_proxies.iter().any(|n| n.contains(&p)));
+        let client = resolve_client_ip(
+            peer,
+            &self.trusted_proxies,
+            header(req, "cf-connecting-ip"),
+            header(req, "x-forwarded-for"),
+        );
+        let https = if trusted_peer {
+            header(req, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        } else {
+            req.uri().scheme_str() == Some("https")
+        };
+        web::set_request_id(depot, id.clone());
+        if let Some(ip) = client {
+            web::set_client_ip(depot, ip);
+        }
+        web::set_is_https(depot, https);
+        if let Ok(value) = id.parse() {
+            res.headers_mut().insert("x-request-id", value);
+        }
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!("request", request_id = %id);
+        async {
+            let started = tokio::time::Instant::now();
+            ctrl.call_next(req, depot, res).await;
+            let status = res.status_code.unwrap_or(StatusCode::OK).as_u16();
+            tracing::info!(
+                %method, %path, status,
+                client = client.map(|c| c.to_string()).unwrap_or_default(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request"
+            );
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+const ERROR_TITLE: Text = Text::new("Terjadi kesalahan", "Something went wrong");
+const NOT_FOUND_TEXT: Text = Text::new("Halaman tidak ditemukan.", "Page not found.");
+const GENERIC_ERROR_TEXT: Text = Text::new(
+    "Permintaan tidak dapat diproses. Silakan coba lagi.",
+    "The request could not be processed. Please try again.",
+);
+const BACK_HOME: Text = Text::new("Kembali ke beranda", "Back to the home page");
+
+/// Turns a bare error status into the JSON envelope under `/api`, a readable page elsewhere.
+#[handler]
+async fn render_error(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let status = res.status_code.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if req.uri().path().starts_with("/api") {
+        let api = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                ApiError::new(status, "INTERNAL_ERROR", "Internal server error.")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                status,
+                "PAYLOAD_TOO_LARGE",
+                "The request body is too large.",
+            ),
+            _ => ApiError::from_status(status),
+        };
+        let body = api.envelope(request_id(depot));
+        res.render(Json(body));
+    } else {
+        let lang = Lang::of_request(req);
+        let text = if status == StatusCode::NOT_FOUND {
+            NOT_FOUND_TEXT
+        } else {
+            GENERIC_ERROR_TEXT
+        };
+        let body = format!(
+            "<div class=\"card\"><h1>{}</h1><p class=\"error\">{} ({})</p><p class=\"muted\">ID: {}</p><a class=\"btn secondary\" href=\"/\">{}</a></div>",
+            ERROR_TITLE.get(lang),
+            text.get(lang),
+            status.as_u16(),
+            lpsaring_kernel::ui::escape(&request_id(depot)),
+            BACK_HOME.get(lang),
+        );
+        res.render(Page::new(lang, ERROR_TITLE.get(lang), body).with_status(status));
+    }
+    ctrl.skip_rest();
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Health {
+    status: &'static str,
+}
+
+/// The process is alive.
+#[endpoint(tags("system"))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Readiness {
+    status: &'static str,
+    database: &'static str,
+    state_store: &'static str,
+}
+
+/// The database and the state store answer. 503 when either does not.
+#[endpoint(tags("system"), status_codes(200, 503))]
+async fn readyz(depot: &mut Depot, res: &mut Response) -> Json<Readiness> {
+    let Ok(app) = depot.get_typed::<App>() else {
+        res.status_code(StatusCode::SERVICE_UNAVAILABLE);
+        return Json(Readiness {
+            status: "starting",
+            database: "unknown",
+            state_store: "unknown",
+        });
+    };
+    let (db, store) = tokio::join!(app.db.ping(), app.store.ping());
+    let ready = db.is_ok() && store.is_ok();
+    if let Err(e) = &db {
+        tracing::warn!(error = %e, "readiness: database does not answer");
+    }
+    if let Err(e) = &store {
+        tracing::warn!(error = %e, "readiness: state store does not answer");
+    }
+    if !ready {
+        res.status_code(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let word = |ok: bool| if ok { "ok" } else { "down" };
+    Json(Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        database: word(db.is_ok()),
+        state_store: word(store.is_ok()),
+    })
+}
+
+const LANDING_TITLE: Text = Text::new("Selamat datang", "Welcome");
+const LANDING_BODY: Text = Text::new(
+    "Ini adalah portal hotspot. Hubungkan perangkat Anda ke Wi-Fi untuk masuk dengan kode WhatsApp.",
+    "This is the hotspot portal. Connect your device to the Wi-Fi to log in with a WhatsApp code.",
+);
+
+#[handler]
+async fn landing(req: &mut Request) -> Page {
+    let lang = Lang::of_request(req);
+    let body = format!(
+        "<div class=\"card\"><h1>{}</h1><p>{}</p></div>",
+        LANDING_TITLE.get(lang),
+        LANDING_BODY.get(lang)
+    );
+    Page::new(lang, LANDING_TITLE.get(lang), body)
+}
+
+/// The whole application: middleware, module routers and system endpoints.
+pub fn service(app: &App) -> Service {
+    let api = Router::with_path("api");
+    let router = Router::new()
+        .hoop(affix_state::inject(app.clone()))
+        .hoop(CatchPanic::new())
+        .hoop(max_size(app.settings.http.max_body_bytes))
+        .push(Router::with_path("healthz").get(healthz))
+        .push(Router::with_path("readyz").get(readyz))
+        .push(api)
+        .get(landing);
+    let doc = OpenApi::new("lpsaring", env!("CARGO_PKG_VERSION")).merge_router(&router);
+    let router = router.unshift(doc.into_router("/api/openapi.json"));
+    Service::new(router)
+        .hoop(RequestContext {
+            trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
+        })
+        .catcher(Catcher::default().hoop(render_error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_safe() {
+        assert_eq!(sanitize_request_id("abc-123"), Some("abc-123".to_owned()));
+        assert_eq!(sanitize_request_id("a b"), None);
+        assert_eq!(sanitize_request_id("x\r\ny"), None);
+        assert_eq!(sanitize_request_id(&"a".repeat(65)), None);
+        assert_eq!(sanitize_request_id(""), None);
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_proxies() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(
+            resolve_client_ip(Some(peer), &trusted, Some("1.1.1.1"), Some("2.2.2.2")),
+            Some(peer)
+        );
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(
+            resolve_client_ip(
+                Some(proxy),
+                &trusted,
+                None,
+                Some("6.6.6.6, 198.51.100.7, 10.0.0.5")
+            ),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        assert_eq!(
+            resolve_client_ip(Some(proxy), &trusted, Some("198.51.100.8"), Some("6.6.6.6")),
+            Some("198.51.100.8".parse().unwrap())
+        );
+        assert_eq!(
+            resolve_client_ip(Some(proxy), &trusted, None, Some("garbage")),
+            Some(proxy)
+        );
+    }
+}
