@@ -237,6 +237,9 @@ pub struct SimState {
     /// RouterOS ≥ 7.18 answers an empty print with `!empty` (then `!done`); older versions only
     /// with `!done`.
     pub empty_replies: bool,
+    /// Put `.tag` last in reply sentences instead of right after the reply word (RouterOS
+    /// documentation shows it last, captured traffic shows it first; clients must take both).
+    pub tag_last: bool,
 }
 
 impl Default for SimState {
@@ -249,6 +252,7 @@ impl Default for SimState {
             faults: Faults::default(),
             stats: SimStats::default(),
             empty_replies: true,
+            tag_last: false,
         };
         state.table_mut(Menu::UserProfile).insert(vec![
             ("name".into(), "default".into()),
@@ -268,27 +272,43 @@ pub struct Outcome {
     pub close: bool,
 }
 
-/// Encodes replies for one tagged command, `.tag` right after the reply word.
+/// Encodes replies for one tagged command, `.tag` right after the reply word (or last).
 struct Replies<'a> {
     out: Vec<u8>,
     tag: Option<&'a str>,
+    tag_last: bool,
 }
 
 impl<'a> Replies<'a> {
-    fn new(tag: Option<&'a str>) -> Self {
+    fn new(tag: Option<&'a str>, tag_last: bool) -> Self {
         Self {
             out: Vec::new(),
             tag,
+            tag_last,
         }
     }
 
-    fn head(&mut self, word: &str) {
-        encode_word(word.as_bytes(), &mut self.out);
+    fn tag_word(&mut self) {
         if let Some(tag) = self.tag {
             encode_length(5 + tag.len(), &mut self.out);
             self.out.extend_from_slice(b".tag=");
             self.out.extend_from_slice(tag.as_bytes());
         }
+    }
+
+    fn head(&mut self, word: &str) {
+        encode_word(word.as_bytes(), &mut self.out);
+        if !self.tag_last {
+            self.tag_word();
+        }
+    }
+
+    /// Ends a sentence (the tag goes here when it is placed last).
+    fn end(&mut self) {
+        if self.tag_last {
+            self.tag_word();
+        }
+        self.out.push(0);
     }
 
     fn row(&mut self, row: &Row, proplist: Option<&[&str]>) {
@@ -307,7 +327,7 @@ impl<'a> Replies<'a> {
                 }
             }
         }
-        self.out.push(0);
+        self.end();
     }
 
     fn re(&mut self, attrs: &[(&str, &str)]) {
@@ -315,7 +335,7 @@ impl<'a> Replies<'a> {
         for (k, v) in attrs {
             encode_attribute(k, v, &mut self.out);
         }
-        self.out.push(0);
+        self.end();
     }
 
     fn done(&mut self, ret: Option<&str>) {
@@ -323,12 +343,12 @@ impl<'a> Replies<'a> {
         if let Some(ret) = ret {
             encode_attribute("ret", ret, &mut self.out);
         }
-        self.out.push(0);
+        self.end();
     }
 
     fn empty(&mut self) {
         self.head("!empty");
-        self.out.push(0);
+        self.end();
     }
 
     fn trap(&mut self, category: Option<u8>, message: &str) {
@@ -337,7 +357,7 @@ impl<'a> Replies<'a> {
             encode_attribute("category", &c.to_string(), &mut self.out);
         }
         encode_attribute("message", message, &mut self.out);
-        self.out.push(0);
+        self.end();
         self.done(None);
     }
 
@@ -411,7 +431,7 @@ impl SimState {
     /// Executes one command of a logged-in session.
     pub fn execute(&mut self, request: &Request) -> Outcome {
         let tag = request.tag.as_deref();
-        let mut replies = Replies::new(tag);
+        let mut replies = Replies::new(tag, self.tag_last);
         let command = request.command.as_str();
         if !command.starts_with("/sim/")
             && let Some((category, message)) = self.faults.trap_next.take()

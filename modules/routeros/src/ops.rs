@@ -1,0 +1,655 @@
+//! The kernel's [`Router`] port as RouterOS API commands.
+//!
+//! mikrotik-rs drops `=ret=` from `!done`, so nothing here relies on the id an `add` returns:
+//! where an id is needed it is re-queried by key (MAC, name, list + address). Rows are only
+//! changed or removed when their comment is ours (`lpsaring|…`); hotspot hosts and active
+//! sessions carry no comment and are removed by MAC, which is their purpose.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lpsaring_kernel::Mac;
+use lpsaring_kernel::ports::router::{
+    AddressListEntry, BindingType, HostEntry, HotspotUserSpec, IpBinding, OwnedComment, Router,
+    RouterError, RouterHealth, RouterWrite,
+};
+
+use crate::client::{Cmd, Link, Row, spawn_supervisor};
+use crate::parse::{format_duration, parse_bool, parse_duration, parse_mac};
+use crate::settings::RouterSettings;
+
+const HOST: &str = "/ip/hotspot/host";
+const ACTIVE: &str = "/ip/hotspot/active";
+const BINDING: &str = "/ip/hotspot/ip-binding";
+const USER: &str = "/ip/hotspot/user";
+const PROFILE: &str = "/ip/hotspot/user/profile";
+const ADDRESS_LIST: &str = "/ip/firewall/address-list";
+const ARP: &str = "/ip/arp";
+const LEASE: &str = "/ip/dhcp-server/lease";
+
+/// Properties of a host print: exactly what [`HostEntry`] holds.
+pub const HOST_PROPLIST: [&str; 11] = [
+    ".id",
+    "mac-address",
+    "address",
+    "to-address",
+    "server",
+    "bytes-in",
+    "bytes-out",
+    "uptime",
+    "authorized",
+    "bypassed",
+    "comment",
+];
+
+/// The Router port over one RouterOS API connection (mikrotik-rs), with timeouts, reconnect and
+/// a circuit breaker. Build it inside a tokio runtime; dropping it stops its supervisor.
+pub struct RouterOsClient {
+    link: Arc<Link>,
+    supervisor: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RouterOsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterOsClient")
+            .field("link", &self.link)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RouterOsClient {
+    fn drop(&mut self) {
+        if let Some(task) = self.supervisor.take() {
+            task.abort();
+        }
+    }
+}
+
+fn cmd(menu: &str, verb: &str) -> Cmd {
+    Cmd::new(&format!("{menu}/{verb}"))
+}
+
+fn get<'a>(row: &'a Row, key: &str) -> Option<&'a str> {
+    row.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn ip(row: &Row, key: &str) -> Option<Ipv4Addr> {
+    get(row, key)?.parse().ok()
+}
+
+fn number(row: &Row, key: &str) -> u64 {
+    get(row, key).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn ours(row: &Row) -> Option<OwnedComment> {
+    OwnedComment::parse(get(row, "comment")?)
+}
+
+fn id(row: &Row) -> Result<String, RouterError> {
+    get(row, ".id")
+        .map(str::to_owned)
+        .ok_or_else(|| RouterError::Protocol("row without .id".into()))
+}
+
+/// Parses one host row; `None` (and a log line) for a row without a usable MAC.
+pub fn parse_host(row: &Row) -> Option<HostEntry> {
+    let mac = get(row, "mac-address").and_then(parse_mac);
+    let Some(mac) = mac else {
+        tracing::warn!(row = ?row.get(".id"), "hotspot host without a usable mac-address; skipped");
+        return None;
+    };
+    Some(HostEntry {
+        id: get(row, ".id")?.to_owned(),
+        mac,
+        address: ip(row, "address"),
+        to_address: ip(row, "to-address"),
+        server: get(row, "server").map(str::to_owned),
+        bytes_in: number(row, "bytes-in"),
+        bytes_out: number(row, "bytes-out"),
+        uptime_secs: get(row, "uptime").and_then(parse_duration).unwrap_or(0),
+        authorized: get(row, "authorized").and_then(parse_bool).unwrap_or(false),
+        bypassed: get(row, "bypassed").and_then(parse_bool).unwrap_or(false),
+        comment: get(row, "comment").map(str::to_owned),
+    })
+}
+
+fn binding_type(text: Option<&str>) -> BindingType {
+    match text {
+        Some("bypassed") => BindingType::Bypassed,
+        Some("blocked") => BindingType::Blocked,
+        _ => BindingType::Regular,
+    }
+}
+
+/// Result of comparing a write with its prefetched target.
+fn check_ours(row: Option<&Row>, what: &str) -> Result<(), RouterError> {
+    match row {
+        Some(r) if ours(r).is_some() => Ok(()),
+        Some(_) => Err(RouterError::NotOurs(what.to_owned())),
+        None => Err(RouterError::Trap {
+            category: Some(1),
+            message: format!("no such item ({what})"),
+        }),
+    }
+}
+
+impl RouterOsClient {
+    /// Starts the client and its supervisor (which dials at once). Needs a tokio runtime.
+    pub fn start(settings: RouterSettings) -> Self {
+        let link = Link::new(settings);
+        let supervisor = spawn_supervisor(&link);
+        Self { link, supervisor }
+    }
+
+    pub fn settings(&self) -> &RouterSettings {
+        &self.link.settings
+    }
+
+    async fn rows(&self, cmd: Cmd) -> Result<Vec<Row>, RouterError> {
+        self.link.run(&cmd).await
+    }
+
+    async fn first_of(
+        &self,
+        menu: &str,
+        key: &str,
+        value: String,
+        props: &[&str],
+    ) -> Result<Vec<Row>, RouterError> {
+        self.rows(cmd(menu, "print").eq(key, value).proplist(props))
+            .await
+    }
+
+    /// Runs writes pipelined and fails with the first error.
+    async fn writes(&self, cmds: Vec<Cmd>) -> Result<(), RouterError> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        for result in self.link.run_many(&cmds).await? {
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn binding_for(&self, mac: Mac) -> Result<Option<Row>, RouterError> {
+        let rows = self
+            .first_of(
+                BINDING,
+                "mac-address",
+                mac.to_string(),
+                &[".id", "mac-address", "type", "server", "comment"],
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    fn binding_write(
+        &self,
+        existing: Option<&Row>,
+        mac: Mac,
+        kind: BindingType,
+        comment: &OwnedComment,
+    ) -> Result<Option<Cmd>, RouterError> {
+        let rendered = comment.render();
+        match existing {
+            Some(row) => {
+                if ours(row).is_none() {
+                    return Err(RouterError::NotOurs(format!("ip-binding for {mac}")));
+                }
+                if get(row, "type") == Some(kind.as_str())
+                    && get(row, "comment") == Some(rendered.as_str())
+                {
+                    return Ok(None);
+                }
+                Ok(Some(
+                    cmd(BINDING, "set")
+                        .attr(".id", id(row)?)
+                        .attr("type", kind.as_str())
+                        .attr("comment", rendered),
+                ))
+            }
+            None => Ok(Some(
+                cmd(BINDING, "add")
+                    .attr("mac-address", mac.to_string())
+                    .attr("type", kind.as_str())
+                    .attr("server", self.link.settings.hotspot_server.clone())
+                    .attr("comment", rendered),
+            )),
+        }
+    }
+
+    async fn lookup_chain(
+        &self,
+        key: &str,
+        value: String,
+        want: &str,
+    ) -> Result<Option<String>, RouterError> {
+        for (menu, props) in [
+            (HOST, vec![want]),
+            (ARP, vec![want]),
+            (LEASE, vec![want, "active-address"]),
+        ] {
+            let rows = self.first_of(menu, key, value.clone(), &props).await?;
+            if let Some(found) = rows
+                .iter()
+                .find_map(|r| get(r, want).or_else(|| get(r, "active-address")))
+            {
+                return Ok(Some(found.to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn user_row(&self, name: &str) -> Result<Option<Row>, RouterError> {
+        let rows = self
+            .first_of(
+                USER,
+                "name",
+                name.to_owned(),
+                &[
+                    ".id",
+                    "name",
+                    "password",
+                    "profile",
+                    "limit-bytes-total",
+                    "limit-uptime",
+                    "comment",
+                ],
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+}
+
+#[async_trait]
+impl Router for RouterOsClient {
+    fn health(&self) -> RouterHealth {
+        self.link.health()
+    }
+
+    async fn hosts(&self) -> Result<Vec<HostEntry>, RouterError> {
+        let rows = self
+            .rows(cmd(HOST, "print").proplist(&HOST_PROPLIST))
+            .await?;
+        Ok(rows.iter().filter_map(parse_host).collect())
+    }
+
+    async fn mac_for_ip(&self, ip: Ipv4Addr) -> Result<Option<Mac>, RouterError> {
+        for menu in [HOST, ARP, LEASE] {
+            let rows = self
+                .first_of(menu, "address", ip.to_string(), &["mac-address"])
+                .await?;
+            if let Some(mac) = rows
+                .iter()
+                .find_map(|r| get(r, "mac-address").and_then(parse_mac))
+            {
+                return Ok(Some(mac));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ip_for_mac(&self, mac: Mac) -> Result<Option<Ipv4Addr>, RouterError> {
+        let found = self
+            .lookup_chain("mac-address", mac.to_string(), "address")
+            .await?;
+        Ok(found.and_then(|a| a.parse().ok()))
+    }
+
+    async fn ip_bindings(&self) -> Result<Vec<IpBinding>, RouterError> {
+        let rows = self
+            .rows(cmd(BINDING, "print").proplist(&[
+                ".id",
+                "mac-address",
+                "type",
+                "server",
+                "comment",
+            ]))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(IpBinding {
+                    comment: ours(r)?,
+                    id: get(r, ".id")?.to_owned(),
+                    mac: get(r, "mac-address").and_then(parse_mac)?,
+                    kind: binding_type(get(r, "type")),
+                    server: get(r, "server").map(str::to_owned),
+                })
+            })
+            .collect())
+    }
+
+    async fn upsert_ip_binding(
+        &self,
+        mac: Mac,
+        kind: BindingType,
+        comment: &OwnedComment,
+    ) -> Result<(), RouterError> {
+        let existing = self.binding_for(mac).await?;
+        match self.binding_write(existing.as_ref(), mac, kind, comment)? {
+            Some(write) => self.writes(vec![write]).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn remove_ip_binding(&self, mac: Mac) -> Result<bool, RouterError> {
+        match self.binding_for(mac).await? {
+            Some(row) if ours(&row).is_some() => {
+                self.writes(vec![cmd(BINDING, "remove").attr(".id", id(&row)?)])
+                    .await?;
+                Ok(true)
+            }
+            Some(_) => Err(RouterError::NotOurs(format!("ip-binding for {mac}"))),
+            None => Ok(false),
+        }
+    }
+
+    async fn address_list(&self) -> Result<Vec<AddressListEntry>, RouterError> {
+        let rows = self
+            .rows(cmd(ADDRESS_LIST, "print").proplist(&[".id", "list", "address", "comment"]))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(AddressListEntry {
+                    comment: ours(r)?,
+                    id: get(r, ".id")?.to_owned(),
+                    list: get(r, "list")?.to_owned(),
+                    address: ip(r, "address")?,
+                })
+            })
+            .collect())
+    }
+
+    async fn set_status_list(
+        &self,
+        ip: Ipv4Addr,
+        list: &str,
+        status_lists: &[String],
+        comment: &OwnedComment,
+    ) -> Result<(), RouterError> {
+        let rows = self
+            .first_of(
+                ADDRESS_LIST,
+                "address",
+                ip.to_string(),
+                &[".id", "list", "comment"],
+            )
+            .await?;
+        let mut writes = Vec::new();
+        let mut present = false;
+        for row in &rows {
+            let Some(row_list) = get(row, "list") else {
+                continue;
+            };
+            if row_list == list {
+                present = true;
+            } else if status_lists.iter().any(|l| l == row_list) && ours(row).is_some() {
+                writes.push(cmd(ADDRESS_LIST, "remove").attr(".id", id(row)?));
+            }
+        }
+        if !present {
+            writes.push(
+                cmd(ADDRESS_LIST, "add")
+                    .attr("list", list)
+                    .attr("address", ip.to_string())
+                    .attr("comment", comment.render()),
+            );
+        }
+        self.writes(writes).await
+    }
+
+    async fn remove_address(&self, ip: Ipv4Addr, lists: &[String]) -> Result<usize, RouterError> {
+        let rows = self
+            .first_of(
+                ADDRESS_LIST,
+                "address",
+                ip.to_string(),
+                &[".id", "list", "comment"],
+            )
+            .await?;
+        let mut writes = Vec::new();
+        for row in &rows {
+            if get(row, "list").is_some_and(|l| lists.iter().any(|x| x == l)) && ours(row).is_some()
+            {
+                writes.push(cmd(ADDRESS_LIST, "remove").attr(".id", id(row)?));
+            }
+        }
+        let count = writes.len();
+        self.writes(writes).await?;
+        Ok(count)
+    }
+
+    async fn upsert_hotspot_user(&self, user: &HotspotUserSpec) -> Result<(), RouterError> {
+        let existing = self.user_row(&user.name).await?;
+        let limit_bytes = user.limit_bytes_total.unwrap_or(0).to_string();
+        let limit_uptime = format_duration(user.limit_uptime_secs.unwrap_or(0));
+        let write = match &existing {
+            Some(row) if ours(row).is_none() => {
+                return Err(RouterError::NotOurs(format!("hotspot user {}", user.name)));
+            }
+            Some(row) => cmd(USER, "set").attr(".id", id(row)?),
+            None => cmd(USER, "add")
+                .attr("name", user.name.clone())
+                .attr("server", self.link.settings.hotspot_server.clone()),
+        };
+        let write = write
+            .attr("password", user.password.clone())
+            .attr("profile", user.profile.clone())
+            .attr("limit-bytes-total", limit_bytes)
+            .attr("limit-uptime", limit_uptime)
+            .attr("comment", user.comment.render());
+        self.writes(vec![write]).await
+    }
+
+    async fn set_hotspot_user_profile(&self, name: &str, profile: &str) -> Result<(), RouterError> {
+        let row = self.user_row(name).await?;
+        check_ours(row.as_ref(), &format!("hotspot user {name}"))?;
+        let Some(row) = row else { return Ok(()) };
+        if get(&row, "profile") == Some(profile) {
+            return Ok(());
+        }
+        self.writes(vec![
+            cmd(USER, "set")
+                .attr(".id", id(&row)?)
+                .attr("profile", profile),
+        ])
+        .await
+    }
+
+    async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError> {
+        let rows = self.rows(cmd(PROFILE, "print").proplist(&["name"])).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| get(r, "name").map(str::to_owned))
+            .collect())
+    }
+
+    async fn active_login(
+        &self,
+        user: &str,
+        password: &str,
+        ip: Ipv4Addr,
+        mac: Option<Mac>,
+    ) -> Result<(), RouterError> {
+        let mut login = cmd(ACTIVE, "login")
+            .attr("user", user)
+            .attr("password", password)
+            .attr("ip", ip.to_string());
+        if let Some(mac) = mac {
+            login = login.attr("mac-address", mac.to_string());
+        }
+        self.writes(vec![login]).await
+    }
+
+    async fn remove_active_by_mac(&self, mac: Mac) -> Result<usize, RouterError> {
+        self.remove_by_mac(ACTIVE, mac).await
+    }
+
+    async fn remove_hosts_by_mac(&self, mac: Mac) -> Result<usize, RouterError> {
+        self.remove_by_mac(HOST, mac).await
+    }
+
+    async fn make_lease_static(&self, mac: Mac) -> Result<bool, RouterError> {
+        let rows = self
+            .first_of(LEASE, "mac-address", mac.to_string(), &[".id", "dynamic"])
+            .await?;
+        let dynamic: Vec<&Row> = rows
+            .iter()
+            .filter(|r| get(r, "dynamic").and_then(parse_bool) == Some(true))
+            .collect();
+        if dynamic.is_empty() {
+            return Ok(false);
+        }
+        let writes = dynamic
+            .iter()
+            .map(|r| Ok(cmd(LEASE, "make-static").attr("numbers", id(r)?)))
+            .collect::<Result<_, RouterError>>()?;
+        self.writes(writes).await?;
+        Ok(true)
+    }
+
+    async fn apply(
+        &self,
+        writes: Vec<RouterWrite>,
+    ) -> Result<Vec<Result<(), RouterError>>, RouterError> {
+        let needs = |f: fn(&RouterWrite) -> bool| writes.iter().any(f);
+        // Prefetch what the writes must be checked against, once per menu.
+        let bindings: Vec<Row> = if needs(|w| {
+            matches!(
+                w,
+                RouterWrite::UpsertBinding { .. } | RouterWrite::RemoveBinding { .. }
+            )
+        }) {
+            self.rows(cmd(BINDING, "print").proplist(&[
+                ".id",
+                "mac-address",
+                "type",
+                "server",
+                "comment",
+            ]))
+            .await?
+        } else {
+            Vec::new()
+        };
+        let addresses: Vec<Row> = if needs(|w| {
+            matches!(
+                w,
+                RouterWrite::RemoveAddress { .. } | RouterWrite::AddAddress { .. }
+            )
+        }) {
+            self.rows(cmd(ADDRESS_LIST, "print").proplist(&[".id", "list", "address", "comment"]))
+                .await?
+        } else {
+            Vec::new()
+        };
+        let users: Vec<Row> = if needs(|w| matches!(w, RouterWrite::SetUserProfile { .. })) {
+            self.rows(cmd(USER, "print").proplist(&[".id", "name", "profile", "comment"]))
+                .await?
+        } else {
+            Vec::new()
+        };
+        let by_id = |rows: &[Row], wanted: &str| {
+            rows.iter().find(|r| get(r, ".id") == Some(wanted)).cloned()
+        };
+
+        // Each write becomes at most one command; writes needing none (already so, or refused)
+        // get their result now.
+        let mut results: Vec<Option<Result<(), RouterError>>> = Vec::with_capacity(writes.len());
+        let mut cmds = Vec::new();
+        let mut slots = Vec::new();
+        for (index, write) in writes.iter().enumerate() {
+            let planned: Result<Option<Cmd>, RouterError> = match write {
+                RouterWrite::UpsertBinding { mac, kind, comment } => {
+                    let mac_text = mac.to_string();
+                    let existing = bindings.iter().find(|r| {
+                        get(r, "mac-address").is_some_and(|m| m.eq_ignore_ascii_case(&mac_text))
+                    });
+                    self.binding_write(existing, *mac, *kind, comment)
+                }
+                RouterWrite::RemoveBinding { id } => {
+                    check_ours(by_id(&bindings, id).as_ref(), &format!("ip-binding {id}"))
+                        .map(|()| Some(cmd(BINDING, "remove").attr(".id", id.clone())))
+                }
+                RouterWrite::AddAddress {
+                    list,
+                    address,
+                    comment,
+                } => {
+                    let present = addresses.iter().any(|r| {
+                        get(r, "list") == Some(list.as_str()) && ip(r, "address") == Some(*address)
+                    });
+                    Ok((!present).then(|| {
+                        cmd(ADDRESS_LIST, "add")
+                            .attr("list", list.clone())
+                            .attr("address", address.to_string())
+                            .attr("comment", comment.render())
+                    }))
+                }
+                RouterWrite::RemoveAddress { id } => check_ours(
+                    by_id(&addresses, id).as_ref(),
+                    &format!("address-list entry {id}"),
+                )
+                .map(|()| Some(cmd(ADDRESS_LIST, "remove").attr(".id", id.clone()))),
+                RouterWrite::SetUserProfile { name, profile } => {
+                    let row = users.iter().find(|r| get(r, "name") == Some(name.as_str()));
+                    check_ours(row, &format!("hotspot user {name}")).and_then(|()| match row {
+                        Some(r) if get(r, "profile") != Some(profile.as_str()) => Ok(Some(
+                            cmd(USER, "set")
+                                .attr(".id", id(r)?)
+                                .attr("profile", profile.clone()),
+                        )),
+                        _ => Ok(None),
+                    })
+                }
+            };
+            match planned {
+                Ok(Some(c)) => {
+                    cmds.push(c);
+                    slots.push(index);
+                    results.push(None);
+                }
+                Ok(None) => results.push(Some(Ok(()))),
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !cmds.is_empty() {
+            let outcomes = self.link.run_many(&cmds).await?;
+            for (slot, outcome) in slots.into_iter().zip(outcomes) {
+                results[slot] = Some(outcome.map(|_| ()));
+            }
+        }
+        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+    }
+}
+
+impl RouterOsClient {
+    async fn remove_by_mac(&self, menu: &str, mac: Mac) -> Result<usize, RouterError> {
+        let rows = self
+            .first_of(menu, "mac-address", mac.to_string(), &[".id"])
+            .await?;
+        let writes = rows
+            .iter()
+            .map(|r| Ok(cmd(menu, "remove").attr(".id", id(r)?)))
+            .collect::<Result<Vec<_>, RouterError>>()?;
+        let count = writes.len();
+        self.writes(writes).await?;
+        Ok(count)
+    }
+}
+
+/// Rows of an arbitrary print, for diagnostics and tests (`/ip/hotspot/host/print`).
+pub async fn print(
+    client: &RouterOsClient,
+    path: &str,
+    props: &[&str],
+) -> Result<Vec<HashMap<String, String>>, RouterError> {
+    let mut c = Cmd::new(path);
+    if !props.is_empty() {
+        c = c.proplist(props);
+    }
+    client.rows(c).await
+}
