@@ -61,7 +61,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Startup(e)) => {
-            eprintln!("lpsaring: {e}");
+            eprintln!("lpsaring: {}", one_line(&e.to_string()));
             ExitCode::from(EXIT_CONFIG)
         }
         Err(CliError::Failed(message)) => {
@@ -69,6 +69,15 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Start-up errors are printed as one line, whatever the underlying library put in its message.
+fn one_line(text: &str) -> String {
+    text.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -85,6 +85,9 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// carries the id, and logs one line per request.
 pub struct RequestContext {
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Bodies announced larger than this are refused with 413 before any handler runs; bodies
+    /// without a length are cut off at this size while being read.
+    pub max_body_bytes: u64,
 }
 
 #[async_trait]
@@ -124,9 +127,16 @@ impl Handler for RequestContext {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let span = tracing::info_span!("request", request_id = %id);
+        let announced = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         async {
             let started = tokio::time::Instant::now();
-            ctrl.call_next(req, depot, res).await;
+            if announced.is_some_and(|len| len > self.max_body_bytes) {
+                res.status_code(StatusCode::PAYLOAD_TOO_LARGE);
+                ctrl.skip_rest();
+            } else {
+                req.limit_body(usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX));
+                ctrl.call_next(req, depot, res).await;
+            }
             let status = res.status_code.unwrap_or(StatusCode::OK).as_u16();
             tracing::info!(
                 %method, %path, status,
@@ -256,13 +266,35 @@ async fn landing(req: &mut Request) -> Page {
     Page::new(lang, LANDING_TITLE.get(lang), body)
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+struct ClientInfo {
+    client_ip: Option<String>,
+    https: bool,
+    request_id: String,
+}
+
+/// How the portal sees the caller after the trusted-proxy rules: for checking a proxy set-up.
+#[endpoint(tags("system"))]
+async fn client_info(depot: &mut Depot) -> Json<ClientInfo> {
+    Json(ClientInfo {
+        client_ip: web::client_ip(depot).map(|ip| ip.to_string()),
+        https: web::is_https(depot),
+        request_id: request_id(depot),
+    })
+}
+
 /// The whole application: middleware, module routers and system endpoints.
 pub fn service(app: &App) -> Service {
-    let api = Router::with_path("api");
+    service_with(app, Router::new())
+}
+
+/// [`service`] with `extra` routes mounted beside the others (tests mount probes here).
+pub fn service_with(app: &App, extra: Router) -> Service {
+    let api = Router::with_path("api").push(Router::with_path("system/client").get(client_info));
     let router = Router::new()
         .hoop(affix_state::inject(app.clone()))
         .hoop(CatchPanic::new())
-        .hoop(max_size(app.settings.http.max_body_bytes))
+        .push(extra)
         .push(Router::with_path("healthz").get(healthz))
         .push(Router::with_path("readyz").get(readyz))
         .push(api)
@@ -272,6 +304,7 @@ pub fn service(app: &App) -> Service {
     Service::new(router)
         .hoop(RequestContext {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
+            max_body_bytes: app.settings.http.max_body_bytes,
         })
         .catcher(Catcher::default().hoop(render_error))
 }

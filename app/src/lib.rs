@@ -113,6 +113,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(app, listener, shutdown, Router::new()).await
+}
+
+/// [`serve`] with extra routes mounted (tests use it for probes such as a panicking handler).
+pub async fn serve_with(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    extra: Router,
+) -> std::io::Result<()> {
     let sweeper = lpsaring_store::spawn_sweeper(&app.store, Duration::from_secs(60));
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);
@@ -122,7 +132,7 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         handle.stop_graceful(Some(Duration::from_secs(10)));
     });
-    server.serve(http::service(&app)).await;
+    server.serve(http::service_with(&app, extra)).await;
     sweeper.abort();
     Ok(())
 }

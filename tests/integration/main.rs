@@ -1,1 +1,6 @@
-fn main() {}
+//! The one integration-test binary: whole-app behaviour over real HTTP. Every test runs on SQLite,
+//! and on Postgres too when `LPSARING_TEST_POSTGRES_URL` is set (CI sets it).
+
+mod architecture;
+mod config;
+mod system;

@@ -1,1 +1,238 @@
-//! placeholder
+//! Test support for the integration binary: start the whole app on port 0 against a fresh
+//! database (SQLite file per test, or a fresh Postgres database per test when
+//! `LPSARING_TEST_POSTGRES_URL` is set) and talk to it over real HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use lpsaring::{App, Settings};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// The env var that switches the suite to Postgres (an admin URL whose user may create databases).
+pub const POSTGRES_ENV: &str = "LPSARING_TEST_POSTGRES_URL";
+
+/// A running portal for one test. Dropping it stops the server and removes its database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub app: App,
+    pub http: reqwest::Client,
+    pub data_dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    postgres: Option<PostgresDb>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// Which backend this test runs on: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A throwaway Postgres database, dropped (forcefully) when the test ends.
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee: use a private one on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = db.execute_unprepared(&sql).await;
+                    let _ = db.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Replaces the database name (the last path segment) of a Postgres URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+async fn create_postgres_db(admin_url: &str) -> PostgresDb {
+    let name = format!("lpsaring_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to LPSARING_TEST_POSTGRES_URL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    PostgresDb {
+        admin_url: admin_url.to_owned(),
+        name,
+    }
+}
+
+/// Settings for a test: fresh data dir, port 0, SQLite or Postgres per the environment.
+pub async fn test_settings(data_dir: &TempDir) -> (Settings, Option<PostgresDbHandle>) {
+    let mut settings = Settings::default();
+    settings.data_dir = data_dir.path().to_path_buf();
+    settings.http.listen = "127.0.0.1:0".to_owned();
+    settings.log.level = "warn".to_owned();
+    let mut handle = None;
+    if let Ok(admin_url) = std::env::var(POSTGRES_ENV) {
+        let db = create_postgres_db(&admin_url).await;
+        settings.database.url = Some(with_database(&admin_url, &db.name).into());
+        handle = Some(PostgresDbHandle(db));
+    }
+    (settings, handle)
+}
+
+/// Keeps a per-test Postgres database alive; dropping it drops the database.
+pub struct PostgresDbHandle(PostgresDb);
+
+impl PostgresDbHandle {
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}, salvo::Router::new()).await
+}
+
+/// Starts the app after `configure` has adjusted the settings, with `extra` routes mounted.
+pub async fn spawn_app_with(
+    configure: impl FnOnce(&mut Settings),
+    extra: salvo::Router,
+) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (mut settings, pg) = test_settings(&data_dir).await;
+    configure(&mut settings);
+    lpsaring::telemetry::init(&settings.log);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = lpsaring::build(settings).await.expect("app builds");
+    let (tx, rx) = oneshot::channel::<()>();
+    let served = app.clone();
+    let server = tokio::spawn(async move {
+        let _ = lpsaring::serve_with(
+            served,
+            listener,
+            async {
+                let _ = rx.await;
+            },
+            extra,
+        )
+        .await;
+    });
+    TestApp {
+        addr,
+        base_url: format!("http://{addr}"),
+        app,
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client"),
+        data_dir,
+        shutdown: Some(tx),
+        server: Some(server),
+        postgres: pg.map(|h| h.0),
+    }
+}
+
+/// Counts rows of `table` (the table must exist).
+pub async fn count_rows(db: &impl ConnectionTrait, table: &str) -> i64 {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("count query")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("count value")
+}
+
+/// Path of the `lpsaring` binary next to the test executable, building it if it is missing
+/// (a plain `cargo test -p lpsaring-tests` does not build other packages' binaries).
+pub fn lpsaring_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir")
+        .to_path_buf();
+    let bin = profile_dir.join("lpsaring");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "lpsaring", "--bin", "lpsaring"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the lpsaring binary failed");
+    }
+    bin
+}

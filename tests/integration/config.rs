@@ -1,0 +1,187 @@
+//! The binary as an operator meets it: defaults in an empty folder, file < environment, and
+//! config errors as one readable line with exit code 2.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use lpsaring_tests::lpsaring_bin;
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A command with a clean `LPSARING_*` environment, run in `dir`.
+fn lpsaring(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(lpsaring_bin());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LPSARING_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir).stdin(Stdio::null());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run lpsaring")
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `GET /healthz` on `port` until it answers 200 or `limit` passes.
+async fn wait_healthy(port: u16, limit: Duration) -> Option<Duration> {
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(res) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            && res.status() == 200
+        {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn serve_in_an_empty_folder_uses_the_defaults_and_env_wins_over_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file_port = free_port();
+    let env_port = free_port();
+    std::fs::write(
+        dir.path().join("lpsaring.toml"),
+        format!("[http]\nlisten = \"127.0.0.1:{file_port}\"\n"),
+    )
+    .unwrap();
+    let child = lpsaring(dir.path())
+        .arg("serve")
+        .env("LPSARING_HTTP__LISTEN", format!("127.0.0.1:{env_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Running(child);
+    let took = wait_healthy(env_port, Duration::from_secs(20)).await;
+    assert!(
+        took.is_some(),
+        "the service never answered on the env-configured port"
+    );
+    // Defaults: the SQLite database and the state store appear in ./data.
+    assert!(dir.path().join("data/lpsaring.db").exists());
+    assert!(dir.path().join("data/state.redb").exists());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
+        "file port should be unused"
+    );
+}
+
+fn assert_config_error(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("lpsaring: "), "{stderr}");
+    assert!(lines[0].contains(needle), "expected {needle:?} in {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_value_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[http]\nlisten = \"nowhere\"\n",
+    )
+    .unwrap();
+    let output = run(lpsaring(dir.path()).args(["--config", "bad.toml", "serve"]));
+    assert_config_error(&output, "http.listen");
+}
+
+#[test]
+fn an_unknown_key_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lpsaring.toml"),
+        "[database]\nurll = \"x\"\n",
+    )
+    .unwrap();
+    let output = run(lpsaring(dir.path()).arg("serve"));
+    assert_config_error(&output, "urll");
+}
+
+#[test]
+fn a_bad_environment_value_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(lpsaring(dir.path())
+        .arg("serve")
+        .env("LPSARING_DATABASE__AUTO_MIGRATE", "maybe"));
+    assert_config_error(&output, "database.auto_migrate");
+}
+
+#[test]
+fn an_unreachable_database_exits_2_without_leaking_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let output = run(lpsaring(dir.path())
+        .arg("serve")
+        .env(
+            "LPSARING_DATABASE__URL",
+            format!("postgres://app:hunter2@127.0.0.1:{port}/x"),
+        )
+        .env(
+            "LPSARING_HTTP__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        ));
+    assert_config_error(&output, "cannot open database");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
+}
+
+#[test]
+fn a_missing_config_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(lpsaring(dir.path()).args(["--config", "nope.toml", "serve"]));
+    assert_config_error(&output, "nope.toml");
+}
+
+#[test]
+fn migrate_up_then_status_lists_everything_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(lpsaring(dir.path()).args(["migrate", "status"]));
+    assert!(output.status.success());
+    let before = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(before.lines().all(|l| l.starts_with("pending")), "{before}");
+    let output = run(lpsaring(dir.path()).args(["migrate", "up"]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = run(lpsaring(dir.path()).args(["migrate", "status"]));
+    let after = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        !after.is_empty() && after.lines().all(|l| l.starts_with("applied")),
+        "{after}"
+    );
+}
+
+#[test]
+fn version_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(lpsaring(dir.path()).arg("--version"));
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("lpsaring "));
+}
