@@ -5,7 +5,9 @@
 pub mod messenger;
 pub mod payment;
 pub mod router;
+pub mod users;
 
 pub use messenger::{GatewayError, GatewayErrorKind, Messenger};
 pub use payment::PaymentGateway;
 pub use router::Router;
+pub use users::{Role, UserDirectory, UserFacts};

@@ -1,0 +1,46 @@
+use lpsaring_kernel::ErrorCode;
+use salvo::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("this device is registered to another account; confirm the takeover to move it")]
+    TakeoverNeedsConfirmation,
+    #[error("this device is in use by another account right now and cannot be moved")]
+    OwnedByActiveUser,
+    #[error("the device limit of {limit} is reached and every device is online; log out one first")]
+    LimitReached { limit: usize },
+    #[error("device not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+impl ErrorCode for DeviceError {
+    fn code(&self) -> &'static str {
+        match self {
+            DeviceError::TakeoverNeedsConfirmation => "DEVICE_TAKEOVER_CONFIRM_REQUIRED",
+            DeviceError::OwnedByActiveUser => "DEVICE_OWNED_BY_ACTIVE_USER",
+            DeviceError::LimitReached { .. } => "DEVICE_LIMIT_REACHED",
+            DeviceError::NotFound => "DEVICE_NOT_FOUND",
+            DeviceError::Database(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            DeviceError::TakeoverNeedsConfirmation | DeviceError::OwnedByActiveUser => {
+                StatusCode::CONFLICT
+            }
+            DeviceError::LimitReached { .. } => StatusCode::CONFLICT,
+            DeviceError::NotFound => StatusCode::NOT_FOUND,
+            DeviceError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            DeviceError::Database(_) => "Internal server error.".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use lpsaring_kernel::{FakeClock, Mac, UserId};
+use lpsaring_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::api::DevicePolicy;
+use crate::{Deps, DeviceError, Service, Takeover};
+
+async fn setup() -> (Service, Arc<FakeClock>) {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    for (id, phone) in [(1, "+6281100000001"), (2, "+6281100000002")] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO users (id, phone_number, full_name, created_at, updated_at) VALUES ({id}, '{phone}', 'U{id}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+        ))
+        .await
+        .unwrap();
+    }
+    let clock = Arc::new(FakeClock::at_epoch_2026());
+    let svc = Service::new(Deps {
+        db,
+        clock: clock.clone(),
+        policy: DevicePolicy::default(),
+    });
+    (svc, clock)
+}
+
+fn mac(n: u8) -> Mac {
+    Mac([0x02, 0, 0, 0, 0, n])
+}
+
+#[tokio::test]
+async fn same_device_again_is_an_update_not_a_new_row() {
+    let (svc, _) = setup().await;
+    let first = svc
+        .register_for_login(UserId(1), mac(1), None, Takeover::default())
+        .await
+        .unwrap();
+    assert!(first.newly_added);
+    let again = svc
+        .register_for_login(
+            UserId(1),
+            mac(1),
+            Some("10.0.0.5".parse().unwrap()),
+            Takeover::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!again.newly_added);
+    assert_eq!(again.device.ip, Some("10.0.0.5".parse().unwrap()));
+    assert_eq!(svc.devices_of(UserId(1)).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_limit_replaces_the_oldest_offline_device() {
+    let (svc, clock) = setup().await;
+    for n in 1..=3 {
+        svc.register_for_login(UserId(1), mac(n), None, Takeover::default())
+            .await
+            .unwrap();
+        clock.advance(Duration::hours(1));
+    }
+    let fourth = svc
+        .register_for_login(UserId(1), mac(4), None, Takeover::default())
+        .await
+        .unwrap();
+    assert_eq!(fourth.evicted.len(), 1);
+    assert_eq!(fourth.evicted[0].mac, mac(1));
+    let macs: Vec<Mac> = svc
+        .devices_of(UserId(1))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.mac)
+        .collect();
+    assert_eq!(macs.len(), 3);
+    assert!(!macs.contains(&mac(1)));
+}
+
+#[tokio::test]
+async fn online_devices_are_never_evicted() {
+    let (svc, _) = setup().await;
+    for n in 1..=3 {
+        svc.register_for_login(UserId(1), mac(n), None, Takeover::default())
+            .await
+            .unwrap();
+    }
+    let err = svc
+        .register_for_login(UserId(1), mac(4), None, Takeover::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeviceError::LimitReached { limit: 3 }));
+    assert_eq!(svc.devices_of(UserId(1)).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn takeover_needs_confirmation_and_an_offline_owner() {
+    let (svc, _) = setup().await;
+    svc.register_for_login(UserId(1), mac(9), None, Takeover::default())
+        .await
+        .unwrap();
+    let err = svc
+        .register_for_login(UserId(2), mac(9), None, Takeover::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeviceError::TakeoverNeedsConfirmation));
+    let err = svc
+        .register_for_login(
+            UserId(2),
+            mac(9),
+            None,
+            Takeover {
+                confirmed: true,
+                owner_online: true,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeviceError::OwnedByActiveUser));
+    let moved = svc
+        .register_for_login(
+            UserId(2),
+            mac(9),
+            None,
+            Takeover {
+                confirmed: true,
+                owner_online: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.taken_from, Some(UserId(1)));
+    assert_eq!(
+        svc.find_by_mac(mac(9)).await.unwrap().unwrap().user_id,
+        UserId(2)
+    );
+    assert!(svc.devices_of(UserId(1)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sightings_update_last_seen_and_ip() {
+    let (svc, clock) = setup().await;
+    svc.register_for_login(UserId(1), mac(1), None, Takeover::default())
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(5));
+    let at = lpsaring_kernel::Clock::now(clock.as_ref());
+    let n = svc
+        .record_sightings(&[
+            crate::api::Sighting {
+                mac: mac(1),
+                ip: Some("10.0.0.9".parse().unwrap()),
+                at,
+            },
+            crate::api::Sighting {
+                mac: mac(7),
+                ip: None,
+                at,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let d = svc.find_by_mac(mac(1)).await.unwrap().unwrap();
+    assert_eq!(d.last_seen_at, at);
+    assert_eq!(d.ip, Some("10.0.0.9".parse().unwrap()));
+}
