@@ -65,7 +65,7 @@ pub fn form_component(text: &str) -> String {
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(char::from(b))
+                out.push(char::from(b));
             }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
@@ -80,7 +80,7 @@ pub fn url_component(text: &str) -> String {
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(b))
+                out.push(char::from(b));
             }
             _ => out.push_str(&format!("%{b:02X}")),
         }

@@ -73,10 +73,10 @@ impl PluginHost {
         for report in &reports {
             match &report.refused {
                 None => {
-                    tracing::info!(file = %report.file.display(), plugin = report.manifest.as_ref().map(|m| m.name.as_str()).unwrap_or(""), "plugin loaded")
+                    tracing::info!(file = %report.file.display(), plugin = report.manifest.as_ref().map(|m| m.name.as_str()).unwrap_or(""), "plugin loaded");
                 }
                 Some(reason) => {
-                    tracing::error!(file = %report.file.display(), reason = %reason, "plugin refused")
+                    tracing::error!(file = %report.file.display(), reason = %reason, "plugin refused");
                 }
             }
         }

@@ -141,7 +141,7 @@ fn midtrans_error(http_status: u16, status_code: &str, messages: &str) -> Plugin
     let code_number: u16 = status_code.parse().unwrap_or(http_status);
     let text = format!("Midtrans {code_number}: {messages}");
     match code_number {
-        401 | 402 | 403 => PluginError::new(ErrorKind::Auth, "MIDTRANS_AUTH", text),
+        401..=403 => PluginError::new(ErrorKind::Auth, "MIDTRANS_AUTH", text),
         404 => PluginError::new(ErrorKind::Permanent, "MIDTRANS_NOT_FOUND", text),
         406 => PluginError::new(ErrorKind::Permanent, "MIDTRANS_DUPLICATE_ORDER", text),
         429 | 500..=599 | 900..=999 => {

@@ -1,6 +1,6 @@
 //! Test support: find the real plugin `.so` files, lay out plugin directories, and a tiny HTTP/1.1
 //! server on 127.0.0.1 standing in for the vendors' clouds.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
