@@ -39,3 +39,22 @@ pub fn is_https(depot: &Depot) -> bool {
 pub fn set_is_https(depot: &mut Depot, https: bool) {
     depot.insert(IS_HTTPS, https);
 }
+
+const CURRENT_USER: &str = "lpsaring.current_user";
+const CURRENT_ROLE: &str = "lpsaring.current_role";
+
+/// The authenticated user of this request, set by auth's session middleware.
+pub fn current_user(depot: &Depot) -> Option<crate::UserId> {
+    depot.get::<crate::UserId>(CURRENT_USER).ok().copied()
+}
+
+/// The authenticated user's role, set together with [`current_user`].
+pub fn current_role(depot: &Depot) -> Option<crate::ports::users::Role> {
+    depot.get::<crate::ports::users::Role>(CURRENT_ROLE).ok().copied()
+}
+
+/// Called by auth's session middleware once the access token (or a rotated refresh token) checks.
+pub fn set_current_user(depot: &mut Depot, user: crate::UserId, role: crate::ports::users::Role) {
+    depot.insert(CURRENT_USER, user);
+    depot.insert(CURRENT_ROLE, role);
+}
