@@ -1,0 +1,151 @@
+//! Errors of the auth module, each with a stable code and a message a user can act on.
+
+use lpsaring_devices::DeviceError;
+use lpsaring_kernel::ports::router::RouterError;
+use lpsaring_kernel::{ErrorCode, PhoneError, StoreError};
+use salvo::http::StatusCode;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(#[from] PhoneError),
+    #[error("{0}")]
+    Validation(String),
+    #[error("no account uses this phone number; register first")]
+    UserNotFound,
+    #[error("an account with this phone number already exists")]
+    UserExists,
+    #[error("your account is waiting for the operator's approval")]
+    UserUnapproved,
+    #[error("your account has been deactivated; contact the operator")]
+    UserInactive,
+    #[error("your account is blocked; contact the operator")]
+    UserBlocked,
+    #[error("please wait {retry_after_secs} s before asking for another code")]
+    OtpCooldown { retry_after_secs: u64 },
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the code is wrong; {remaining} attempt(s) left")]
+    OtpInvalid { remaining: u32 },
+    #[error("the code has expired or was already used; ask for a new one")]
+    OtpExpired,
+    #[error("too many wrong codes; ask for a new one")]
+    OtpTooManyAttempts,
+    #[error("the code could not be sent right now; try again in a moment")]
+    MessengerFailed(String),
+    #[error("the hotspot router cannot be reached right now; your code stays valid, try again")]
+    RouterUnavailable(String),
+    #[error("the router reported an error: {0}")]
+    Router(String),
+    #[error("this device does not match the one the hotspot sees")]
+    MacMismatch,
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error("please log in")]
+    Unauthorized,
+    #[error("your session has expired; please log in again")]
+    TokenExpired,
+    #[error("invalid session token")]
+    TokenInvalid,
+    #[error("you do not have permission for this")]
+    Forbidden,
+    #[error("the request came from an untrusted origin")]
+    OriginInvalid,
+    #[error("invalid phone number or password")]
+    InvalidCredentials,
+    #[error("password too weak: {0}")]
+    WeakPassword(String),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("state store error: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RouterError> for AuthError {
+    fn from(e: RouterError) -> Self {
+        if e.is_connectivity() {
+            AuthError::RouterUnavailable(e.to_string())
+        } else {
+            AuthError::Router(e.to_string())
+        }
+    }
+}
+
+impl ErrorCode for AuthError {
+    fn code(&self) -> &'static str {
+        use AuthError::*;
+        match self {
+            InvalidPhone(_) => "PHONE_INVALID",
+            Validation(_) => "VALIDATION_ERROR",
+            UserNotFound => "AUTH_USER_NOT_FOUND",
+            UserExists => "USER_EXISTS",
+            UserUnapproved => "AUTH_USER_UNAPPROVED",
+            UserInactive => "AUTH_USER_INACTIVE",
+            UserBlocked => "AUTH_USER_BLOCKED",
+            OtpCooldown { .. } => "OTP_COOLDOWN",
+            RateLimited { .. } => "RATE_LIMITED",
+            OtpInvalid { .. } => "OTP_INVALID",
+            OtpExpired => "OTP_EXPIRED",
+            OtpTooManyAttempts => "OTP_TOO_MANY_ATTEMPTS",
+            MessengerFailed(_) => "OTP_SEND_FAILED",
+            RouterUnavailable(_) => "ROUTER_UNAVAILABLE",
+            Router(_) => "ROUTER_ERROR",
+            MacMismatch => "CLIENT_MAC_MISMATCH",
+            Device(e) => e.code(),
+            Unauthorized => "AUTH_UNAUTHORIZED",
+            TokenExpired => "AUTH_TOKEN_EXPIRED",
+            TokenInvalid => "AUTH_TOKEN_INVALID",
+            Forbidden => "AUTH_ADMIN_REQUIRED",
+            OriginInvalid => "AUTH_ORIGIN_INVALID",
+            InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
+            WeakPassword(_) => "PASSWORD_WEAK",
+            Database(_) | Store(_) | Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        use AuthError::*;
+        match self {
+            InvalidPhone(_) | Validation(_) | WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            UserNotFound => StatusCode::NOT_FOUND,
+            UserExists => StatusCode::CONFLICT,
+            UserUnapproved | UserInactive | UserBlocked | MacMismatch | Forbidden
+            | OriginInvalid => StatusCode::FORBIDDEN,
+            OtpCooldown { .. } | RateLimited { .. } | OtpTooManyAttempts => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            OtpInvalid { .. } | Unauthorized | TokenExpired | TokenInvalid | InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            OtpExpired => StatusCode::GONE,
+            MessengerFailed(_) | RouterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Router(_) => StatusCode::BAD_GATEWAY,
+            Device(e) => e.status(),
+            Database(_) | Store(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_) => {
+                "Internal server error.".to_owned()
+            }
+            AuthError::Device(e) => e.public_message(),
+            other => other.to_string(),
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            AuthError::OtpCooldown { retry_after_secs }
+            | AuthError::RateLimited { retry_after_secs } => {
+                Some(json!({ "retry_after_secs": retry_after_secs }))
+            }
+            AuthError::OtpInvalid { remaining } => Some(json!({ "attempts_remaining": remaining })),
+            _ => None,
+        }
+    }
+}

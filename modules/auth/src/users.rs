@@ -1,0 +1,253 @@
+//! Users: creation (operator or self-registration), approval, blocking, lookups, login history.
+//! Also the `UserDirectory` port other modules use to learn a user's access facts.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lpsaring_kernel::ports::users::{DirectoryError, Role, UserDirectory, UserFacts};
+use lpsaring_kernel::{Clock, Mac, Phone, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, SqlErr,
+};
+
+use crate::entity::{login_history, user};
+use crate::error::AuthError;
+
+pub const APPROVED: &str = "APPROVED";
+pub const PENDING: &str = "PENDING_APPROVAL";
+
+/// How a user logged in, for login history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMethod {
+    Captive,
+    Otp,
+    Admin,
+}
+
+impl LoginMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::Captive => "captive_otp",
+            LoginMethod::Otp => "otp",
+            LoginMethod::Admin => "admin_password",
+        }
+    }
+}
+
+pub struct Users {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+}
+
+pub(crate) fn facts(m: &user::Model) -> Option<UserFacts> {
+    Some(UserFacts {
+        id: UserId(m.id),
+        phone: Phone::parse(&m.phone_number).ok()?,
+        name: m.full_name.clone(),
+        role: Role::parse(&m.role).unwrap_or(Role::User),
+        approved: m.approval_status == APPROVED,
+        active: m.is_active,
+        blocked: m.is_blocked,
+    })
+}
+
+impl Users {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub(crate) async fn model_by_phone(
+        &self,
+        phone: &Phone,
+    ) -> Result<Option<user::Model>, AuthError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::PhoneNumber.eq(phone.as_str()))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub(crate) async fn model(&self, id: UserId) -> Result<Option<user::Model>, AuthError> {
+        Ok(user::Entity::find_by_id(id.0).one(&self.db).await?)
+    }
+
+    /// Creates a user. `approved` users may log in at once; self-registered ones wait.
+    pub async fn create(
+        &self,
+        phone: &Phone,
+        name: &str,
+        approved: bool,
+        role: Role,
+    ) -> Result<UserFacts, AuthError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AuthError::Validation(
+                "the name must have 1 to 100 characters".to_owned(),
+            ));
+        }
+        let now = self.clock.now();
+        let inserted = user::ActiveModel {
+            phone_number: Set(phone.as_str().to_owned()),
+            full_name: Set(name.to_owned()),
+            role: Set(role.as_str().to_owned()),
+            approval_status: Set(if approved { APPROVED } else { PENDING }.to_owned()),
+            is_active: Set(true),
+            is_blocked: Set(false),
+            blocked_reason: Set(None),
+            password_hash: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            approved_at: Set(approved.then_some(now)),
+            last_login_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AuthError::UserExists,
+            _ => AuthError::Database(e),
+        })?;
+        facts(&inserted)
+            .ok_or_else(|| AuthError::Internal("stored phone does not parse".to_owned()))
+    }
+
+    async fn update_by_phone(
+        &self,
+        phone: &Phone,
+        change: impl FnOnce(&mut user::ActiveModel),
+    ) -> Result<UserFacts, AuthError> {
+        let model = self
+            .model_by_phone(phone)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        let mut active = model.into_active_model();
+        change(&mut active);
+        active.updated_at = Set(self.clock.now());
+        let updated = active.update(&self.db).await?;
+        facts(&updated).ok_or_else(|| AuthError::Internal("stored phone does not parse".to_owned()))
+    }
+
+    pub async fn approve(&self, phone: &Phone) -> Result<UserFacts, AuthError> {
+        let now = self.clock.now();
+        self.update_by_phone(phone, |u| {
+            u.approval_status = Set(APPROVED.to_owned());
+            u.approved_at = Set(Some(now));
+        })
+        .await
+    }
+
+    pub async fn block(&self, phone: &Phone, reason: &str) -> Result<UserFacts, AuthError> {
+        let reason = reason.trim().to_owned();
+        self.update_by_phone(phone, |u| {
+            u.is_blocked = Set(true);
+            u.blocked_reason = Set(Some(reason));
+        })
+        .await
+    }
+
+    pub async fn unblock(&self, phone: &Phone) -> Result<UserFacts, AuthError> {
+        self.update_by_phone(phone, |u| {
+            u.is_blocked = Set(false);
+            u.blocked_reason = Set(None);
+        })
+        .await
+    }
+
+    /// Stores an argon2 hash (PHC string) as the user's admin password and sets the role.
+    pub async fn set_admin_password(
+        &self,
+        phone: &Phone,
+        phc_hash: String,
+        role: Role,
+    ) -> Result<UserFacts, AuthError> {
+        self.update_by_phone(phone, |u| {
+            u.password_hash = Set(Some(phc_hash));
+            u.role = Set(role.as_str().to_owned());
+        })
+        .await
+    }
+
+    pub async fn list(&self) -> Result<Vec<UserFacts>, AuthError> {
+        let rows = user::Entity::find()
+            .order_by_asc(user::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows.iter().filter_map(facts).collect())
+    }
+
+    pub async fn find(&self, phone: &Phone) -> Result<Option<UserFacts>, AuthError> {
+        Ok(self.model_by_phone(phone).await?.as_ref().and_then(facts))
+    }
+
+    pub async fn get(&self, id: UserId) -> Result<Option<UserFacts>, AuthError> {
+        Ok(self.model(id).await?.as_ref().and_then(facts))
+    }
+
+    /// Writes a login-history row and the user's last login time.
+    pub async fn record_login(
+        &self,
+        id: UserId,
+        method: LoginMethod,
+        ip: Option<String>,
+        mac: Option<Mac>,
+        user_agent: Option<String>,
+    ) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        login_history::ActiveModel {
+            user_id: Set(id.0),
+            at: Set(now),
+            method: Set(method.as_str().to_owned()),
+            ip: Set(ip),
+            mac: Set(mac.map(|m| m.to_string())),
+            user_agent: Set(user_agent.map(|ua| ua.chars().take(300).collect())),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::LastLoginAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(user::Column::Id.eq(id.0))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The port other modules use; backed by the `users` table.
+pub struct Directory(pub Arc<Users>);
+
+fn dir_err(e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError(e.to_string())
+}
+
+#[async_trait]
+impl UserDirectory for Directory {
+    async fn get(&self, id: UserId) -> Result<Option<UserFacts>, DirectoryError> {
+        self.0.get(id).await.map_err(dir_err)
+    }
+
+    async fn by_phone(&self, phone: &Phone) -> Result<Option<UserFacts>, DirectoryError> {
+        self.0.find(phone).await.map_err(dir_err)
+    }
+
+    async fn many(&self, ids: &[UserId]) -> Result<Vec<UserFacts>, DirectoryError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let raw: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+            let rows = user::Entity::find()
+                .filter(user::Column::Id.is_in(raw))
+                .all(&self.0.db)
+                .await
+                .map_err(dir_err)?;
+            out.extend(rows.iter().filter_map(facts));
+        }
+        Ok(out)
+    }
+}
