@@ -5,8 +5,10 @@
 //! short access tokens and rotating refresh tokens (seed diagram 4), admin password login and
 //! CSRF rules. Owns the `users`, `refresh_tokens` and `login_history` tables.
 
+pub mod captive;
 mod entity;
 mod error;
+pub mod otp;
 pub mod secrets;
 pub mod settings;
 pub mod users;

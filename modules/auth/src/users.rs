@@ -57,10 +57,6 @@ impl Users {
         Self { db, clock }
     }
 
-    pub(crate) fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
     pub(crate) async fn model_by_phone(
         &self,
         phone: &Phone,

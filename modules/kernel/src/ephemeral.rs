@@ -48,6 +48,7 @@ pub trait EphemeralStore: Send + Sync {
 
     /// Adds `by` to the counter under `key` and returns the new value. A missing or expired counter
     /// starts from zero and gets `ttl`; an existing one keeps its expiry (fixed windows).
+    /// Counters are stored as ASCII decimal, so `get` on one returns e.g. `b"3"`.
     async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, StoreError>;
 
     /// Stores the value only if no live value exists; true when it was stored (locks, de-dup).

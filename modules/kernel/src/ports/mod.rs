@@ -2,11 +2,14 @@
 //! (`lpsaring-routeros` for the router, `lpsaring-plugin-host` for messaging and payments), and
 //! tests wire the same adapters to the simulator, real plugin files and local mock servers.
 
+pub mod access;
+pub mod audit;
 pub mod messenger;
 pub mod payment;
 pub mod router;
 pub mod users;
 
+pub use access::{AccessPolicy, AccessStatus, RouterPlacement};
 pub use messenger::{GatewayError, GatewayErrorKind, Messenger};
 pub use payment::PaymentGateway;
 pub use router::Router;

@@ -1,0 +1,114 @@
+//! Access status: the one answer to "what may this user do on the network right now", and the
+//! router state it implies. The quota module decides it from quota and validity; until it is
+//! wired, [`basic_status`] decides from the account alone (no quota account = ok).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::router::BindingType;
+use super::users::UserFacts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessStatus {
+    Ok,
+    Unlimited,
+    Fup,
+    Habis,
+    Expired,
+    Inactive,
+    Blocked,
+}
+
+impl AccessStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessStatus::Ok => "ok",
+            AccessStatus::Unlimited => "unlimited",
+            AccessStatus::Fup => "fup",
+            AccessStatus::Habis => "habis",
+            AccessStatus::Expired => "expired",
+            AccessStatus::Inactive => "inactive",
+            AccessStatus::Blocked => "blocked",
+        }
+    }
+
+    /// Bypassed for statuses that may browse, regular (the router asks for a hotspot login and
+    /// shows our policy page) otherwise, blocked only for hard blocks.
+    pub fn binding_type(self) -> BindingType {
+        match self {
+            AccessStatus::Ok | AccessStatus::Unlimited | AccessStatus::Fup => BindingType::Bypassed,
+            AccessStatus::Blocked => BindingType::Blocked,
+            AccessStatus::Habis | AccessStatus::Expired | AccessStatus::Inactive => {
+                BindingType::Regular
+            }
+        }
+    }
+}
+
+/// Status from the account alone: blocked > inactive (unapproved or deactivated) > ok.
+pub fn basic_status(user: &UserFacts) -> AccessStatus {
+    if user.blocked {
+        AccessStatus::Blocked
+    } else if !user.approved || !user.active {
+        AccessStatus::Inactive
+    } else {
+        AccessStatus::Ok
+    }
+}
+
+/// Where a status puts a device on the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterPlacement {
+    pub binding: BindingType,
+    /// The one status address-list the device IP belongs on.
+    pub address_list: String,
+    /// Every status list (so the IP can be removed from the others).
+    pub all_lists: Vec<String>,
+    /// Hotspot user profile for this status.
+    pub profile: String,
+}
+
+#[async_trait]
+pub trait AccessPolicy: Send + Sync {
+    /// The user's status now.
+    async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String>;
+    /// Router state for a status (names come from settings).
+    fn placement(&self, status: AccessStatus) -> RouterPlacement;
+}
+
+/// The policy before quota exists: account facts only, default list and profile names.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BasicAccessPolicy;
+
+/// Default status list names (`active`, `fup`, `habis`, `expired`, `blocked`, `inactive`).
+pub fn default_list(status: AccessStatus) -> &'static str {
+    match status {
+        AccessStatus::Ok | AccessStatus::Unlimited => "active",
+        AccessStatus::Fup => "fup",
+        AccessStatus::Habis => "habis",
+        AccessStatus::Expired => "expired",
+        AccessStatus::Blocked => "blocked",
+        AccessStatus::Inactive => "inactive",
+    }
+}
+
+#[async_trait]
+impl AccessPolicy for BasicAccessPolicy {
+    async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String> {
+        Ok(basic_status(user))
+    }
+
+    fn placement(&self, status: AccessStatus) -> RouterPlacement {
+        let all = ["active", "fup", "habis", "expired", "blocked", "inactive"];
+        RouterPlacement {
+            binding: status.binding_type(),
+            address_list: default_list(status).to_owned(),
+            all_lists: all.iter().map(|s| (*s).to_owned()).collect(),
+            profile: match status {
+                AccessStatus::Ok | AccessStatus::Unlimited => "default".to_owned(),
+                other => other.as_str().to_owned(),
+            },
+        }
+    }
+}
