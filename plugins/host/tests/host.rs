@@ -1,7 +1,12 @@
 //! The host with the real plugin `.so` files: loading and refusing, faults, the allow-list, the
 //! step limit. Vendor round trips against a local mock server are in `vendors.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::needless_pass_by_value)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_pass_by_value
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! Vendor plugins through the host, with their real `.so` files and a local mock server standing
 //! in for the vendor's cloud: full round trips, retries, the breaker, redaction.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::needless_pass_by_value)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_pass_by_value
+)]
 
 mod support;
 
