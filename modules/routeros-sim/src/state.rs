@@ -423,7 +423,7 @@ impl SimState {
     pub fn record(&mut self, command: &str) {
         *self.stats.by_path.entry(command.to_owned()).or_default() += 1;
         let verb = command.rsplit('/').next().unwrap_or("");
-        if !command.starts_with("/sim/") && WRITE_VERBS.contains(&verb) {
+        if !command.starts_with("/sim/") && command != "/login" && WRITE_VERBS.contains(&verb) {
             self.stats.writes += 1;
         }
     }
@@ -757,6 +757,15 @@ impl SimState {
     }
 
     /// A host is `bypassed` while an enabled `type=bypassed` binding exists for its MAC.
+    fn bypassed(&self, mac: &str) -> bool {
+        self.table(Menu::IpBinding).rows.values().any(|b| {
+            b.get("mac-address")
+                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+                && b.get("type") == Some("bypassed")
+                && !b.is_true("disabled")
+        })
+    }
+
     fn refresh_bypass(&mut self, mac: &str) {
         let bypassed = self.table(Menu::IpBinding).rows.values().any(|b| {
             b.get("mac-address")
@@ -838,11 +847,21 @@ impl SimState {
         if self.table(Menu::Host).find_by_mac(&mac).is_some() {
             return Err("failure: already have such entry".into());
         }
+        Ok(self.insert_host(mac, host))
+    }
+
+    /// Inserts a host whose MAC is known to be new (no duplicate scan: `populate` relies on
+    /// this to stay linear for 50k hosts).
+    fn insert_host(&mut self, mac: String, host: &NewHost) -> String {
         let server = host.server.clone().unwrap_or_else(|| "hotspot1".into());
-        let id = self
-            .table_mut(Menu::Host)
-            .insert(host_props(&mac, &host.address, &server, host));
-        self.refresh_bypass(&mac);
+        let mut props = host_props(&mac, &host.address, &server, host);
+        if self.bypassed(&mac) {
+            props
+                .iter_mut()
+                .filter(|(k, _)| k == "bypassed")
+                .for_each(|(_, v)| *v = "true".into());
+        }
+        let id = self.table_mut(Menu::Host).insert(props);
         if host.with_lease && self.table(Menu::Lease).find_by_mac(&mac).is_none() {
             self.table_mut(Menu::Lease).insert(vec![
                 ("address".into(), host.address.clone()),
@@ -853,7 +872,7 @@ impl SimState {
                 ("disabled".into(), "false".into()),
             ]);
         }
-        Ok(id)
+        id
     }
 
     /// Adds traffic (and optionally uptime) to the host of `mac`.
@@ -908,9 +927,13 @@ impl SimState {
         if let Some(comment) = old.get("comment") {
             props.push(("comment".into(), comment.to_owned()));
         }
-        let id = self.table_mut(Menu::Host).insert(props);
-        self.refresh_bypass(&mac);
-        id
+        if self.bypassed(&mac) {
+            props
+                .iter_mut()
+                .filter(|(k, _)| k == "bypassed")
+                .for_each(|(_, v)| *v = "true".into());
+        }
+        self.table_mut(Menu::Host).insert(props)
     }
 
     /// A router reboot: hosts come back with new ids and zero counters, sessions and dynamic
@@ -1066,8 +1089,8 @@ impl SimState {
                 server: None,
                 with_lease: false,
             };
-            // Generated MACs and addresses are unique by construction.
-            let _ = self.add_host(&host);
+            // Generated MACs are unique by construction (the index is in the last four bytes).
+            self.insert_host(host.mac.clone(), &host);
         }
     }
 }
