@@ -865,7 +865,7 @@ impl SimState {
         if host.with_lease && self.table(Menu::Lease).find_by_mac(&mac).is_none() {
             self.table_mut(Menu::Lease).insert(vec![
                 ("address".into(), host.address.clone()),
-                ("mac-address".into(), mac.clone()),
+                ("mac-address".into(), mac),
                 ("server".into(), "dhcp1".into()),
                 ("status".into(), "bound".into()),
                 ("dynamic".into(), "true".into()),
