@@ -6,13 +6,61 @@
 //! CSRF rules. Owns the `users`, `refresh_tokens` and `login_history` tables.
 
 pub mod captive;
+pub mod context;
 mod entity;
 mod error;
 pub mod otp;
+mod pages;
 pub mod secrets;
 pub mod settings;
 pub mod users;
 
+use std::sync::Arc;
+
+use lpsaring_kernel::ports::access::AccessPolicy;
+use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
+use lpsaring_kernel::{Clock, EphemeralStore};
+use sea_orm::DatabaseConnection;
+
 pub use error::AuthError;
 pub use settings::AuthSettings;
 pub use users::{Directory, LoginMethod, Users};
+
+/// What auth needs from the rest of the process.
+pub struct Deps {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<dyn EphemeralStore>,
+    pub messenger: Arc<dyn Messenger>,
+    pub router: Arc<dyn RouterPort>,
+    pub devices: Arc<lpsaring_devices::Service>,
+    pub access: Arc<dyn AccessPolicy>,
+    pub keys: secrets::Keys,
+    pub settings: AuthSettings,
+}
+
+/// The login half of auth, composed from its parts.
+pub struct Service {
+    pub users: Arc<Users>,
+    pub otp: Arc<otp::Otp>,
+    pub captive: Arc<captive::Captive>,
+    pub settings: AuthSettings,
+}
+
+impl Service {
+    pub fn new(deps: Deps) -> Self {
+        let users = Arc::new(Users::new(deps.db.clone(), deps.clock.clone()));
+        let otp = Arc::new(otp::Otp::new(deps.store, deps.messenger, deps.keys.derive("otp"), deps.settings.clone()));
+        let captive = Arc::new(captive::Captive::new(captive::CaptiveDeps {
+            users: users.clone(),
+            otp: otp.clone(),
+            devices: deps.devices,
+            router: deps.router,
+            access: deps.access,
+            clock: deps.clock,
+            hotspot_key: deps.keys.derive("hotspot"),
+        }));
+        Self { users, otp, captive, settings: deps.settings }
+    }
+}
+
