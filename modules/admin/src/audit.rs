@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditError, AuditSink};
 use lpsaring_kernel::{Clock, UserId};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder, QuerySelect, Set,
+};
 
 use crate::entity::audit_log;
 
@@ -125,10 +127,7 @@ mod tests {
         Migrator::up(&db, None).await.unwrap();
         let clock = Arc::new(FakeClock::at_epoch_2026());
         let audit = Audit::new(db, clock.clone());
-        audit
-            .record(None, "first", None, None, None)
-            .await
-            .unwrap();
+        audit.record(None, "first", None, None, None).await.unwrap();
         clock.advance(Duration::seconds(5));
         let sink: &dyn AuditSink = &audit;
         sink.record(

@@ -12,6 +12,7 @@ mod error;
 pub mod otp;
 mod pages;
 pub mod secrets;
+pub mod session;
 pub mod settings;
 pub mod users;
 
@@ -23,6 +24,7 @@ use lpsaring_kernel::{Clock, EphemeralStore};
 use sea_orm::DatabaseConnection;
 
 pub use error::AuthError;
+pub use session::{SessionHoop, Sessions};
 pub use settings::AuthSettings;
 pub use users::{Directory, LoginMethod, Users};
 

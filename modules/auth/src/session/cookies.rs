@@ -1,0 +1,54 @@
+//! The session cookies: `auth_token` (access JWT) and `refresh_token`, both HttpOnly,
+//! SameSite=Lax, Path=/, and Secure when the client reached us over HTTPS.
+
+use salvo::Response;
+use salvo::http::cookie::time::Duration as CookieDuration;
+use salvo::http::cookie::{Cookie, SameSite};
+
+use super::service::{IssuedSession, Sessions};
+
+pub const ACCESS_COOKIE: &str = "auth_token";
+pub const REFRESH_COOKIE: &str = "refresh_token";
+
+pub(crate) fn session_cookie(
+    name: &'static str,
+    value: String,
+    max_age_secs: i64,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
+        .build()
+}
+
+impl Sessions {
+    /// Writes the access cookie, and the refresh cookie when one was minted.
+    pub fn set_cookies(&self, res: &mut Response, session: &IssuedSession, secure: bool) {
+        let now = self.clock.now();
+        res.add_cookie(session_cookie(
+            ACCESS_COOKIE,
+            session.access_token.expose().clone(),
+            (session.access_expires_at - now).num_seconds(),
+            secure,
+        ));
+        if let (Some(token), Some(expires)) = (&session.refresh_token, session.refresh_expires_at) {
+            res.add_cookie(session_cookie(
+                REFRESH_COOKIE,
+                token.expose().clone(),
+                (expires - now).num_seconds(),
+                secure,
+            ));
+        }
+    }
+
+    /// Expires both cookies in the browser.
+    pub fn clear_cookies(res: &mut Response, secure: bool) {
+        for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
+            res.add_cookie(session_cookie(name, String::new(), 0, secure));
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! HTTP surface of sessions: refresh, me, logout, logout-all, admin login (JSON and page).
+//! Handlers parse, call one `Sessions` method, and render.
+
+use std::sync::Arc;
+
+use lpsaring_kernel::ports::access::basic_status;
+use lpsaring_kernel::ports::users::UserFacts;
+use lpsaring_kernel::ui::Page;
+use lpsaring_kernel::web::{client_ip, current_user, is_https};
+use lpsaring_kernel::{ApiError, Lang, Text};
+use sailfish::TemplateSimple;
+use salvo::http::StatusCode;
+use salvo::oapi::ToSchema;
+use salvo::oapi::extract::JsonBody;
+use salvo::prelude::*;
+use salvo::writing::Redirect;
+use serde::{Deserialize, Serialize};
+
+use super::cookies::REFRESH_COOKIE;
+use super::csrf::{CSRF_FIELD, OriginVerdict, origin_verdict};
+use super::hoop::{
+    csrf_token, require_admin, require_same_origin, require_user, session_state, user_agent,
+    verify_form_token,
+};
+use super::service::{IssuedSession, Sessions};
+use crate::error::AuthError;
+use crate::users::{APPROVED, PENDING};
+
+/// The session endpoints and the admin login page. Mount beside the other routers; the
+/// [`super::SessionHoop`] must run before them (service-level hoop).
+pub fn router(sessions: Arc<Sessions>) -> Router {
+    Router::new()
+        .hoop(affix_state::inject(sessions))
+        .push(
+            Router::with_path("api/auth")
+                .push(
+                    Router::with_path("refresh")
+                        .hoop(require_same_origin)
+                        .post(refresh),
+                )
+                .push(Router::with_path("me").hoop(require_user).get(me))
+                .push(
+                    Router::with_path("logout")
+                        .hoop(require_same_origin)
+                        .post(logout),
+                )
+                .push(
+                    Router::with_path("logout-all")
+                        .hoop(require_user)
+                        .post(logout_all),
+                )
+                .push(Router::with_path("admin/login").post(admin_login_api))
+                .push(
+                    Router::with_path("admin/check")
+                        .hoop(require_admin)
+                        .get(admin_check),
+                ),
+        )
+        .push(
+            Router::with_path("admin/login")
+                .get(admin_login_page)
+                .post(admin_login_submit),
+        )
+}
+
+fn sessions(depot: &Depot) -> Result<Arc<Sessions>, ApiError> {
+    depot
+        .get_typed::<Arc<Sessions>>()
+        .cloned()
+        .map_err(|_| ApiError::internal(&"sessions are not wired"))
+}
+
+fn api(err: &AuthError) -> ApiError {
+    ApiError::from(err)
+}
+
+/// A fresh access token (also set as the `auth_token` cookie).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+impl TokenOut {
+    fn of(session: &IssuedSession, sessions: &Sessions) -> Self {
+        Self {
+            access_token: session.access_token.expose().clone(),
+            token_type: "Bearer",
+            expires_in: sessions.access_ttl().num_seconds(),
+        }
+    }
+}
+
+/// Rotates the refresh cookie: new `auth_token` and `refresh_token` cookies. 401 without a valid
+/// refresh cookie.
+#[endpoint(tags("auth"), status_codes(200, 401, 403))]
+async fn refresh(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<TokenOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    // The session hoop may already have rotated this request's refresh cookie.
+    if let Some(done) = session_state(depot).and_then(|s| s.rotated.clone()) {
+        return Ok(Json(TokenOut::of(&done, &sessions)));
+    }
+    let plain = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(|| api(&AuthError::Unauthorized))?;
+    let secure = is_https(depot);
+    match sessions
+        .rotate(&plain, client_ip(depot), user_agent(req).as_deref())
+        .await
+    {
+        Ok(session) => {
+            sessions.set_cookies(res, &session, secure);
+            Ok(Json(TokenOut::of(&session, &sessions)))
+        }
+        Err(e) => {
+            Sessions::clear_cookies(res, secure);
+            Err(api(&e))
+        }
+    }
+}
+
+/// The logged-in user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    pub id: i64,
+    pub phone_number: String,
+    pub full_name: String,
+    /// USER, ADMIN or SUPER_ADMIN.
+    pub role: String,
+    /// APPROVED or PENDING_APPROVAL.
+    pub approval_status: String,
+    pub is_active: bool,
+    pub is_blocked: bool,
+    /// Network access from the account alone (blocked, inactive, ok) until quota refines it.
+    pub access_status: String,
+}
+
+impl From<&UserFacts> for MeOut {
+    fn from(u: &UserFacts) -> Self {
+        Self {
+            id: u.id.0,
+            phone_number: u.phone.as_str().to_owned(),
+            full_name: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+            approval_status: if u.approved { APPROVED } else { PENDING }.to_owned(),
+            is_active: u.active,
+            is_blocked: u.blocked,
+            access_status: basic_status(u).as_str().to_owned(),
+        }
+    }
+}
+
+/// Who is logged in. An expired access token with a valid refresh cookie is refreshed on this
+/// same response.
+#[endpoint(tags("auth"), status_codes(200, 401))]
+async fn me(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+    me_inner(depot).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutOut {
+    pub message: &'static str,
+    /// Refresh tokens revoked by this call.
+    pub revoked: u64,
+}
+
+/// Logs this browser out: revokes the refresh token's family and clears both cookies.
+#[endpoint(tags("auth"), status_codes(200, 403))]
+async fn logout(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<LogoutOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    let revoked = match req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) {
+        Some(plain) => sessions.end(&plain).await.map_err(|e| api(&e))?,
+        None => 0,
+    };
+    Sessions::clear_cookies(res, is_https(depot));
+    Ok(Json(LogoutOut {
+        message: "Logged out.",
+        revoked,
+    }))
+}
+
+/// Logs the user out everywhere: revokes every refresh token of the user.
+#[endpoint(tags("auth"), status_codes(200, 401, 403))]
+async fn logout_all(depot: &mut Depot, res: &mut Response) -> Result<Json<LogoutOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    let id = current_user(depot).ok_or_else(|| api(&AuthError::Unauthorized))?;
+    let revoked = sessions.end_all(id).await.map_err(|e| api(&e))?;
+    Sessions::clear_cookies(res, is_https(depot));
+    Ok(Json(LogoutOut {
+        message: "Logged out on every device.",
+        revoked,
+    }))
+}
+
+/// Whether the caller is an admin (200) — a cheap probe for admin pages and clients.
+#[endpoint(tags("auth"), status_codes(200, 401, 403))]
+async fn admin_check(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+    me_inner(depot).await
+}
+
+async fn me_inner(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    let id = current_user(depot).ok_or_else(|| api(&AuthError::Unauthorized))?;
+    let user = sessions
+        .users
+        .get(id)
+        .await
+        .map_err(|e| api(&e))?
+        .ok_or_else(|| api(&AuthError::Unauthorized))?;
+    Ok(Json(MeOut::from(&user)))
+}
+
+/// Admin credentials. The password is never logged.
+#[derive(Deserialize, ToSchema)]
+pub struct AdminLoginIn {
+    pub phone_number: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminLoginOut {
+    #[serde(flatten)]
+    pub token: TokenOut,
+    pub user: MeOut,
+}
+
+/// Admin password login. Any failure is one uniform 401 `AUTH_INVALID_CREDENTIALS`; 429 with
+/// `retry_after_secs` when rate limited per IP or phone.
+#[endpoint(tags("auth"), status_codes(200, 401, 429))]
+async fn admin_login_api(
+    body: JsonBody<AdminLoginIn>,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<AdminLoginOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    let body = body.into_inner();
+    let (user, session) = sessions
+        .admin_login(
+            &body.phone_number,
+            &body.password,
+            client_ip(depot),
+            user_agent(req).as_deref(),
+        )
+        .await
+        .map_err(|e| api(&e))?;
+    sessions.set_cookies(res, &session, is_https(depot));
+    Ok(Json(AdminLoginOut {
+        token: TokenOut::of(&session, &sessions),
+        user: MeOut::from(&user),
+    }))
+}
+
+struct AdminLoginTexts {
+    title: &'static str,
+    phone: &'static str,
+    password: &'static str,
+    submit: &'static str,
+    hint: &'static str,
+}
+
+impl AdminLoginTexts {
+    fn new(lang: Lang) -> Self {
+        let t = |text: Text| text.get(lang);
+        Self {
+            title: t(Text::new("Masuk admin", "Admin login")),
+            phone: t(Text::new("Nomor telepon", "Phone number")),
+            password: t(Text::new("Kata sandi", "Password")),
+            submit: t(Text::new("Masuk", "Log in")),
+            hint: t(Text::new(
+                "Khusus operator. Pengguna hotspot masuk lewat kode WhatsApp.",
+                "Operators only. Hotspot users log in with a WhatsApp code.",
+            )),
+        }
+    }
+}
+
+const BAD_CREDENTIALS: Text = Text::new(
+    "Nomor telepon atau kata sandi salah.",
+    "Wrong phone number or password.",
+);
+const TOO_MANY: Text = Text::new(
+    "Terlalu banyak percobaan. Coba lagi dalam {} detik.",
+    "Too many attempts. Try again in {} seconds.",
+);
+const FORM_EXPIRED: Text = Text::new(
+    "Formulir kedaluwarsa. Silakan coba lagi.",
+    "The form has expired. Please try again.",
+);
+const FAILED: Text = Text::new(
+    "Tidak dapat masuk saat ini. Silakan coba lagi.",
+    "Cannot log in right now. Please try again.",
+);
+
+#[derive(TemplateSimple)]
+#[template(path = "session/admin_login.stpl")]
+struct AdminLoginTemplate<'a> {
+    t: AdminLoginTexts,
+    error: Option<String>,
+    csrf: &'a str,
+    next: &'a str,
+    phone: &'a str,
+}
+
+/// Only same-site relative paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/admin".to_owned(),
+    }
+}
+
+fn login_page(lang: Lang, depot: &Depot, next: &str, phone: &str, error: Option<String>) -> Page {
+    let t = AdminLoginTexts::new(lang);
+    let title = t.title;
+    let csrf = csrf_token(depot);
+    let body = AdminLoginTemplate {
+        t,
+        error,
+        csrf: &csrf,
+        next,
+        phone,
+    }
+    .render_once()
+    .unwrap_or_else(|e| format!("<p class=\"error\">template error: {e}</p>"));
+    Page::new(lang, title, body)
+}
+
+#[handler]
+async fn admin_login_page(req: &mut Request, depot: &mut Depot) -> Page {
+    let lang = Lang::of_request(req);
+    let next = safe_next(req.query::<String>("next").as_deref());
+    login_page(lang, depot, &next, "", None)
+}
+
+#[handler]
+async fn admin_login_submit(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let phone = req.form::<String>("phone_number").await.unwrap_or_default();
+    let password = req.form::<String>("password").await.unwrap_or_default();
+    let submitted = req.form::<String>(CSRF_FIELD).await.unwrap_or_default();
+    let next = safe_next(req.form::<String>("next").await.as_deref());
+    let Ok(sessions) = sessions(depot) else {
+        res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+        return;
+    };
+    // Login CSRF: the form token is always required here, and a foreign origin is refused.
+    let foreign = origin_verdict(req, &sessions.origins, is_https(depot)) == OriginVerdict::Foreign;
+    if foreign || !verify_form_token(depot, &submitted) {
+        let page = login_page(
+            lang,
+            depot,
+            &next,
+            &phone,
+            Some(FORM_EXPIRED.get(lang).to_owned()),
+        );
+        res.render(page.with_status(StatusCode::FORBIDDEN));
+        return;
+    }
+    match sessions
+        .admin_login(
+            &phone,
+            &password,
+            client_ip(depot),
+            user_agent(req).as_deref(),
+        )
+        .await
+    {
+        Ok((_, session)) => {
+            sessions.set_cookies(res, &session, is_https(depot));
+            res.render(Redirect::other(next));
+        }
+        Err(e) => {
+            let message = match &e {
+                AuthError::InvalidCredentials => BAD_CREDENTIALS.get(lang).to_owned(),
+                AuthError::RateLimited { retry_after_secs } => TOO_MANY
+                    .get(lang)
+                    .replace("{}", &retry_after_secs.to_string()),
+                other => {
+                    tracing::error!(error = %other, "admin login failed");
+                    FAILED.get(lang).to_owned()
+                }
+            };
+            let status = lpsaring_kernel::ErrorCode::status(&e);
+            let page = login_page(lang, depot, &next, &phone, Some(message));
+            res.render(page.with_status(status));
+        }
+    }
+}
