@@ -128,11 +128,7 @@ impl Phone {
             return Err(PhoneError::Empty);
         }
         let national = if plus {
-            if digits.starts_with("62") {
-                Some(&digits[2..])
-            } else {
-                None
-            }
+            digits.strip_prefix("62")
         } else if let Some(local) = digits.strip_prefix("62") {
             Some(local)
         } else if let Some(local) = digits.strip_prefix('0') {
