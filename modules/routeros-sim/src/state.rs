@@ -1121,11 +1121,25 @@ fn defaults(props: &mut Vec<(String, String)>, values: &[(&str, &str)]) {
     }
 }
 
-/// RouterOS prints MACs upper case with colons; accept the usual spellings on input.
+/// RouterOS prints MACs upper case with colons; accept `aa:bb:…`, `aa-bb-…` and bare hex.
+/// (Kept local rather than using the kernel's `Mac`, so the simulator and its fuzz target
+/// build without the kernel's web and database dependencies.)
 pub fn normalise_mac(input: &str) -> Option<String> {
-    lpsaring_kernel::Mac::parse(input)
-        .ok()
-        .map(|m| m.to_string())
+    let input = input.trim();
+    let hex: Vec<u8> = input
+        .bytes()
+        .filter(|b| !matches!(b, b':' | b'-' | b'.'))
+        .collect();
+    let separators = input.len() - hex.len();
+    if hex.len() != 12 || !matches!(separators, 0 | 2 | 5) || !hex.iter().all(u8::is_ascii_hexdigit)
+    {
+        return None;
+    }
+    let upper: Vec<String> = hex
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).to_ascii_uppercase())
+        .collect();
+    Some(upper.join(":"))
 }
 
 /// Formats seconds the way RouterOS prints durations: `1w2d3h4m5s`, `0s` for zero.
@@ -1209,6 +1223,20 @@ mod tests {
             out.push(parse_reply(&words).unwrap());
         }
         out
+    }
+
+    #[test]
+    fn macs_normalise_like_routeros_prints_them() {
+        assert_eq!(
+            normalise_mac("aa-bb-cc-dd-ee-0f").as_deref(),
+            Some("AA:BB:CC:DD:EE:0F")
+        );
+        assert_eq!(
+            normalise_mac("aabbccddee0f").as_deref(),
+            Some("AA:BB:CC:DD:EE:0F")
+        );
+        assert_eq!(normalise_mac("aa:bb:cc:dd:ee"), None);
+        assert_eq!(normalise_mac("aa:bb:cc:dd:ee:gg"), None);
     }
 
     #[test]
