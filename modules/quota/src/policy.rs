@@ -1,0 +1,27 @@
+//! The kernel's `AccessPolicy` port, answered from quota accounts: auth asks it at login so the
+//! device is placed exactly as the next sync would place it.
+
+use async_trait::async_trait;
+use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus, RouterPlacement};
+use lpsaring_kernel::ports::users::UserFacts;
+
+use crate::service::Service;
+use crate::status;
+
+#[async_trait]
+impl AccessPolicy for Service {
+    async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String> {
+        self.status_for(user).await.map_err(|e| e.to_string())
+    }
+
+    fn placement(&self, status: AccessStatus) -> RouterPlacement {
+        let s = self.settings();
+        let want = status::desired(status, s);
+        RouterPlacement {
+            binding: want.binding,
+            address_list: want.list.to_owned(),
+            all_lists: s.address_lists.all(),
+            profile: want.profile.to_owned(),
+        }
+    }
+}

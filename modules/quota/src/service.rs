@@ -1,0 +1,1126 @@
+//! Sync runs, grants and summaries.
+//!
+//! Exactly-once across the two stores: a run writes its new baselines to a journal in the state
+//! store, commits all SQL (accounts, daily usage, ledger, outbox, the `sync_runs` row) in one
+//! transaction, then promotes the journal to baselines in one atomic batch. Before each run a
+//! leftover journal is promoted if its run id is in `sync_runs` (the SQL committed) and
+//! discarded otherwise. Whatever instant the process dies at, every byte is counted once.
+
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use lpsaring_devices::api::{Device, Sighting};
+use lpsaring_kernel::outbox::{self, OutboxMessage};
+use lpsaring_kernel::ports::Router;
+use lpsaring_kernel::ports::router::{
+    AddressListEntry, HostEntry, IpBinding, RouterError, RouterWrite,
+};
+use lpsaring_kernel::ports::users::{UserDirectory, UserFacts};
+use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, Mac, UserId};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::api::{
+    AccessStatus, DailyUsage, Grant, GrantOutcome, QuotaSummary, QuotaView, SyncSummary,
+};
+use crate::core::{self, Baseline, DesiredDevice, DesiredProfile, FastMap, FastSet};
+use crate::entity::{account, ledger, sync_run, usage_daily};
+use crate::error::QuotaError;
+use crate::notify::{self, NoticeContext, NoticeFacts, NoticeMemory, Templates};
+use crate::settings::QuotaSettings;
+use crate::status::{self, StatusInput};
+
+const BASELINE_PREFIX: &str = "quota:base:";
+const PROFILE_PREFIX: &str = "quota:prof:";
+const JOURNAL_KEY: &str = "quota:journal";
+/// Rows per multi-row INSERT: keeps bound parameters far below SQLite's and Postgres' limits.
+const CHUNK: usize = 500;
+/// A device's `last_seen_at` is refreshed at most this often (its online window is minutes).
+const SIGHTING_REFRESH_SECS: i64 = 240;
+
+pub struct Deps {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<dyn EphemeralStore>,
+    pub router: Arc<dyn Router>,
+    pub devices: Arc<lpsaring_devices::Service>,
+    pub users: Arc<dyn UserDirectory>,
+    pub settings: QuotaSettings,
+    /// Decides local days for daily usage and dates in notices.
+    pub timezone: Tz,
+}
+
+/// State only a sync run touches; the mutex around it is what makes runs one at a time.
+#[derive(Default)]
+struct RunState {
+    /// Baselines as promoted; `None` = (re)load from the store.
+    baselines: Option<FastMap<Mac, Baseline>>,
+    /// Hotspot user profile last applied per user.
+    profiles: Option<FastMap<UserId, String>>,
+}
+
+pub struct Service {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn EphemeralStore>,
+    router: Arc<dyn Router>,
+    devices: Arc<lpsaring_devices::Service>,
+    users: Arc<dyn UserDirectory>,
+    settings: QuotaSettings,
+    tz: Tz,
+    templates: Templates,
+    run: Mutex<RunState>,
+    /// Held while accounts are read and written, so a grant never interleaves with a run's
+    /// read-modify-write of the same rows (router I/O happens outside it).
+    accounts: Mutex<()>,
+}
+
+/// The journal of a run whose SQL may or may not have committed.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    run_id: String,
+    put: Vec<(String, String)>,
+    delete: Vec<String>,
+}
+
+/// One user's account as a run sees it.
+#[derive(Debug, Clone)]
+struct AccountRow {
+    purchased: i64,
+    used: i64,
+    unlimited: bool,
+    expires_at: Option<DateTime<Utc>>,
+    fup: Option<i64>,
+    memory: NoticeMemory,
+    exists: bool,
+}
+
+impl AccountRow {
+    fn from_model(m: &account::Model) -> Self {
+        Self {
+            purchased: m.purchased_bytes,
+            used: m.used_bytes,
+            unlimited: m.unlimited,
+            expires_at: m.expires_at,
+            fup: m.fup_threshold_bytes,
+            memory: NoticeMemory {
+                low_notified: m.low_quota_notified_bytes,
+                expiry_notified: m.expiry_notified_days.map(i64::from),
+                last_status: m.last_status.as_deref().and_then(status::parse_status),
+            },
+            exists: true,
+        }
+    }
+
+    fn empty() -> Self {
+        Self {
+            purchased: 0,
+            used: 0,
+            unlimited: false,
+            expires_at: None,
+            fup: None,
+            memory: NoticeMemory::default(),
+            exists: false,
+        }
+    }
+}
+
+fn status_input(facts: &UserFacts, acc: &AccountRow, fup_default: i64) -> StatusInput {
+    StatusInput {
+        blocked: facts.blocked,
+        approved: facts.approved,
+        active: facts.active,
+        unlimited: acc.unlimited,
+        purchased: acc.purchased,
+        used: acc.used,
+        expires_at: acc.expires_at,
+        fup_threshold: acc.fup.unwrap_or(fup_default),
+    }
+}
+
+fn store_err(e: lpsaring_kernel::StoreError) -> QuotaError {
+    QuotaError::Store(e)
+}
+
+impl Service {
+    /// Builds the service; fails when the message templates do not pass their check.
+    pub fn new(deps: Deps) -> Result<Self, QuotaError> {
+        let text = match &deps.settings.templates_path {
+            Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                QuotaError::Templates(format!("cannot read {}: {e}", path.display()))
+            })?,
+            None => notify::DEFAULT_TEMPLATES.to_owned(),
+        };
+        let templates = Templates::parse(&text, &deps.settings.notify_lang, deps.timezone)?;
+        Ok(Self {
+            db: deps.db,
+            clock: deps.clock,
+            store: deps.store,
+            router: deps.router,
+            devices: deps.devices,
+            users: deps.users,
+            settings: deps.settings,
+            tz: deps.timezone,
+            templates,
+            run: Mutex::new(RunState::default()),
+            accounts: Mutex::new(()),
+        })
+    }
+
+    pub fn settings(&self) -> &QuotaSettings {
+        &self.settings
+    }
+
+    fn local_day(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.tz).date_naive()
+    }
+
+    /// Runs one sync, waiting for a run in progress to finish first.
+    pub async fn sync_once(&self) -> Result<SyncSummary, QuotaError> {
+        let mut state = self.run.lock().await;
+        self.run_locked(&mut state).await
+    }
+
+    /// Runs one sync unless one is in progress (the periodic job skips a beat instead of queueing).
+    pub async fn try_sync(&self) -> Result<Option<SyncSummary>, QuotaError> {
+        let Ok(mut state) = self.run.try_lock() else {
+            return Ok(None);
+        };
+        self.run_locked(&mut state).await.map(Some)
+    }
+
+    /// Finishes or discards a crashed run's journal: promoted when its run id is in `sync_runs`
+    /// (its SQL committed), discarded otherwise. Returns what happened.
+    async fn recover(&self, state: &mut RunState) -> Result<Option<String>, QuotaError> {
+        let Some(raw) = self.store.get(JOURNAL_KEY).await.map_err(store_err)? else {
+            return Ok(None);
+        };
+        state.baselines = None;
+        let journal: Option<Journal> = serde_json::from_slice(&raw).ok();
+        let Some(journal) = journal else {
+            tracing::error!("unreadable sync journal discarded");
+            self.store.delete(JOURNAL_KEY).await.map_err(store_err)?;
+            return Ok(Some("discarded unreadable journal".into()));
+        };
+        let committed = sync_run::Entity::find_by_id(journal.run_id.clone())
+            .one(&self.db)
+            .await?
+            .is_some_and(|r| r.status == "ok");
+        if committed {
+            self.promote(&journal).await?;
+            tracing::info!(run_id = %journal.run_id, "promoted the journal of a committed sync run");
+            Ok(Some(format!("promoted {}", journal.run_id)))
+        } else {
+            self.store.delete(JOURNAL_KEY).await.map_err(store_err)?;
+            tracing::info!(run_id = %journal.run_id, "discarded the journal of an uncommitted sync run");
+            Ok(Some(format!("discarded {}", journal.run_id)))
+        }
+    }
+
+    /// Baselines ← journal, and the journal removed, in one atomic batch.
+    async fn promote(&self, journal: &Journal) -> Result<(), QuotaError> {
+        let mut ops = Vec::with_capacity(journal.put.len() + journal.delete.len() + 1);
+        for (mac, enc) in &journal.put {
+            ops.push(BatchOp::Put {
+                key: format!("{BASELINE_PREFIX}{mac}"),
+                value: enc.clone().into_bytes(),
+                ttl: None,
+            });
+        }
+        for mac in &journal.delete {
+            ops.push(BatchOp::Delete {
+                key: format!("{BASELINE_PREFIX}{mac}"),
+            });
+        }
+        ops.push(BatchOp::Delete {
+            key: JOURNAL_KEY.to_owned(),
+        });
+        self.store.write_batch(ops).await.map_err(store_err)
+    }
+
+    async fn load_state(&self, state: &mut RunState) -> Result<(), QuotaError> {
+        if state.baselines.is_none() {
+            let rows = self
+                .store
+                .scan_prefix(BASELINE_PREFIX)
+                .await
+                .map_err(store_err)?;
+            let mut map = FastMap::default();
+            map.reserve(rows.len());
+            for (key, value) in rows {
+                let mac = key
+                    .strip_prefix(BASELINE_PREFIX)
+                    .and_then(|m| Mac::parse(m).ok());
+                let base = std::str::from_utf8(&value).ok().and_then(Baseline::decode);
+                if let (Some(mac), Some(base)) = (mac, base) {
+                    map.insert(mac, base);
+                }
+            }
+            state.baselines = Some(map);
+        }
+        if state.profiles.is_none() {
+            let rows = self
+                .store
+                .scan_prefix(PROFILE_PREFIX)
+                .await
+                .map_err(store_err)?;
+            let map = rows
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let id = k.strip_prefix(PROFILE_PREFIX)?.parse().ok()?;
+                    Some((UserId(id), String::from_utf8(v).ok()?))
+                })
+                .collect();
+            state.profiles = Some(map);
+        }
+        Ok(())
+    }
+
+    async fn record_failed_run(&self, run_id: &str, started: DateTime<Utc>, error: &RouterError) {
+        let row = sync_run::ActiveModel {
+            run_id: sea_orm::Set(run_id.to_owned()),
+            started_at: sea_orm::Set(started),
+            finished_at: sea_orm::Set(Some(self.clock.now())),
+            hosts_seen: sea_orm::Set(0),
+            devices_matched: sea_orm::Set(0),
+            unknown_macs: sea_orm::Set(0),
+            bytes_counted: sea_orm::Set(0),
+            router_writes: sea_orm::Set(0),
+            errors: sea_orm::Set(1),
+            status: sea_orm::Set("failed".into()),
+            error: sea_orm::Set(Some(error.to_string())),
+        };
+        if let Err(e) = sync_run::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the failed sync run");
+        }
+    }
+
+    async fn snapshot(
+        &self,
+    ) -> Result<(Vec<HostEntry>, Vec<IpBinding>, Vec<AddressListEntry>), RouterError> {
+        let hosts = self.router.hosts().await?;
+        let bindings = self.router.ip_bindings().await?;
+        let entries = self.router.address_list().await?;
+        Ok((hosts, bindings, entries))
+    }
+
+    async fn load_accounts(&self, users: &[UserId]) -> Result<FastMap<UserId, AccountRow>, DbErr> {
+        let mut out = FastMap::default();
+        out.reserve(users.len());
+        for chunk in users.chunks(CHUNK * 4) {
+            let rows = account::Entity::find()
+                .filter(account::Column::UserId.is_in(chunk.iter().map(|u| u.0)))
+                .all(&self.db)
+                .await?;
+            for m in rows {
+                out.insert(UserId(m.user_id), AccountRow::from_model(&m));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn user_facts(&self, ids: &[UserId]) -> Result<FastMap<UserId, UserFacts>, QuotaError> {
+        let facts = self.users.many(ids).await?;
+        Ok(facts.into_iter().map(|f| (f.id, f)).collect())
+    }
+
+    async fn run_locked(&self, state: &mut RunState) -> Result<SyncSummary, QuotaError> {
+        let recovered = self.recover(state).await?;
+        self.load_state(state).await?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let started = self.clock.now();
+
+        // 1. One snapshot of the router. Unreachable: nothing is counted or changed, and the
+        //    baselines stay, so the next good run counts everything since the last one.
+        let (hosts, bindings, entries) = match self.snapshot().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "sync run failed: router unavailable");
+                self.record_failed_run(&run_id, started, &e).await;
+                return Err(QuotaError::RouterUnavailable(e));
+            }
+        };
+        let devices = self.devices.all().await?;
+        let owners: FastMap<Mac, UserId> = devices.iter().map(|d| (d.mac, d.user_id)).collect();
+        let by_mac = core::dedup_hosts(&hosts);
+        let baselines = state.baselines.take().unwrap_or_default();
+        let usage = core::usage(&by_mac, &baselines, &owners);
+
+        let mut user_ids: Vec<UserId> = owners
+            .values()
+            .copied()
+            .collect::<FastSet<_>>()
+            .into_iter()
+            .collect();
+        user_ids.sort_unstable();
+        let facts = self.user_facts(&user_ids).await?;
+        let now = self.clock.now();
+        let today = self.local_day(now);
+        let low_levels = self.settings.low_levels();
+        let expiry_levels = self.settings.expiry_levels();
+
+        // 2. Accounts: read, add usage, decide status and notices, write; all under the
+        //    accounts lock and, for the writes, one transaction.
+        let guard = self.accounts.lock().await;
+        let accounts = self.load_accounts(&user_ids).await?;
+        let mut statuses: FastMap<UserId, AccessStatus> = FastMap::default();
+        let mut account_rows: Vec<(UserId, i64, AccountRow)> = Vec::new();
+        let mut ledger_rows: Vec<(UserId, AccountRow, i64)> = Vec::new();
+        let mut messages: Vec<OutboxMessage> = Vec::new();
+        for user in &user_ids {
+            let Some(f) = facts.get(user) else { continue };
+            let before = accounts
+                .get(user)
+                .cloned()
+                .unwrap_or_else(AccountRow::empty);
+            let delta = usage.per_user.get(user).copied().unwrap_or(0);
+            let mut after = before.clone();
+            after.used = after.used.saturating_add(delta);
+            let st = status::resolve(
+                &status_input(f, &after, self.settings.fup_threshold_bytes),
+                now,
+            );
+            statuses.insert(*user, st);
+            let remaining = status::remaining(after.purchased, after.used);
+            let (notices, memory) = notify::due(
+                &NoticeFacts {
+                    status: st,
+                    purchased: after.purchased,
+                    remaining,
+                    expires_at: after.expires_at,
+                    now,
+                },
+                before.memory,
+                &low_levels,
+                &expiry_levels,
+            );
+            after.memory = memory;
+            let ctx = NoticeContext {
+                name: &f.name,
+                purchased: after.purchased,
+                used: after.used,
+                remaining,
+                expires_at: after.expires_at,
+            };
+            for n in notices {
+                if let Some(body) = self.templates.render(n, &ctx) {
+                    let kind = match n {
+                        notify::Notice::LowQuota { level } => format!("low:{level}"),
+                        notify::Notice::ExpirySoon { days } => format!("expiry:{days}"),
+                        notify::Notice::Status(s) => format!("status:{}", s.as_str()),
+                    };
+                    messages.push(OutboxMessage {
+                        dedup_key: format!("quota:{}:{kind}:{run_id}", user.0),
+                        recipient: f.phone.clone(),
+                        body,
+                    });
+                }
+            }
+            if delta > 0 {
+                ledger_rows.push((*user, before.clone(), delta));
+            }
+            if delta > 0 || !before.exists || after.memory != before.memory {
+                account_rows.push((*user, delta, after));
+            }
+        }
+
+        let journal = Journal {
+            run_id: run_id.clone(),
+            put: usage
+                .put
+                .iter()
+                .map(|(m, b)| (m.to_string(), b.encode()))
+                .collect(),
+            delete: usage.delete.iter().map(Mac::to_string).collect(),
+        };
+        let has_journal = !journal.put.is_empty() || !journal.delete.is_empty();
+        if has_journal {
+            let bytes = serde_json::to_vec(&journal)
+                .map_err(|e| QuotaError::Templates(format!("journal encoding: {e}")))?;
+            self.store
+                .set(JOURNAL_KEY, bytes, None)
+                .await
+                .map_err(store_err)?;
+        }
+
+        let summary_base = SyncSummary {
+            run_id: run_id.clone(),
+            hosts_seen: usage.hosts_seen,
+            devices_matched: usage.devices_matched,
+            unknown_macs: usage.unknown_macs,
+            recreated_hosts: usage.recreated,
+            users_charged: usage.per_user.len(),
+            bytes_counted: usage.bytes_counted,
+            notifications_queued: messages.len(),
+            recovered,
+            ..SyncSummary::default()
+        };
+        let commit = self
+            .commit_run(
+                &summary_base,
+                started,
+                today,
+                now,
+                &account_rows,
+                &ledger_rows,
+                &messages,
+            )
+            .await;
+        drop(guard);
+        if let Err(e) = commit {
+            // Nothing committed: the journal must not be promoted. Baselines stay as they were.
+            state.baselines = Some(baselines);
+            if has_journal && let Err(se) = self.store.delete(JOURNAL_KEY).await {
+                tracing::error!(error = %se, "could not discard the journal; the next run will");
+            }
+            return Err(e.into());
+        }
+
+        // 3. Promote: the run is committed, its baselines become the truth.
+        let mut baselines = baselines;
+        if has_journal {
+            match self.promote(&journal).await {
+                Ok(()) => {
+                    for (m, b) in usage.put.iter().cloned() {
+                        baselines.insert(m, b);
+                    }
+                    for m in &usage.delete {
+                        baselines.remove(m);
+                    }
+                    state.baselines = Some(baselines);
+                }
+                Err(e) => {
+                    // The journal stays; the next run's recovery promotes it.
+                    tracing::error!(error = %e, "could not promote the sync journal");
+                    state.baselines = None;
+                }
+            }
+        } else {
+            state.baselines = Some(baselines);
+        }
+
+        // 4. Enforce: diff against the rows read at the start, write only the differences.
+        let mut summary = summary_base;
+        let desired = self.desired_devices(&devices, &by_mac, &statuses);
+        let profiles = self.desired_profiles(&facts, &statuses);
+        let applied = state.profiles.take().unwrap_or_default();
+        let plan = core::plan(
+            &desired,
+            &bindings,
+            &entries,
+            &self.settings.address_lists.all(),
+            &profiles,
+            &applied,
+            self.settings.remove_foreign_rows,
+        );
+        summary.orphan_rows = plan.orphan_rows;
+        let (writes, errors, applied) = self.apply_plan(plan, applied).await;
+        state.profiles = Some(applied);
+        summary.router_writes = writes;
+        summary.router_errors = errors;
+
+        use sea_orm::sea_query::ExprTrait;
+        let update = Query::update()
+            .table("sync_runs")
+            .value("finished_at", self.clock.now())
+            .value("router_writes", i32::try_from(writes).unwrap_or(i32::MAX))
+            .value("errors", i32::try_from(errors).unwrap_or(i32::MAX))
+            .and_where(Expr::col("run_id").eq(run_id.as_str()))
+            .to_owned();
+        if let Err(e) = self.db.execute(&update).await {
+            tracing::warn!(error = %e, "could not finish the sync_runs row");
+        }
+        self.record_sightings(&devices, &by_mac, now).await;
+        tracing::debug!(?summary, "sync run done");
+        Ok(summary)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_run(
+        &self,
+        summary: &SyncSummary,
+        started: DateTime<Utc>,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        accounts: &[(UserId, i64, AccountRow)],
+        ledger_rows: &[(UserId, AccountRow, i64)],
+        messages: &[OutboxMessage],
+    ) -> Result<(), DbErr> {
+        let txn = self.db.begin().await?;
+        for chunk in accounts.chunks(CHUNK) {
+            let mut insert = Query::insert();
+            insert.into_table("quota_accounts").columns([
+                "user_id",
+                "purchased_bytes",
+                "used_bytes",
+                "unlimited",
+                "low_quota_notified_bytes",
+                "expiry_notified_days",
+                "last_status",
+                "updated_at",
+            ]);
+            for (user, delta, after) in chunk {
+                insert.values_panic([
+                    user.0.into(),
+                    0i64.into(),
+                    (*delta).into(),
+                    false.into(),
+                    after.memory.low_notified.into(),
+                    after
+                        .memory
+                        .expiry_notified
+                        .and_then(|d| i32::try_from(d).ok())
+                        .into(),
+                    after
+                        .memory
+                        .last_status
+                        .map(|s| s.as_str().to_owned())
+                        .into(),
+                    now.into(),
+                ]);
+            }
+            insert.on_conflict(
+                OnConflict::column("user_id")
+                    .value(
+                        "used_bytes",
+                        Expr::cust("quota_accounts.used_bytes + excluded.used_bytes"),
+                    )
+                    .update_columns([
+                        "low_quota_notified_bytes",
+                        "expiry_notified_days",
+                        "last_status",
+                        "updated_at",
+                    ])
+                    .to_owned(),
+            );
+            txn.execute(&insert).await?;
+        }
+        let charged: Vec<&(UserId, i64, AccountRow)> =
+            accounts.iter().filter(|(_, d, _)| *d > 0).collect();
+        for chunk in charged.chunks(CHUNK) {
+            let mut insert = Query::insert();
+            insert
+                .into_table("usage_daily")
+                .columns(["user_id", "day", "bytes"]);
+            for (user, delta, _) in chunk {
+                insert.values_panic([user.0.into(), today.into(), (*delta).into()]);
+            }
+            insert.on_conflict(
+                OnConflict::columns(["user_id", "day"])
+                    .value("bytes", Expr::cust("usage_daily.bytes + excluded.bytes"))
+                    .to_owned(),
+            );
+            txn.execute(&insert).await?;
+        }
+        for chunk in ledger_rows.chunks(CHUNK) {
+            let mut insert = Query::insert();
+            insert.into_table("quota_ledger").columns([
+                "user_id",
+                "source",
+                "idempotency_key",
+                "purchased_before",
+                "purchased_after",
+                "used_before",
+                "used_after",
+                "expires_before",
+                "expires_after",
+                "actor",
+                "created_at",
+            ]);
+            for (user, before, delta) in chunk {
+                insert.values_panic([
+                    user.0.into(),
+                    "sync".into(),
+                    format!("sync:{}:{}", summary.run_id, user.0).into(),
+                    before.purchased.into(),
+                    before.purchased.into(),
+                    before.used.into(),
+                    before.used.saturating_add(*delta).into(),
+                    before.expires_at.into(),
+                    before.expires_at.into(),
+                    "sync".into(),
+                    now.into(),
+                ]);
+            }
+            txn.execute(&insert).await?;
+        }
+        outbox::enqueue_many(&txn, messages, now).await?;
+        let run = sync_run::ActiveModel {
+            run_id: sea_orm::Set(summary.run_id.clone()),
+            started_at: sea_orm::Set(started),
+            finished_at: sea_orm::Set(None),
+            hosts_seen: sea_orm::Set(clamp(summary.hosts_seen)),
+            devices_matched: sea_orm::Set(clamp(summary.devices_matched)),
+            unknown_macs: sea_orm::Set(clamp(summary.unknown_macs)),
+            bytes_counted: sea_orm::Set(summary.bytes_counted),
+            router_writes: sea_orm::Set(0),
+            errors: sea_orm::Set(0),
+            status: sea_orm::Set("ok".into()),
+            error: sea_orm::Set(None),
+        };
+        sync_run::Entity::insert(run)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await
+    }
+
+    /// One entry per device: the IP the router sees it on now, else its last known IP unless
+    /// a device on the network holds that IP now. Devices on the network come first so they win
+    /// an IP conflict.
+    fn desired_devices<'a>(
+        &'a self,
+        devices: &[Device],
+        by_mac: &FastMap<Mac, &HostEntry>,
+        statuses: &FastMap<UserId, AccessStatus>,
+    ) -> Vec<DesiredDevice<'a>> {
+        let live_ips: FastSet<Ipv4Addr> = by_mac.values().filter_map(|h| h.address).collect();
+        let mut online = Vec::new();
+        let mut offline = Vec::new();
+        for d in devices {
+            let Some(st) = statuses.get(&d.user_id).copied() else {
+                continue;
+            };
+            let want = status::desired(st, &self.settings);
+            let (ip, bucket) = match by_mac.get(&d.mac) {
+                Some(h) => (h.address, &mut online),
+                None => (d.ip.filter(|ip| !live_ips.contains(ip)), &mut offline),
+            };
+            bucket.push(DesiredDevice {
+                user: d.user_id,
+                mac: d.mac,
+                ip,
+                status: st,
+                binding: want.binding,
+                list: want.list,
+            });
+        }
+        online.extend(offline);
+        online
+    }
+
+    fn desired_profiles<'a>(
+        &'a self,
+        facts: &FastMap<UserId, UserFacts>,
+        statuses: &FastMap<UserId, AccessStatus>,
+    ) -> Vec<DesiredProfile<'a>> {
+        if !self.settings.manage_profiles {
+            return Vec::new();
+        }
+        let mut out: Vec<DesiredProfile<'a>> = statuses
+            .iter()
+            .filter_map(|(user, st)| {
+                Some(DesiredProfile {
+                    user: *user,
+                    name: facts.get(user)?.phone.local_form(),
+                    profile: self.settings.profiles.for_status(*st),
+                })
+            })
+            .collect();
+        out.sort_by_key(|p| p.user);
+        out
+    }
+
+    /// Applies the plan pipelined; one user's trap is logged and counted, the rest go on.
+    /// Returns (writes sent, writes failed, profiles now applied).
+    async fn apply_plan(
+        &self,
+        plan: core::Plan,
+        mut applied: FastMap<UserId, String>,
+    ) -> (usize, usize, FastMap<UserId, String>) {
+        if plan.writes.is_empty() {
+            return (0, 0, applied);
+        }
+        let count = plan.writes.len();
+        let profile_writes: Vec<(usize, UserId, String)> = plan
+            .writes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| match w {
+                RouterWrite::SetUserProfile { profile, .. } => {
+                    Some((i, plan.owners[i]?, profile.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let results = match self.router.apply(plan.writes).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, writes = count, "router writes failed; the next run retries");
+                return (count, count, applied);
+            }
+        };
+        // No hotspot user by that name: this user is bound by MAC only. Not an error, and not
+        // retried until their status changes.
+        let no_user = |r: Option<&Result<(), RouterError>>| matches!(r, Some(Err(RouterError::Trap { message, .. })) if message.contains("no such item"));
+        let mut errors = 0;
+        for (i, r) in results.iter().enumerate() {
+            if let Err(e) = r {
+                let profile = profile_writes.iter().any(|(p, _, _)| *p == i);
+                if profile && no_user(Some(r)) {
+                    continue;
+                }
+                errors += 1;
+                tracing::warn!(user = ?plan.owners.get(i).copied().flatten(), error = %e, "router refused a write");
+            }
+        }
+        let mut ops = Vec::new();
+        for (i, user, profile) in profile_writes {
+            let done = matches!(results.get(i), Some(Ok(()))) || no_user(results.get(i));
+            if done {
+                ops.push(BatchOp::Put {
+                    key: format!("{PROFILE_PREFIX}{}", user.0),
+                    value: profile.clone().into_bytes(),
+                    ttl: None,
+                });
+                applied.insert(user, profile);
+            }
+        }
+        if !ops.is_empty()
+            && let Err(e) = self.store.write_batch(ops).await
+        {
+            tracing::warn!(error = %e, "could not remember applied profiles");
+        }
+        (count, errors, applied)
+    }
+
+    async fn record_sightings(
+        &self,
+        devices: &[Device],
+        by_mac: &FastMap<Mac, &HostEntry>,
+        now: DateTime<Utc>,
+    ) {
+        let stale = now - Duration::seconds(SIGHTING_REFRESH_SECS);
+        let sightings: Vec<Sighting> = devices
+            .iter()
+            .filter_map(|d| {
+                let h = by_mac.get(&d.mac)?;
+                (d.last_seen_at < stale || (h.address.is_some() && h.address != d.ip)).then_some(
+                    Sighting {
+                        mac: d.mac,
+                        ip: h.address,
+                        at: now,
+                    },
+                )
+            })
+            .collect();
+        if !sightings.is_empty()
+            && let Err(e) = self.devices.record_sightings(&sightings).await
+        {
+            tracing::warn!(error = %e, "could not record device sightings");
+        }
+    }
+
+    /// Applies one user's router state now (after a grant or an admin change), without counting
+    /// usage: the next run does that.
+    pub async fn apply_user(&self, user: UserId) -> Result<SyncSummary, QuotaError> {
+        let mut state = self.run.lock().await;
+        self.load_state(&mut state).await?;
+        let facts = self
+            .users
+            .get(user)
+            .await?
+            .ok_or(QuotaError::UserNotFound)?;
+        let devices = self.devices.devices_of(user).await?;
+        let (hosts, bindings, entries) = self
+            .snapshot()
+            .await
+            .map_err(QuotaError::RouterUnavailable)?;
+        let acc = self
+            .load_accounts(&[user])
+            .await?
+            .remove(&user)
+            .unwrap_or_else(AccountRow::empty);
+        let st = status::resolve(
+            &status_input(&facts, &acc, self.settings.fup_threshold_bytes),
+            self.clock.now(),
+        );
+        let statuses: FastMap<UserId, AccessStatus> = [(user, st)].into_iter().collect();
+        let by_mac = core::dedup_hosts(&hosts);
+        let desired = self.desired_devices(&devices, &by_mac, &statuses);
+        let macs: FastSet<Mac> = devices.iter().map(|d| d.mac).collect();
+        let ips: FastSet<Ipv4Addr> = desired.iter().filter_map(|d| d.ip).collect();
+        let bindings: Vec<IpBinding> = bindings
+            .into_iter()
+            .filter(|b| macs.contains(&b.mac))
+            .collect();
+        let entries: Vec<AddressListEntry> = entries
+            .into_iter()
+            .filter(|e| ips.contains(&e.address))
+            .collect();
+        let facts_map: FastMap<UserId, UserFacts> = [(user, facts)].into_iter().collect();
+        let profiles = self.desired_profiles(&facts_map, &statuses);
+        let applied = state.profiles.take().unwrap_or_default();
+        let plan = core::plan(
+            &desired,
+            &bindings,
+            &entries,
+            &self.settings.address_lists.all(),
+            &profiles,
+            &applied,
+            false,
+        );
+        let (writes, errors, applied) = self.apply_plan(plan, applied).await;
+        state.profiles = Some(applied);
+        Ok(SyncSummary {
+            run_id: format!("user:{}", user.0),
+            devices_matched: devices.len(),
+            router_writes: writes,
+            router_errors: errors,
+            ..SyncSummary::default()
+        })
+    }
+
+    /// Adds bytes and/or validity exactly once per idempotency key (a ledger row), and re-arms
+    /// the notices. Does not touch the router: see [`Service::grant_and_apply`].
+    pub async fn grant(&self, grant: &Grant) -> Result<GrantOutcome, QuotaError> {
+        if grant.bytes < 0 || grant.days < 0 {
+            return Err(QuotaError::InvalidGrant(
+                "bytes and days must not be negative".into(),
+            ));
+        }
+        if grant.bytes == 0 && grant.days == 0 && !grant.unlimited {
+            return Err(QuotaError::InvalidGrant("nothing to grant".into()));
+        }
+        let key = grant.idempotency_key.trim();
+        if key.is_empty() || key.len() > 100 || key.starts_with("sync:") {
+            return Err(QuotaError::InvalidGrant(
+                "idempotency key must be 1 to 100 characters and not start with `sync:`".into(),
+            ));
+        }
+        let facts = self
+            .users
+            .get(grant.user)
+            .await?
+            .ok_or(QuotaError::UserNotFound)?;
+        let now = self.clock.now();
+        let guard = self.accounts.lock().await;
+        let txn = self.db.begin().await?;
+        let done = ledger::Entity::find()
+            .filter(ledger::Column::IdempotencyKey.eq(key))
+            .one(&txn)
+            .await?;
+        if done.is_some() {
+            txn.rollback().await?;
+            drop(guard);
+            return Ok(GrantOutcome {
+                applied: false,
+                summary: self.summary_for(&facts).await?,
+            });
+        }
+        let before = account::Entity::find_by_id(grant.user.0)
+            .one(&txn)
+            .await?
+            .map(|m| AccountRow::from_model(&m))
+            .unwrap_or_else(AccountRow::empty);
+        let purchased = before.purchased.saturating_add(grant.bytes);
+        let expires = if grant.days > 0 {
+            Some(now + Duration::days(grant.days))
+        } else {
+            before.expires_at
+        };
+        let unlimited = before.unlimited || grant.unlimited;
+        let mut insert = Query::insert();
+        insert
+            .into_table("quota_accounts")
+            .columns([
+                "user_id",
+                "purchased_bytes",
+                "used_bytes",
+                "unlimited",
+                "expires_at",
+                "low_quota_notified_bytes",
+                "expiry_notified_days",
+                "updated_at",
+            ])
+            .values_panic([
+                grant.user.0.into(),
+                purchased.into(),
+                0i64.into(),
+                unlimited.into(),
+                expires.into(),
+                Option::<i64>::None.into(),
+                Option::<i32>::None.into(),
+                now.into(),
+            ])
+            .on_conflict(
+                OnConflict::column("user_id")
+                    .value(
+                        "purchased_bytes",
+                        Expr::cust_with_values("quota_accounts.purchased_bytes + ?", [grant.bytes]),
+                    )
+                    .update_columns([
+                        "unlimited",
+                        "expires_at",
+                        "low_quota_notified_bytes",
+                        "expiry_notified_days",
+                        "updated_at",
+                    ])
+                    .to_owned(),
+            );
+        txn.execute(&insert).await?;
+        let row = ledger::ActiveModel {
+            id: sea_orm::NotSet,
+            user_id: sea_orm::Set(grant.user.0),
+            source: sea_orm::Set(grant.source.as_str().to_owned()),
+            idempotency_key: sea_orm::Set(key.to_owned()),
+            purchased_before: sea_orm::Set(before.purchased),
+            purchased_after: sea_orm::Set(purchased),
+            used_before: sea_orm::Set(before.used),
+            used_after: sea_orm::Set(before.used),
+            expires_before: sea_orm::Set(before.expires_at),
+            expires_after: sea_orm::Set(expires),
+            actor: sea_orm::Set(Some(grant.actor.chars().take(100).collect())),
+            note: sea_orm::Set(grant.note.clone()),
+            created_at: sea_orm::Set(now),
+        };
+        let inserted = ledger::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await;
+        if let Err(e) = inserted {
+            // A concurrent grant with the same key won the unique index: that one applied.
+            txn.rollback().await?;
+            drop(guard);
+            let exists = ledger::Entity::find()
+                .filter(ledger::Column::IdempotencyKey.eq(key))
+                .one(&self.db)
+                .await?
+                .is_some();
+            if exists {
+                return Ok(GrantOutcome {
+                    applied: false,
+                    summary: self.summary_for(&facts).await?,
+                });
+            }
+            return Err(e.into());
+        }
+        txn.commit().await?;
+        drop(guard);
+        Ok(GrantOutcome {
+            applied: true,
+            summary: self.summary_for(&facts).await?,
+        })
+    }
+
+    /// [`Service::grant`], then the user's router state applied at once (best effort: when the
+    /// router is down the next sync enforces it).
+    pub async fn grant_and_apply(&self, grant: &Grant) -> Result<GrantOutcome, QuotaError> {
+        let outcome = self.grant(grant).await?;
+        if let Err(e) = self.apply_user(grant.user).await {
+            tracing::warn!(user = grant.user.0, error = %e, "granted, but the router update waits for the next sync");
+        }
+        Ok(outcome)
+    }
+
+    async fn summary_for(&self, facts: &UserFacts) -> Result<QuotaSummary, QuotaError> {
+        let acc = account::Entity::find_by_id(facts.id.0)
+            .one(&self.db)
+            .await?
+            .map(|m| AccountRow::from_model(&m))
+            .unwrap_or_else(AccountRow::empty);
+        let st = status::resolve(
+            &status_input(facts, &acc, self.settings.fup_threshold_bytes),
+            self.clock.now(),
+        );
+        Ok(QuotaSummary {
+            user_id: facts.id,
+            purchased_bytes: acc.purchased,
+            used_bytes: acc.used,
+            remaining_bytes: status::remaining(acc.purchased, acc.used),
+            unlimited: acc.unlimited,
+            status: st,
+            expires_at: acc.expires_at,
+        })
+    }
+
+    /// The user's access status now (the `AccessPolicy` port).
+    pub async fn status_for(&self, facts: &UserFacts) -> Result<AccessStatus, QuotaError> {
+        Ok(self.summary_for(facts).await?.status)
+    }
+
+    /// The user's quota now.
+    pub async fn show(&self, user: UserId) -> Result<QuotaSummary, QuotaError> {
+        let facts = self
+            .users
+            .get(user)
+            .await?
+            .ok_or(QuotaError::UserNotFound)?;
+        self.summary_for(&facts).await
+    }
+
+    /// The user's quota and daily usage over the last 30 local days (oldest first).
+    pub async fn view(&self, user: UserId) -> Result<QuotaView, QuotaError> {
+        let summary = self.show(user).await?;
+        let daily = self.daily(user, 30).await?;
+        Ok(QuotaView { summary, daily })
+    }
+
+    pub async fn daily(&self, user: UserId, days: i64) -> Result<Vec<DailyUsage>, QuotaError> {
+        let today = self.local_day(self.clock.now());
+        let first = today - Duration::days(days.max(1) - 1);
+        let rows = usage_daily::Entity::find()
+            .filter(usage_daily::Column::UserId.eq(user.0))
+            .filter(usage_daily::Column::Day.gte(first))
+            .order_by_asc(usage_daily::Column::Day)
+            .all(&self.db)
+            .await?;
+        let by_day: FastMap<NaiveDate, i64> = rows.into_iter().map(|r| (r.day, r.bytes)).collect();
+        Ok(first
+            .iter_days()
+            .take_while(|d| *d <= today)
+            .map(|day| DailyUsage {
+                day,
+                bytes: by_day.get(&day).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Sum of `used_bytes` over every account (the crash test's ground truth check).
+    pub async fn total_used(&self) -> Result<i64, QuotaError> {
+        let rows = account::Entity::find().all(&self.db).await?;
+        Ok(rows.iter().map(|r| r.used_bytes).sum())
+    }
+}
+
+fn clamp(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Runs a sync every `sync_interval_secs` until `shutdown` resolves; `app` spawns it. A run in
+/// progress (e.g. one triggered over HTTP) makes the loop skip that beat.
+pub async fn run_sync_loop(service: Arc<Service>, shutdown: impl Future<Output = ()> + Send) {
+    let every = std::time::Duration::from_secs(
+        service
+            .settings
+            .sync_interval_secs
+            .max(QuotaSettings::MIN_INTERVAL_SECS),
+    );
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tick.tick() => {
+                match service.try_sync().await {
+                    Ok(Some(s)) => tracing::info!(
+                        run_id = %s.run_id, bytes = s.bytes_counted, writes = s.router_writes,
+                        errors = s.router_errors, "quota sync"
+                    ),
+                    Ok(None) => tracing::debug!("quota sync skipped: a run is in progress"),
+                    Err(e) => tracing::warn!(error = %e, "quota sync failed"),
+                }
+            }
+        }
+    }
+}
