@@ -295,6 +295,8 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .hoop(affix_state::inject(app.clone()))
         .hoop(CatchPanic::new())
         .push(extra)
+        .push(lpsaring_auth::router(app.auth.clone()))
+        .push(lpsaring_auth::session::router(app.sessions.clone()))
         .push(Router::with_path("healthz").get(healthz))
         .push(Router::with_path("readyz").get(readyz))
         .push(api)
@@ -306,6 +308,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
             max_body_bytes: app.settings.http.max_body_bytes,
         })
+        .hoop(lpsaring_auth::SessionHoop::new(app.sessions.clone()))
         .catcher(Catcher::default().hoop(render_error))
 }
 

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod db;
 pub mod http;
+pub mod messaging;
 pub mod settings;
 pub mod telemetry;
 
@@ -13,7 +14,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lpsaring_kernel::{Clock, SystemClock};
+use lpsaring_kernel::ports::access::{AccessPolicy, BasicAccessPolicy};
+use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
+use lpsaring_kernel::{Clock, EphemeralStore, SystemClock};
+use lpsaring_plugin_host::{HostEnv, PluginHost};
 use lpsaring_store::Store;
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::prelude::*;
@@ -34,6 +38,8 @@ pub enum StartupError {
     StateStore(String),
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Config { key: String, message: String },
 }
 
 /// Everything a running portal shares between requests and jobs. Cheap to clone.
@@ -43,6 +49,13 @@ pub struct App {
     pub db: DatabaseConnection,
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
+    pub router: Arc<dyn RouterPort>,
+    pub plugins: Arc<PluginHost>,
+    pub messenger: Arc<dyn Messenger>,
+    pub devices: Arc<lpsaring_devices::Service>,
+    pub users: Arc<lpsaring_auth::Users>,
+    pub sessions: Arc<lpsaring_auth::Sessions>,
+    pub auth: Arc<lpsaring_auth::Service>,
 }
 
 impl std::fmt::Debug for App {
@@ -85,14 +98,85 @@ pub async fn build_with_clock(
             .await
             .map_err(|e| StartupError::Migration(e.to_string()))?;
     }
-    let store = Store::open(settings.state_path(), clock.clone())
-        .await
-        .map_err(|e| StartupError::StateStore(e.to_string()))?;
+    let store = Arc::new(
+        Store::open(settings.state_path(), clock.clone())
+            .await
+            .map_err(|e| StartupError::StateStore(e.to_string()))?,
+    );
+    let keys = lpsaring_auth::secrets::Keys::load_or_create(
+        settings.auth.secret.as_ref().map(|s| s.expose().as_str()),
+        &settings.data_dir,
+    )
+    .map_err(|e| StartupError::Config { key: "auth.secret".to_owned(), message: e.to_string() })?;
+
+    let router: Arc<dyn RouterPort> =
+        Arc::new(lpsaring_routeros::RouterOsClient::start(settings.router.clone()));
+    let env = HostEnv {
+        data_dir: Some(settings.data_dir.clone()),
+        public_url: settings.http.public_url.clone(),
+    };
+    let (plugins, _reports) = PluginHost::load_dir(&settings.plugins, &env, clock.clone());
+    let plugins = Arc::new(plugins);
+    let messenger: Arc<dyn Messenger> = match &settings.messaging.plugin {
+        Some(name) => plugins.messenger(name).map_err(|e| StartupError::Config {
+            key: "messaging.plugin".to_owned(),
+            message: e.to_string(),
+        })?,
+        None => {
+            tracing::warn!("no [messaging] plugin configured: one-time codes cannot be sent");
+            Arc::new(messaging::NoMessenger)
+        }
+    };
+
+    let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        policy: lpsaring_devices::api::DevicePolicy {
+            max_per_user: settings.auth.max_devices_per_user,
+            stale_after_days: settings.auth.device_stale_days,
+            ..Default::default()
+        },
+    }));
+    let access: Arc<dyn AccessPolicy> = Arc::new(BasicAccessPolicy);
+    let users = Arc::new(lpsaring_auth::Users::new(db.clone(), clock.clone()));
+    let audit = Arc::new(lpsaring_admin::Audit::new(db.clone(), clock.clone()));
+    let sessions = Arc::new(lpsaring_auth::Sessions::new(lpsaring_auth::session::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        keys: keys.clone(),
+        settings: settings.auth.clone(),
+        audit,
+        origins: lpsaring_auth::session::OriginSettings {
+            public_url: settings.http.public_url.clone(),
+            allowed_origins: settings.http.allowed_origins.clone(),
+        },
+        users: users.clone(),
+        store: store.clone() as Arc<dyn EphemeralStore>,
+    }));
+    let auth = Arc::new(lpsaring_auth::Service::new(lpsaring_auth::Deps {
+        users: users.clone(),
+        sessions: sessions.clone(),
+        clock: clock.clone(),
+        store: store.clone() as Arc<dyn EphemeralStore>,
+        messenger: messenger.clone(),
+        router: router.clone(),
+        devices: devices.clone(),
+        access,
+        keys,
+        settings: settings.auth.clone(),
+    }));
     Ok(App {
         settings: Arc::new(settings),
         db,
-        store: Arc::new(store),
+        store,
         clock,
+        router,
+        plugins,
+        messenger,
+        devices,
+        users,
+        sessions,
+        auth,
     })
 }
 

@@ -27,7 +27,7 @@ pub enum SettingsError {
     Key { key: String, message: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Where the SQLite database, the state store and generated keys live.
@@ -37,6 +37,29 @@ pub struct Settings {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    /// The MikroTik router's API service.
+    pub router: lpsaring_routeros::RouterSettings,
+    /// Where plugins live and their per-plugin configuration (`[plugins.<name>]`).
+    pub plugins: lpsaring_plugin_host::PluginsSettings,
+    pub messaging: MessagingSettings,
+    pub payments: PaymentsSettings,
+    pub auth: lpsaring_auth::AuthSettings,
+}
+
+/// Which plugin sends messages (one-time codes, notices).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingSettings {
+    /// Plugin name, e.g. `whatsapp-fonnte`; unset = messages cannot be sent (logins fail with a
+    /// clear "could not send" until configured).
+    pub plugin: Option<String>,
+}
+
+/// Which plugin takes payments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsSettings {
+    pub plugin: Option<String>,
 }
 
 impl Default for Settings {
@@ -47,6 +70,11 @@ impl Default for Settings {
             http: HttpSettings::default(),
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
+            router: lpsaring_routeros::RouterSettings::default(),
+            plugins: lpsaring_plugin_host::PluginsSettings::default(),
+            messaging: MessagingSettings::default(),
+            payments: PaymentsSettings::default(),
+            auth: lpsaring_auth::AuthSettings::default(),
         }
     }
 }

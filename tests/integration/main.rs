@@ -2,5 +2,6 @@
 //! and on Postgres too when `LPSARING_TEST_POSTGRES_URL` is set (CI sets it).
 
 mod architecture;
+mod captive;
 mod config;
 mod system;

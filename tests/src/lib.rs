@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
+use std::sync::Arc;
+
 use lpsaring::{App, Settings};
+use lpsaring_kernel::FakeClock;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -16,6 +19,10 @@ pub const POSTGRES_ENV: &str = "LPSARING_TEST_POSTGRES_URL";
 
 /// A running portal for one test. Dropping it stops the server and removes its database.
 pub struct TestApp {
+    /// The RouterOS simulator the app talks to.
+    pub sim: lpsaring_routeros_sim::SimHandle,
+    /// The app's clock: starts at the real time and moves only when a test advances it.
+    pub clock: Arc<FakeClock>,
     pub addr: SocketAddr,
     pub base_url: String,
     pub app: App,
@@ -37,6 +44,31 @@ impl TestApp {
             .send()
             .await
             .expect("request failed")
+    }
+
+    /// The messages the console messenger wrote, oldest first, as `(to, text)`.
+    pub fn outbox(&self) -> Vec<(String, String)> {
+        let path = self.data_dir.path().join("outbox.jsonl");
+        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| (v["to"].as_str().unwrap_or("").to_owned(), v["text"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    }
+
+    /// The newest six-digit code sent to `e164`.
+    pub fn last_code(&self, e164: &str) -> Option<String> {
+        let digits = e164.trim_start_matches('+');
+        self.outbox()
+            .into_iter()
+            .rev()
+            .find(|(to, _)| to.trim_start_matches('+') == digits)
+            .and_then(|(_, text)| {
+                text.as_bytes()
+                    .windows(6)
+                    .find(|w| w.iter().all(u8::is_ascii_digit))
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+            })
     }
 
     /// Which backend this test runs on: `"sqlite"` or `"postgres"`.
@@ -161,19 +193,46 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts the app after `configure` has adjusted the settings, with `extra` routes mounted.
+/// The real console messenger plugin, built next to the test binary (the app depends on it, so
+/// `cargo test` builds its cdylib into `deps/`).
+pub fn console_plugin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps dir");
+    let name = "liblpsaring_plugin_console.so";
+    [deps.join(name), deps.parent().expect("profile dir").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("liblpsaring_plugin_console.so is not built; run `cargo test --workspace`")
+}
+
 pub async fn spawn_app_with(
     configure: impl FnOnce(&mut Settings),
     extra: salvo::Router,
 ) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (mut settings, pg) = test_settings(&data_dir).await;
+    let sim = lpsaring_routeros_sim::Simulator::start(lpsaring_routeros_sim::SimConfig::local())
+        .await
+        .expect("simulator starts");
+    let local = lpsaring_routeros_sim::SimConfig::local();
+    settings.router.address = sim.addr().to_string();
+    settings.router.username = local.user;
+    settings.router.password = lpsaring_routeros::Secret::new(local.password);
+    settings.router.timeout_ms = 2_000;
+    let plugin_dir = data_dir.path().join("plugins");
+    std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
+    std::fs::copy(console_plugin(), plugin_dir.join("liblpsaring_plugin_console.so"))
+        .expect("copy plugin");
+    settings.plugins.dir = plugin_dir;
+    settings.messaging.plugin = Some("console".to_owned());
     configure(&mut settings);
     lpsaring::telemetry::init(&settings.log);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let app = lpsaring::build(settings).await.expect("app builds");
+    let clock = Arc::new(FakeClock::new(lpsaring_kernel::Clock::now(&lpsaring_kernel::SystemClock)));
+    let app = lpsaring::build_with_clock(settings, clock.clone()).await.expect("app builds");
     let (tx, rx) = oneshot::channel::<()>();
     let served = app.clone();
     let server = tokio::spawn(async move {
@@ -188,6 +247,8 @@ pub async fn spawn_app_with(
         .await;
     });
     TestApp {
+        sim,
+        clock,
         addr,
         base_url: format!("http://{addr}"),
         app,

@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand};
 use crate::settings::Settings;
 use crate::{StartupError, db};
 
+mod admin;
+mod demo;
+mod plugins;
+mod sim;
+mod user;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lpsaring",
@@ -33,6 +39,23 @@ pub enum Command {
     },
     /// Run a throwaway portal for trying it out: fresh data dir, everything local.
     Demo,
+    /// Run a RouterOS API simulator (for demos and trying a config without a MikroTik).
+    Sim(sim::SimArgs),
+    /// Manage users (add, approve, block, list).
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Manage admin logins (`admin create --phone P --name N [--super]`).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Inspect the plugin folder or check a plugin file.
+    Plugins {
+        #[command(subcommand)]
+        command: plugins::PluginsCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -94,7 +117,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up)).await,
-        Command::Demo => demo(settings).await,
+        Command::Demo => demo::run(settings).await,
+        Command::Sim(args) => sim::run(args).await,
+        Command::User { command } => user::run(settings, command).await,
+        Command::Plugins { command } => plugins::run(&settings, command),
+        Command::Admin { command } => admin::run(settings, command).await,
     }
 }
 
@@ -135,29 +162,4 @@ async fn migrate(settings: Settings, action: MigrateAction) -> Result<(), CliErr
         }
     }
     Ok(())
-}
-
-/// A portal on a fresh temporary data dir, so trying it never touches real data.
-async fn demo(mut settings: Settings) -> Result<(), CliError> {
-    let dir = tempfile::Builder::new()
-        .prefix("lpsaring-demo-")
-        .tempdir()
-        .map_err(|e| CliError::Failed(format!("cannot create a temporary data dir: {e}")))?;
-    settings.data_dir = dir.path().to_path_buf();
-    settings.database.url = None;
-    let listener = crate::bind(&settings).await?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    let app = crate::build(settings).await?;
-    println!();
-    println!("  lpsaring demo is running.");
-    println!("  Open:      http://{addr}/");
-    println!("  Health:    http://{addr}/readyz");
-    println!("  Data dir:  {} (deleted on exit)", dir.path().display());
-    println!("  Stop with Ctrl+C.");
-    println!();
-    let result = crate::serve(app, listener, crate::shutdown_signal()).await;
-    drop(dir);
-    result.map_err(|e| CliError::Failed(format!("server failed: {e}")))
 }

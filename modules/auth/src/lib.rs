@@ -11,6 +11,7 @@ mod entity;
 mod error;
 pub mod otp;
 mod pages;
+mod routes;
 pub mod secrets;
 pub mod session;
 pub mod settings;
@@ -21,7 +22,6 @@ use std::sync::Arc;
 use lpsaring_kernel::ports::access::AccessPolicy;
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
 use lpsaring_kernel::{Clock, EphemeralStore};
-use sea_orm::DatabaseConnection;
 
 pub use error::AuthError;
 pub use session::{SessionHoop, Sessions};
@@ -30,7 +30,7 @@ pub use users::{Directory, LoginMethod, Users};
 
 /// What auth needs from the rest of the process.
 pub struct Deps {
-    pub db: DatabaseConnection,
+    pub users: Arc<Users>,
     pub clock: Arc<dyn Clock>,
     pub store: Arc<dyn EphemeralStore>,
     pub messenger: Arc<dyn Messenger>,
@@ -39,6 +39,7 @@ pub struct Deps {
     pub access: Arc<dyn AccessPolicy>,
     pub keys: secrets::Keys,
     pub settings: AuthSettings,
+    pub sessions: Arc<Sessions>,
 }
 
 /// The login half of auth, composed from its parts.
@@ -46,12 +47,13 @@ pub struct Service {
     pub users: Arc<Users>,
     pub otp: Arc<otp::Otp>,
     pub captive: Arc<captive::Captive>,
+    pub sessions: Arc<Sessions>,
     pub settings: AuthSettings,
 }
 
 impl Service {
     pub fn new(deps: Deps) -> Self {
-        let users = Arc::new(Users::new(deps.db.clone(), deps.clock.clone()));
+        let users = deps.users;
         let otp = Arc::new(otp::Otp::new(deps.store, deps.messenger, deps.keys.derive("otp"), deps.settings.clone()));
         let captive = Arc::new(captive::Captive::new(captive::CaptiveDeps {
             users: users.clone(),
@@ -62,7 +64,11 @@ impl Service {
             clock: deps.clock,
             hotspot_key: deps.keys.derive("hotspot"),
         }));
-        Self { users, otp, captive, settings: deps.settings }
+        Self { users, otp, captive, sessions: deps.sessions, settings: deps.settings }
     }
 }
 
+/// Pages and JSON endpoints of the login flows, with the service in the depot.
+pub fn router(svc: Arc<Service>) -> salvo::Router {
+    routes::router().hoop(salvo::affix_state::inject(svc))
+}

@@ -50,7 +50,10 @@ pub fn current_user(depot: &Depot) -> Option<crate::UserId> {
 
 /// The authenticated user's role, set together with [`current_user`].
 pub fn current_role(depot: &Depot) -> Option<crate::ports::users::Role> {
-    depot.get::<crate::ports::users::Role>(CURRENT_ROLE).ok().copied()
+    depot
+        .get::<crate::ports::users::Role>(CURRENT_ROLE)
+        .ok()
+        .copied()
 }
 
 /// Called by auth's session middleware once the access token (or a rotated refresh token) checks.

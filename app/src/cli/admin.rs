@@ -1,0 +1,118 @@
+//! `lpsaring admin create --phone P --name N [--super]`: gives an operator a password login.
+//! The password comes from `LPSARING_ADMIN_PASSWORD` or a hidden prompt (never from argv, which
+//! other local users can read in the process list) and is refused when weak, with the reason.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use lpsaring_auth::Users;
+use lpsaring_auth::session::password::{check_strength, hash_password};
+use lpsaring_kernel::ports::users::Role;
+use lpsaring_kernel::{Phone, SystemClock};
+
+use super::CliError;
+use crate::settings::Settings;
+use crate::{StartupError, db};
+
+pub const PASSWORD_ENV: &str = "LPSARING_ADMIN_PASSWORD";
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin (or give an existing user admin rights and a new password).
+    Create {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        /// SUPER_ADMIN instead of ADMIN.
+        #[arg(long = "super")]
+        super_admin: bool,
+    },
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+/// The password from the environment, else typed twice at a hidden prompt.
+fn read_password() -> Result<String, CliError> {
+    if let Ok(password) = std::env::var(PASSWORD_ENV) {
+        return Ok(password);
+    }
+    let first = rpassword::prompt_password("New admin password: ").map_err(|e| {
+        CliError::Failed(format!(
+            "cannot read the password ({e}); set {PASSWORD_ENV} when there is no terminal"
+        ))
+    })?;
+    let second = rpassword::prompt_password("Repeat the password: ").map_err(failed)?;
+    if first != second {
+        return Err(CliError::Failed("the passwords differ".to_owned()));
+    }
+    Ok(first)
+}
+
+pub async fn run(settings: Settings, command: AdminCommand) -> Result<(), CliError> {
+    match command {
+        AdminCommand::Create {
+            phone,
+            name,
+            super_admin,
+        } => {
+            let phone = Phone::parse(&phone).map_err(|e| failed(format!("{phone:?}: {e}")))?;
+            let password = read_password()?;
+            check_strength(&password, Some(&phone)).map_err(failed)?;
+            let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+                .await
+                .map_err(failed)?
+                .map_err(failed)?;
+            let role = if super_admin {
+                Role::SuperAdmin
+            } else {
+                Role::Admin
+            };
+            let users = open_users(&settings).await?;
+            let created = match users.find(&phone).await.map_err(failed)? {
+                None => {
+                    users
+                        .create(&phone, &name, true, role)
+                        .await
+                        .map_err(failed)?;
+                    true
+                }
+                Some(existing) => {
+                    if !existing.approved {
+                        users.approve(&phone).await.map_err(failed)?;
+                    }
+                    false
+                }
+            };
+            let user = users
+                .set_admin_password(&phone, hash, role)
+                .await
+                .map_err(failed)?;
+            println!(
+                "{} {} {} ({}). Log in at /admin/login.",
+                if created { "Created" } else { "Updated" },
+                user.role.as_str(),
+                user.phone,
+                user.name
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open_users(settings: &Settings) -> Result<Users, CliError> {
+    let conn = db::connect(settings)
+        .await
+        .map_err(|e| StartupError::Database {
+            url: db::redact_url(&settings.database_url()),
+            message: e.to_string(),
+        })?;
+    if settings.database.auto_migrate {
+        db::migrate_up(&conn)
+            .await
+            .map_err(|e| StartupError::Migration(e.to_string()))?;
+    }
+    Ok(Users::new(conn, Arc::new(SystemClock)))
+}

@@ -1,0 +1,300 @@
+//! The captive journey over HTTP against the RouterOS simulator and the console messenger plugin:
+//! request a code, verify it, and check what the router holds afterwards.
+
+use lpsaring_kernel::Phone;
+use lpsaring_kernel::ports::users::Role;
+use lpsaring_routeros_sim::{Faults, Menu, NewHost, Row};
+use lpsaring_tests::{TestApp, spawn_app};
+use serde_json::{Value, json};
+
+const PHONE: &str = "081234567890";
+
+async fn user(app: &TestApp, phone: &str, approved: bool) -> i64 {
+    let phone = Phone::parse(phone).unwrap();
+    app.app.users.create(&phone, "Budi", approved, Role::User).await.unwrap().id.0
+}
+
+fn phone_on_hotspot(app: &TestApp, mac: &str, ip: &str) {
+    app.sim
+        .add_host(&NewHost {
+            mac: mac.to_owned(),
+            address: ip.to_owned(),
+            bytes_in: 0,
+            bytes_out: 0,
+            uptime_secs: 30,
+            server: Some("hotspot1".to_owned()),
+            with_lease: true,
+        })
+        .unwrap();
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let res = app.http.post(app.url(path)).json(&body).send().await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn request_code(app: &TestApp, phone: &str) -> String {
+    let (status, body) = post(app, "/api/auth/request-otp", json!({"phone_number": phone})).await;
+    assert_eq!(status, 200, "{body}");
+    let e164 = Phone::parse(phone).unwrap().to_string();
+    app.last_code(&e164).expect("a code in the outbox")
+}
+
+fn rows(app: &TestApp, menu: Menu) -> Vec<Row> {
+    app.sim.with_state(|s| s.rows(menu))
+}
+
+fn wrong(code: &str) -> String {
+    let first = if code.starts_with('9') { '0' } else { '9' };
+    format!("{first}{}", &code[1..])
+}
+
+#[tokio::test]
+async fn a_phone_behind_the_hotspot_gets_online() {
+    let app = spawn_app().await;
+    let uid = user(&app, PHONE, true).await;
+    phone_on_hotspot(&app, "02:00:00:00:00:01", "10.5.50.11");
+    let code = request_code(&app, PHONE).await;
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-otp"))
+        .json(&json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.50.11", "client_mac": "02-00-00-00-00-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("auth_token=") && c.contains("HttpOnly")), "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("refresh_token=") && c.contains("HttpOnly")), "{cookies:?}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["device"]["binding"], "bypassed", "{body}");
+    assert_eq!(body["access_status"], "ok");
+
+    let bindings = rows(&app, Menu::IpBinding);
+    assert_eq!(bindings.len(), 1);
+    assert_eq!(bindings[0].get("mac-address"), Some("02:00:00:00:00:01"));
+    assert_eq!(bindings[0].get("type"), Some("bypassed"));
+    assert!(bindings[0].get("comment").unwrap().starts_with("lpsaring|"), "{:?}", bindings[0]);
+    assert!(bindings[0].get("comment").unwrap().contains(&format!("uid={uid}")));
+    let lists: Vec<Row> = rows(&app, Menu::AddressList).into_iter().filter(|r| r.get("address") == Some("10.5.50.11")).collect();
+    assert_eq!(lists.len(), 1, "exactly one status list entry: {lists:?}");
+    assert_eq!(lists[0].get("list"), Some("active"));
+    // The same code cannot be used twice.
+    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    assert_eq!(status, 410, "{body}");
+}
+
+#[tokio::test]
+async fn bad_phone_numbers_get_422_with_a_reason() {
+    let app = spawn_app().await;
+    for phone in ["", "0812", "abc", "+1234567890123456"] {
+        let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": phone})).await;
+        assert_eq!(status, 422, "{phone}: {body}");
+        assert_eq!(body["code"], "PHONE_INVALID");
+    }
+    let (status, body) = post(&app, "/api/auth/request-otp", json!({"nope": 1})).await;
+    assert!((400..500).contains(&status), "{body}");
+    assert_eq!(body["success"], false);
+}
+
+#[tokio::test]
+async fn unknown_unapproved_and_blocked_users_are_told_what_to_do() {
+    let app = spawn_app().await;
+    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081111111111"})).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("AUTH_USER_NOT_FOUND")));
+    user(&app, "081222222222", false).await;
+    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081222222222"})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("AUTH_USER_UNAPPROVED")));
+    user(&app, "081333333333", true).await;
+    app.app.users.block(&Phone::parse("081333333333").unwrap(), "abuse").await.unwrap();
+    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081333333333"})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("AUTH_USER_BLOCKED")));
+    assert!(app.outbox().is_empty(), "no code may be sent to them");
+}
+
+#[tokio::test]
+async fn a_second_request_within_the_cooldown_is_429_with_seconds_left() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    request_code(&app, PHONE).await;
+    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": PHONE})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "OTP_COOLDOWN");
+    let left = body["details"]["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=60).contains(&left), "{left}");
+    app.clock.advance(chrono::Duration::seconds(61));
+    let (status, _) = post(&app, "/api/auth/request-otp", json!({"phone_number": PHONE})).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.outbox().len(), 2);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_void_the_code() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let code = request_code(&app, PHONE).await;
+    for remaining in (1..=4).rev() {
+        let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": wrong(&code)})).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "OTP_INVALID");
+        assert_eq!(body["details"]["attempts_remaining"], remaining);
+    }
+    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": wrong(&code)})).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("OTP_TOO_MANY_ATTEMPTS")));
+    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    assert_eq!(status, 410, "the right code no longer works: {body}");
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let code = request_code(&app, PHONE).await;
+    app.clock.advance(chrono::Duration::seconds(301));
+    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    assert_eq!((status, body["code"].as_str()), (410, Some("OTP_EXPIRED")));
+}
+
+#[tokio::test]
+async fn router_down_keeps_the_code_for_a_retry() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    phone_on_hotspot(&app, "02:00:00:00:00:02", "10.5.50.12");
+    let code = request_code(&app, PHONE).await;
+    app.sim.set_fault(Faults { delay_ms: 5_000, ..Faults::default() });
+    let body = json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.50.12"});
+    let (status, answer) = post(&app, "/api/auth/verify-otp", body.clone()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["code"], "ROUTER_UNAVAILABLE");
+    app.sim.set_fault(Faults::default());
+    let mut last = (0, Value::Null);
+    for _ in 0..20 {
+        last = post(&app, "/api/auth/verify-otp", body.clone()).await;
+        if last.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(last.0, 200, "{}", last.1);
+    assert_eq!(rows(&app, Menu::IpBinding).len(), 1);
+}
+
+#[tokio::test]
+async fn a_mac_that_disagrees_with_the_router_is_refused() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    phone_on_hotspot(&app, "02:00:00:00:00:03", "10.5.50.13");
+    let code = request_code(&app, PHONE).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.50.13", "client_mac": "02:00:00:00:00:99"}),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("CLIENT_MAC_MISMATCH")));
+    assert!(rows(&app, Menu::IpBinding).is_empty());
+}
+
+async fn login_device(app: &TestApp, phone: &str, ip: &str, confirm: bool) -> (u16, Value) {
+    app.clock.advance(chrono::Duration::seconds(61));
+    let code = request_code(app, phone).await;
+    post(
+        app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": phone, "otp": code, "client_ip": ip, "confirm_device_takeover": confirm}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_device_limit_refuses_a_fourth_device_while_three_are_online() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    for n in 1..=4 {
+        phone_on_hotspot(&app, &format!("02:00:00:00:01:0{n}"), &format!("10.5.51.{n}"));
+    }
+    for n in 1..=3 {
+        let (status, body) = login_device(&app, PHONE, &format!("10.5.51.{n}"), false).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Three logins took 3 × 61 s: the first device is still "online" (seen within 10 minutes).
+    let (status, body) = login_device(&app, PHONE, "10.5.51.4", false).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("DEVICE_LIMIT_REACHED")), "{body}");
+    // Later the oldest offline device is replaced.
+    app.clock.advance(chrono::Duration::minutes(15));
+    let (status, body) = login_device(&app, PHONE, "10.5.51.4", false).await;
+    assert_eq!(status, 200, "{body}");
+    let macs: Vec<String> = rows(&app, Menu::IpBinding).iter().filter_map(|r| r.get("mac-address").map(str::to_owned)).collect();
+    assert_eq!(macs.len(), 3, "{macs:?}");
+    assert!(!macs.contains(&"02:00:00:00:01:01".to_owned()), "{macs:?}");
+}
+
+#[tokio::test]
+async fn a_device_moves_to_another_account_only_with_confirmation() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let second = user(&app, "081299999999", true).await;
+    phone_on_hotspot(&app, "02:00:00:00:02:01", "10.5.52.1");
+    assert_eq!(login_device(&app, PHONE, "10.5.52.1", false).await.0, 200);
+    app.clock.advance(chrono::Duration::minutes(15));
+    let (status, body) = login_device(&app, "081299999999", "10.5.52.1", false).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("DEVICE_TAKEOVER_CONFIRM_REQUIRED")), "{body}");
+    let (status, body) = login_device(&app, "081299999999", "10.5.52.1", true).await;
+    assert_eq!(status, 200, "{body}");
+    let bindings = rows(&app, Menu::IpBinding);
+    assert_eq!(bindings.len(), 1);
+    assert!(bindings[0].get("comment").unwrap().contains(&format!("uid={second}")));
+}
+
+#[tokio::test]
+async fn two_concurrent_logins_with_one_code_succeed_once() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let code = request_code(&app, PHONE).await;
+    let body = json!({"phone_number": PHONE, "otp": code});
+    let (a, b) = tokio::join!(post(&app, "/api/auth/verify-otp", body.clone()), post(&app, "/api/auth/verify-otp", body.clone()));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 410], "{a:?} {b:?}");
+}
+
+#[tokio::test]
+async fn a_login_outside_the_hotspot_binds_nothing() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let code = request_code(&app, PHONE).await;
+    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["device"].is_null());
+    assert!(rows(&app, Menu::IpBinding).is_empty());
+}
+
+#[tokio::test]
+async fn logout_removes_the_router_access() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    phone_on_hotspot(&app, "02:00:00:00:03:01", "10.5.53.1");
+    let code = request_code(&app, PHONE).await;
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-otp"))
+        .json(&json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.53.1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let token = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("auth_token=").map(|rest| rest.split(';').next().unwrap().to_owned()))
+        .unwrap();
+    assert_eq!(rows(&app, Menu::IpBinding).len(), 1);
+    let res = app.http.post(app.url("/api/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(rows(&app, Menu::IpBinding).is_empty());
+    assert!(rows(&app, Menu::AddressList).iter().all(|r| r.get("address") != Some("10.5.53.1")));
+}
