@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use lpsaring_kernel::ports::router::RouterHealth;
 use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::{self, request_id};
 use lpsaring_kernel::{ApiError, EphemeralStore, Lang, Text};
@@ -217,6 +218,8 @@ struct Readiness {
     status: &'static str,
     database: &'static str,
     state_store: &'static str,
+    /// Shown but not required: the portal keeps serving pages while the router is away.
+    router: &'static str,
 }
 
 /// The database and the state store answer. 503 when either does not.
@@ -228,6 +231,7 @@ async fn readyz(depot: &mut Depot, res: &mut Response) -> Json<Readiness> {
             status: "starting",
             database: "unknown",
             state_store: "unknown",
+            router: "unknown",
         });
     };
     let (db, store) = tokio::join!(app.db.ping(), app.store.ping());
@@ -246,6 +250,12 @@ async fn readyz(depot: &mut Depot, res: &mut Response) -> Json<Readiness> {
         status: if ready { "ready" } else { "not_ready" },
         database: word(db.is_ok()),
         state_store: word(store.is_ok()),
+        router: match app.router.health() {
+            RouterHealth::Connected => "connected",
+            RouterHealth::Connecting => "connecting",
+            RouterHealth::CircuitOpen => "circuit_open",
+            RouterHealth::Disabled => "not_configured",
+        },
     })
 }
 

@@ -137,7 +137,7 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
     println!("  lpsaring demo is running (SQLite, RouterOS simulator, console messenger).");
     println!();
     println!("  1. Open the captive page of a simulated phone:");
-    println!("       http://{addr}/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2F{addr}%2F");
+    println!("       http://{addr}/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2F{}%2F", addr.to_string().replace(':', "%3A"));
     println!("  2. Enter the demo number {DEMO_PHONE} and press \"Kirim kode\".");
     println!("  3. The one-time code is printed here (and written to {}).", outbox.display());
     println!();
