@@ -14,8 +14,8 @@ use lpsaring_kernel::{Clock, EphemeralStore, Secret, UserId};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -85,6 +85,9 @@ pub struct Sessions {
     pub(crate) origins: Origins,
     pub(crate) csrf_key: [u8; 32],
     access: AccessTokens,
+    /// SQLite has one writer at a time; queueing our own writers here is far cheaper than
+    /// letting them collide and back off in SQLite's busy handler. Unused on Postgres.
+    sqlite_writer: Option<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -109,7 +112,10 @@ impl Sessions {
             &deps.keys.derive("jwt"),
             deps.settings.access_token_ttl_secs,
         );
+        let sqlite_writer = (deps.db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| tokio::sync::Mutex::new(()));
         Self {
+            sqlite_writer,
             origins: Origins::new(&deps.origins),
             csrf_key: deps.keys.derive("csrf"),
             db: deps.db,
@@ -124,6 +130,13 @@ impl Sessions {
 
     pub fn access_ttl(&self) -> Duration {
         self.access.ttl()
+    }
+
+    async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.sqlite_writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
     }
 
     fn refresh_ttl(&self) -> Duration {
@@ -145,6 +158,7 @@ impl Sessions {
         let now = self.clock.now();
         let plain = new_refresh_token();
         let expires = now + self.refresh_ttl();
+        let _writer = self.write_gate().await;
         refresh_token::ActiveModel {
             user_id: Set(user.id.0),
             family_id: Set(uuid::Uuid::new_v4().to_string()),
@@ -256,6 +270,7 @@ impl Sessions {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
     ) -> Result<bool, AuthError> {
+        let _writer = self.write_gate().await;
         let txn = self.db.begin().await?;
         // Writing first takes the write lock at once (SQLite), so the read-then-upgrade
         // deadlock between two rotations cannot happen.
