@@ -57,6 +57,9 @@ pub struct SessionState {
     csrf_form_token: String,
     /// Set when this request's refresh cookie was rotated by the hoop.
     pub rotated: Option<IssuedSession>,
+    /// Set when the hoop tried that rotation and it was refused (so nobody tries it twice in one
+    /// request: a second try would count as a reuse).
+    pub refresh_refused: Option<ApiError>,
 }
 
 /// The session state of this request, when [`SessionHoop`] ran.
@@ -159,6 +162,7 @@ impl Handler for SessionHoop {
             session_cookie: access_cookie.is_some() || refresh_cookie.is_some(),
             csrf_form_token: form_token(&sessions.csrf_key, &csrf_cookie),
             rotated: None,
+            refresh_refused: None,
         };
 
         if let Some(token) = bearer {
@@ -200,10 +204,12 @@ impl Handler for SessionHoop {
                         e @ (AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_)),
                     ) => {
                         tracing::warn!(error = %e, "session refresh failed");
+                        state.refresh_refused = Some(ApiError::from(&e));
                     }
-                    Err(_) => {
+                    Err(e) => {
                         // Revoked, expired, stolen or unknown: stop the browser from retrying.
                         Sessions::clear_cookies(res, https);
+                        state.refresh_refused = Some(ApiError::from(&e));
                     }
                 }
             }

@@ -103,8 +103,13 @@ async fn refresh(
 ) -> Result<Json<TokenOut>, ApiError> {
     let sessions = sessions(depot)?;
     // The session hoop may already have rotated this request's refresh cookie.
-    if let Some(done) = session_state(depot).and_then(|s| s.rotated.clone()) {
-        return Ok(Json(TokenOut::of(&done, &sessions)));
+    if let Some(state) = session_state(depot) {
+        if let Some(done) = &state.rotated {
+            return Ok(Json(TokenOut::of(done, &sessions)));
+        }
+        if let Some(refused) = &state.refresh_refused {
+            return Err(refused.clone());
+        }
     }
     let plain = req
         .cookie(REFRESH_COOKIE)
