@@ -307,6 +307,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .push(extra)
         .push(lpsaring_auth::router(app.auth.clone()))
         .push(lpsaring_auth::session::router(app.sessions.clone()))
+        .push(lpsaring_quota::router(app.quota.clone()))
         .push(Router::with_path("healthz").get(healthz))
         .push(Router::with_path("readyz").get(readyz))
         .push(api)

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lpsaring_kernel::ports::access::{AccessPolicy, BasicAccessPolicy};
+use lpsaring_kernel::ports::access::AccessPolicy;
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
 use lpsaring_kernel::{Clock, EphemeralStore, SystemClock};
 use lpsaring_plugin_host::{HostEnv, PluginHost};
@@ -56,6 +56,7 @@ pub struct App {
     pub users: Arc<lpsaring_auth::Users>,
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
+    pub quota: Arc<lpsaring_quota::Service>,
 }
 
 impl std::fmt::Debug for App {
@@ -137,8 +138,24 @@ pub async fn build_with_clock(
             ..Default::default()
         },
     }));
-    let access: Arc<dyn AccessPolicy> = Arc::new(BasicAccessPolicy);
     let users = Arc::new(lpsaring_auth::Users::new(db.clone(), clock.clone()));
+    let quota = Arc::new(
+        lpsaring_quota::Service::new(lpsaring_quota::Deps {
+            db: db.clone(),
+            clock: clock.clone(),
+            store: store.clone() as Arc<dyn EphemeralStore>,
+            router: router.clone(),
+            devices: devices.clone(),
+            users: Arc::new(lpsaring_auth::Directory(users.clone())),
+            settings: settings.quota.clone(),
+            timezone: settings.tz(),
+        })
+        .map_err(|e| StartupError::Config {
+            key: "quota.templates_path".to_owned(),
+            message: e.to_string(),
+        })?,
+    );
+    let access: Arc<dyn AccessPolicy> = quota.clone();
     let audit = Arc::new(lpsaring_admin::Audit::new(db.clone(), clock.clone()));
     let sessions = Arc::new(lpsaring_auth::Sessions::new(lpsaring_auth::session::Deps {
         db: db.clone(),
@@ -177,6 +194,7 @@ pub async fn build_with_clock(
         users,
         sessions,
         auth,
+        quota,
     })
 }
 
@@ -207,7 +225,8 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     extra: Router,
 ) -> std::io::Result<()> {
-    let sweeper = lpsaring_store::spawn_sweeper(&app.store, Duration::from_secs(60));
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = spawn_jobs(&app, &jobs_stopped);
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);
     let handle = server.handle();
@@ -217,8 +236,55 @@ pub async fn serve_with(
         handle.stop_graceful(Some(Duration::from_secs(10)));
     });
     server.serve(http::service_with(&app, extra)).await;
-    sweeper.abort();
+    let _ = stop_jobs.send(true);
+    for job in jobs {
+        let _ = tokio::time::timeout(Duration::from_secs(10), job).await;
+    }
     Ok(())
+}
+
+/// Resolves once the job channel says stop.
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The background work of a running portal: state-store sweeping, the quota sync, notice
+/// delivery and the daily session clean-up. Each stops when the server stops.
+fn spawn_jobs(app: &App, stop: &tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    let sweeper = lpsaring_store::spawn_sweeper(&app.store, Duration::from_secs(60));
+    let sync = tokio::spawn(lpsaring_quota::run_sync_loop(app.quota.clone(), stopped(stop.clone())));
+    let outbox = Arc::new(lpsaring_kernel::outbox::Outbox::new(
+        app.db.clone(),
+        app.clock.clone(),
+        app.messenger.clone(),
+    ));
+    let notices = tokio::spawn(outbox.run(Duration::from_secs(5), stopped(stop.clone())));
+    let sessions = app.sessions.clone();
+    let clock = app.clock.clone();
+    let stop_cleanup = stopped(stop.clone());
+    let cleanup = tokio::spawn(async move {
+        tokio::pin!(stop_cleanup);
+        let mut daily = tokio::time::interval(Duration::from_secs(24 * 3600));
+        loop {
+            tokio::select! {
+                _ = &mut stop_cleanup => return,
+                _ = daily.tick() => match sessions.cleanup_expired(clock.now()).await {
+                    Ok(n) => tracing::info!(deleted = n, "expired and old revoked refresh tokens deleted"),
+                    Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
+                },
+            }
+        }
+    });
+    let stop_sweeper = stopped(stop.clone());
+    let sweeper_guard = tokio::spawn(async move {
+        stop_sweeper.await;
+        sweeper.abort();
+    });
+    vec![sync, notices, cleanup, sweeper_guard]
 }
 
 /// Resolves on SIGINT or SIGTERM.

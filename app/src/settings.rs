@@ -44,6 +44,7 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     pub payments: PaymentsSettings,
     pub auth: lpsaring_auth::AuthSettings,
+    pub quota: lpsaring_quota::QuotaSettings,
 }
 
 /// Which plugin sends messages (one-time codes, notices).
@@ -75,6 +76,7 @@ impl Default for Settings {
             messaging: MessagingSettings::default(),
             payments: PaymentsSettings::default(),
             auth: lpsaring_auth::AuthSettings::default(),
+            quota: lpsaring_quota::QuotaSettings::default(),
         }
     }
 }
@@ -249,6 +251,7 @@ impl Settings {
                 "must be at least 1".to_owned(),
             ));
         }
+        self.quota.validate().map_err(|(key, message)| key_err(&key, message))?;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! The captive journey over HTTP against the RouterOS simulator and the console messenger plugin:
 //! request a code, verify it, and check what the router holds afterwards.
 
-use lpsaring_kernel::Phone;
+use lpsaring_kernel::{Phone, UserId};
+use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_routeros_sim::{Faults, Menu, NewHost, Row};
 use lpsaring_tests::{TestApp, spawn_app};
@@ -9,7 +10,27 @@ use serde_json::{Value, json};
 
 const PHONE: &str = "081234567890";
 
+/// A user with 5 GiB for 30 days (an approved user without quota is `habis`).
 async fn user(app: &TestApp, phone: &str, approved: bool) -> i64 {
+    let id = user_without_quota(app, phone, approved).await;
+    app.app
+        .quota
+        .grant(&Grant {
+            user: UserId(id),
+            bytes: 5 << 30,
+            days: 30,
+            unlimited: false,
+            source: GrantSource::Admin,
+            idempotency_key: format!("test:{id}"),
+            actor: "test".to_owned(),
+            note: None,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+async fn user_without_quota(app: &TestApp, phone: &str, approved: bool) -> i64 {
     let phone = Phone::parse(phone).unwrap();
     app.app.users.create(&phone, "Budi", approved, Role::User).await.unwrap().id.0
 }
@@ -297,4 +318,33 @@ async fn logout_removes_the_router_access() {
     assert_eq!(res.status(), 200);
     assert!(rows(&app, Menu::IpBinding).is_empty());
     assert!(rows(&app, Menu::AddressList).iter().all(|r| r.get("address") != Some("10.5.53.1")));
+}
+
+#[tokio::test]
+async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
+    let app = spawn_app().await;
+    let uid = user_without_quota(&app, PHONE, true).await;
+    phone_on_hotspot(&app, "02:00:00:00:04:01", "10.5.54.1");
+    let code = request_code(&app, PHONE).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.1",
+               "hotspot_login_context": {"link_login_only": "http://10.5.54.254/login"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["access_status"], "habis");
+    assert_eq!(body["device"]["binding"], "regular");
+    assert_eq!(body["hotspot_login"]["username"], PHONE);
+    assert_eq!(body["hotspot_login"]["link_login_only"], "http://10.5.54.254/login");
+    let bindings = rows(&app, Menu::IpBinding);
+    assert_eq!(bindings[0].get("type"), Some("regular"));
+    let lists: Vec<Row> = rows(&app, Menu::AddressList).into_iter().filter(|r| r.get("address") == Some("10.5.54.1")).collect();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].get("list"), Some("habis"));
+    let users = rows(&app, Menu::User);
+    let hotspot_user = users.iter().find(|r| r.get("name") == Some(PHONE)).expect("a hotspot user");
+    assert_eq!(hotspot_user.get("password"), body["hotspot_login"]["password"].as_str());
+    assert!(hotspot_user.get("comment").unwrap().contains(&format!("uid={uid}")));
 }

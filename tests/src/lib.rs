@@ -226,6 +226,7 @@ pub async fn spawn_app_with(
     settings.plugins.dir = plugin_dir;
     settings.messaging.plugin = Some("console".to_owned());
     configure(&mut settings);
+    sim.ensure_profiles(settings.quota.profiles.distinct());
     lpsaring::telemetry::init(&settings.log);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

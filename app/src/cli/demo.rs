@@ -112,6 +112,7 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
         })
         .map_err(|e| failed("cannot add a simulated phone", e))?;
     }
+    sim.ensure_profiles(settings.quota.profiles.distinct());
     settings.router.address = sim.addr().to_string();
     settings.router.username = "admin".to_owned();
     settings.router.password = lpsaring_routeros::Secret::new(sim_password);

@@ -11,6 +11,7 @@ use crate::{StartupError, db};
 mod admin;
 mod demo;
 mod plugins;
+mod quota;
 mod sim;
 mod user;
 
@@ -39,6 +40,16 @@ pub enum Command {
     },
     /// Run a throwaway portal for trying it out: fresh data dir, everything local.
     Demo,
+    /// Run the quota sync by hand.
+    Sync {
+        #[command(subcommand)]
+        command: quota::SyncCommand,
+    },
+    /// Grant or show a user's quota.
+    Quota {
+        #[command(subcommand)]
+        command: quota::QuotaCommand,
+    },
     /// Run a RouterOS API simulator (for demos and trying a config without a MikroTik).
     Sim(sim::SimArgs),
     /// Manage users (add, approve, block, list).
@@ -119,6 +130,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate { action } => migrate(settings, action.unwrap_or(MigrateAction::Up)).await,
         Command::Demo => demo::run(settings).await,
         Command::Sim(args) => sim::run(args).await,
+        Command::Sync { command } => quota::sync(settings, command).await,
+        Command::Quota { command } => quota::quota(settings, command).await,
         Command::User { command } => user::run(settings, command).await,
         Command::Plugins { command } => plugins::run(&settings, command),
         Command::Admin { command } => admin::run(settings, command).await,

@@ -57,6 +57,11 @@ impl Users {
         Self { db, clock }
     }
 
+    /// The database this service writes to (operator tools build other services on it).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub(crate) async fn model_by_phone(
         &self,
         phone: &Phone,

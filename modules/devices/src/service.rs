@@ -10,7 +10,7 @@ use lpsaring_kernel::{Clock, Mac, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use crate::api::{Device, DevicePolicy, Registration};
@@ -99,7 +99,7 @@ impl Service {
         takeover: Takeover,
     ) -> Result<Registration, DeviceError> {
         let now = self.clock.now();
-        let txn = self.db.begin().await?;
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         let existing = device::Entity::find()
             .filter(device::Column::Mac.eq(mac.to_string()))
             .one(&txn)
@@ -212,7 +212,7 @@ impl Service {
         &self,
         sightings: &[crate::api::Sighting],
     ) -> Result<u64, DeviceError> {
-        let txn = self.db.begin().await?;
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         let mut touched = 0;
         for s in sightings {
             let mut update = device::Entity::update_many()

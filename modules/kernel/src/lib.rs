@@ -12,6 +12,7 @@ pub mod ids;
 pub mod outbox;
 pub mod ports;
 pub mod secret;
+pub mod sql;
 pub mod ui;
 pub mod web;
 

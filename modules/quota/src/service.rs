@@ -23,7 +23,6 @@ use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, Mac, UserId};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -557,7 +556,7 @@ impl Service {
         ledger_rows: &[(UserId, AccountRow, i64)],
         messages: &[OutboxMessage],
     ) -> Result<(), DbErr> {
-        let txn = self.db.begin().await?;
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         for chunk in accounts.chunks(CHUNK) {
             let mut insert = Query::insert();
             insert.into_table("quota_accounts").columns([
@@ -905,7 +904,7 @@ impl Service {
             .ok_or(QuotaError::UserNotFound)?;
         let now = self.clock.now();
         let guard = self.accounts.lock().await;
-        let txn = self.db.begin().await?;
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         let done = ledger::Entity::find()
             .filter(ledger::Column::IdempotencyKey.eq(key))
             .one(&txn)

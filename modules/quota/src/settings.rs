@@ -24,6 +24,22 @@ pub struct StatusNames {
 }
 
 impl StatusNames {
+    /// Every name, once each (for checking or creating them on the router).
+    pub fn distinct(&self) -> Vec<&str> {
+        let mut names = vec![
+            self.active.as_str(),
+            self.unlimited.as_str(),
+            self.fup.as_str(),
+            self.habis.as_str(),
+            self.expired.as_str(),
+            self.blocked.as_str(),
+            self.inactive.as_str(),
+        ];
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn for_status(&self, status: AccessStatus) -> &str {
         match status {
             AccessStatus::Ok => &self.active,

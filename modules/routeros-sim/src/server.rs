@@ -143,6 +143,18 @@ impl SimHandle {
         self.with_state(|s| s.add_host(host))
     }
 
+    /// Creates the hotspot user profiles an operator would have set up (missing ones only).
+    pub fn ensure_profiles<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        self.with_state(|s| {
+            for name in names {
+                let exists = s.rows(crate::state::Menu::UserProfile).iter().any(|r| r.get("name") == Some(name));
+                if !exists {
+                    let _ = s.execute(&request("/ip/hotspot/user/profile/add", &[("name", name)]));
+                }
+            }
+        });
+    }
+
     /// Closes every open API connection abruptly (the listener keeps accepting).
     pub fn drop_connections(&self) {
         self.kill.send_modify(|generation| *generation += 1);

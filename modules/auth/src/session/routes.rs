@@ -1,4 +1,5 @@
-//! HTTP surface of sessions: refresh, me, logout, logout-all, admin login (JSON and page).
+//! HTTP surface of sessions: refresh, me, logout-all, admin login (JSON and page). Plain logout
+//! (`/api/auth/logout`, `/logout`) lives with the captive routes: it also cleans up the router.
 //! Handlers parse, call one `Sessions` method, and render.
 
 use std::sync::Arc;
@@ -39,11 +40,6 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                         .post(refresh),
                 )
                 .push(Router::with_path("me").hoop(require_user).get(me))
-                .push(
-                    Router::with_path("logout")
-                        .hoop(require_same_origin)
-                        .post(logout),
-                )
                 .push(
                     Router::with_path("logout-all")
                         .hoop(require_user)
@@ -174,25 +170,6 @@ pub struct LogoutOut {
     pub message: &'static str,
     /// Refresh tokens revoked by this call.
     pub revoked: u64,
-}
-
-/// Logs this browser out: revokes the refresh token's family and clears both cookies.
-#[endpoint(tags("auth"), status_codes(200, 403))]
-async fn logout(
-    req: &mut Request,
-    depot: &mut Depot,
-    res: &mut Response,
-) -> Result<Json<LogoutOut>, ApiError> {
-    let sessions = sessions(depot)?;
-    let revoked = match req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) {
-        Some(plain) => sessions.end(&plain).await.map_err(|e| api(&e))?,
-        None => 0,
-    };
-    Sessions::clear_cookies(res, is_https(depot));
-    Ok(Json(LogoutOut {
-        message: "Logged out.",
-        revoked,
-    }))
 }
 
 /// Logs the user out everywhere: revokes every refresh token of the user.

@@ -15,7 +15,7 @@ use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 
@@ -271,7 +271,7 @@ impl Sessions {
         user_agent: Option<&str>,
     ) -> Result<bool, AuthError> {
         let _writer = self.write_gate().await;
-        let txn = self.db.begin().await?;
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         // Writing first takes the write lock at once (SQLite), so the read-then-upgrade
         // deadlock between two rotations cannot happen.
         let successor = refresh_token::ActiveModel {

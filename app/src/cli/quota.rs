@@ -1,0 +1,126 @@
+//! `lpsaring sync once` and `lpsaring quota grant|show`.
+//!
+//! `sync once` needs the state store (sync baselines live there), which only one process may
+//! hold: when the service runs, it says so and points to the HTTP trigger. `quota grant|show`
+//! touch only SQL, so they work beside the running service; the service's next sync (or the
+//! grant's own targeted sync, when run inside the service) applies the router side.
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use lpsaring_kernel::ports::users::UserDirectory;
+use lpsaring_kernel::{EphemeralStore, Phone, SystemClock};
+use lpsaring_quota::api::{Grant, GrantSource};
+
+use super::CliError;
+use super::user::open_users;
+use crate::StartupError;
+use crate::settings::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Run one quota sync now and print its summary (the service must be stopped).
+    Once,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Add quota and/or validity to a user (a ledger entry with source "admin").
+    Grant {
+        phone: String,
+        /// Bytes to add (e.g. 5368709120 for 5 GiB).
+        #[arg(long, default_value_t = 0)]
+        bytes: i64,
+        /// Validity in days from now (0 = unchanged).
+        #[arg(long, default_value_t = 0)]
+        days: i64,
+        /// Make the account unlimited.
+        #[arg(long)]
+        unlimited: bool,
+    },
+    /// Print a user's quota as one JSON object.
+    Show { phone: String },
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+pub async fn sync(settings: Settings, command: SyncCommand) -> Result<(), CliError> {
+    let SyncCommand::Once = command;
+    let app = match crate::build(settings).await {
+        Ok(app) => app,
+        Err(StartupError::StateStore(message)) if message.contains("locked") => {
+            return Err(CliError::Failed(format!(
+                "the state store is in use, so the service is probably running ({message}); trigger a run in the service with POST /api/admin/sync as an admin"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let summary = app.quota.sync_once().await.map_err(failed)?;
+    println!("{}", serde_json::to_string_pretty(&summary).map_err(failed)?);
+    Ok(())
+}
+
+/// A quota service for SQL-only work: a private throwaway state store and no router.
+async fn offline_quota(settings: &Settings) -> Result<(lpsaring_quota::Service, lpsaring_auth::Directory, tempfile::TempDir), CliError> {
+    let users = Arc::new(open_users(settings).await?);
+    let db = users.db().clone();
+    let scratch = tempfile::tempdir().map_err(failed)?;
+    let clock = Arc::new(SystemClock);
+    let store = lpsaring_store::Store::open(scratch.path().join("state.redb"), clock.clone()).await.map_err(failed)?;
+    let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        policy: lpsaring_devices::api::DevicePolicy::default(),
+    }));
+    let quota = lpsaring_quota::Service::new(lpsaring_quota::Deps {
+        db,
+        clock,
+        store: Arc::new(store) as Arc<dyn EphemeralStore>,
+        router: Arc::new(lpsaring_routeros::RouterOsClient::start(lpsaring_routeros::RouterSettings::default())),
+        devices,
+        users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        settings: settings.quota.clone(),
+        timezone: settings.tz(),
+    })
+    .map_err(failed)?;
+    Ok((quota, lpsaring_auth::Directory(users), scratch))
+}
+
+pub async fn quota(settings: Settings, command: QuotaCommand) -> Result<(), CliError> {
+    let (quota, directory, _scratch) = offline_quota(&settings).await?;
+    let find = |raw: String| async move {
+        let phone = Phone::parse(&raw).map_err(|e| CliError::Failed(format!("{raw:?}: {e}")))?;
+        directory
+            .by_phone(&phone)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| CliError::Failed(format!("no user with phone {phone}")))
+    };
+    match command {
+        QuotaCommand::Grant { phone, bytes, days, unlimited } => {
+            let user = find(phone).await?;
+            let outcome = quota
+                .grant(&Grant {
+                    user: user.id,
+                    bytes,
+                    days,
+                    unlimited,
+                    source: GrantSource::Admin,
+                    idempotency_key: format!("cli:{}", uuid::Uuid::new_v4().simple()),
+                    actor: "cli".to_owned(),
+                    note: None,
+                })
+                .await
+                .map_err(failed)?;
+            println!("{}", serde_json::to_string(&outcome.summary).map_err(failed)?);
+        }
+        QuotaCommand::Show { phone } => {
+            let user = find(phone).await?;
+            let summary = quota.show(user.id).await.map_err(failed)?;
+            println!("{}", serde_json::to_string(&summary).map_err(failed)?);
+        }
+    }
+    Ok(())
+}
