@@ -4,4 +4,5 @@
 mod architecture;
 mod captive;
 mod config;
+mod sessions;
 mod system;
