@@ -1,6 +1,8 @@
 //! Test support for the integration binary: start the whole app on port 0 against a fresh
 //! database (SQLite file per test, or a fresh Postgres database per test when
 //! `LPSARING_TEST_POSTGRES_URL` is set) and talk to it over real HTTP.
+// Test support: a failed set-up step should stop the test loudly, so expect is the right tool.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -166,8 +168,10 @@ async fn create_postgres_db(admin_url: &str) -> PostgresDb {
 
 /// Settings for a test: fresh data dir, port 0, SQLite or Postgres per the environment.
 pub async fn test_settings(data_dir: &TempDir) -> (Settings, Option<PostgresDbHandle>) {
-    let mut settings = Settings::default();
-    settings.data_dir = data_dir.path().to_path_buf();
+    let mut settings = Settings {
+        data_dir: data_dir.path().to_path_buf(),
+        ..Settings::default()
+    };
     settings.http.listen = "127.0.0.1:0".to_owned();
     settings.log.level = "warn".to_owned();
     let mut handle = None;

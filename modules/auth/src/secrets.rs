@@ -92,9 +92,8 @@ impl Keys {
 
 fn derive(key: &[u8], label: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return [0u8; 32],
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return [0u8; 32];
     };
     mac.update(label);
     mac.finalize().into_bytes().into()
