@@ -929,6 +929,7 @@ impl Service {
             before.expires_at
         };
         let unlimited = before.unlimited || grant.unlimited;
+        use sea_orm::sea_query::ExprTrait;
         let mut insert = Query::insert();
         insert
             .into_table("quota_accounts")
@@ -956,7 +957,9 @@ impl Service {
                 OnConflict::column("user_id")
                     .value(
                         "purchased_bytes",
-                        Expr::cust_with_values("quota_accounts.purchased_bytes + ?", [grant.bytes]),
+                        // A typed expression: `cust_with_values`' `?` placeholder is not
+                        // rewritten to `$n` for Postgres.
+                        Expr::col(("quota_accounts", "purchased_bytes")).add(grant.bytes),
                     )
                     .update_columns([
                         "unlimited",
