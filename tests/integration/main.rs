@@ -4,5 +4,6 @@
 mod architecture;
 mod captive;
 mod config;
+mod quota;
 mod sessions;
 mod system;
