@@ -2,6 +2,7 @@
 //! and on Postgres too when `LPSARING_TEST_POSTGRES_URL` is set (CI sets it).
 
 mod architecture;
+mod browser;
 mod captive;
 mod config;
 mod quota;
