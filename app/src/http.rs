@@ -125,6 +125,10 @@ impl Handler for RequestContext {
         if let Ok(value) = id.parse() {
             res.headers_mut().insert("x-request-id", value);
         }
+        // An explicit ?lang= is remembered, so the form posts that follow keep the language.
+        if let Some(lang) = req.query::<String>("lang").as_deref().and_then(Lang::parse) {
+            res.add_cookie(lang_cookie(lang));
+        }
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let span = tracing::info_span!("request", request_id = %id);
@@ -149,6 +153,53 @@ impl Handler for RequestContext {
         .instrument(span)
         .await;
     }
+}
+
+fn lang_cookie(lang: Lang) -> salvo::http::cookie::Cookie<'static> {
+    salvo::http::cookie::Cookie::build(("lang", lang.code()))
+        .path("/")
+        .same_site(salvo::http::cookie::SameSite::Lax)
+        .max_age(salvo::http::cookie::time::Duration::days(365))
+        .build()
+}
+
+/// The URL without its `lang=` query parameter (so the new choice is not overridden).
+fn without_lang_param(url: &str) -> String {
+    let Some((path, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
+
+/// `GET /lang/{code}`: remembers the language and goes back to the page the link was on, with
+/// its query intact (a captive page keeps its `ip`/`mac`). Only same-host referers are followed.
+#[handler]
+async fn switch_language(req: &mut Request, res: &mut Response) {
+    let lang = req
+        .param::<String>("code")
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    res.add_cookie(lang_cookie(lang));
+    let host = header(req, "host").unwrap_or("").to_owned();
+    let back = header(req, "referer")
+        .and_then(|r| {
+            let rest = r
+                .strip_prefix("http://")
+                .or_else(|| r.strip_prefix("https://"))?;
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            (authority == host).then(|| without_lang_param(&format!("/{path}")))
+        })
+        .unwrap_or_else(|| "/".to_owned());
+    res.render(Redirect::other(back));
 }
 
 const ERROR_TITLE: Text = Text::new("Terjadi kesalahan", "Something went wrong");
@@ -308,6 +359,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .push(lpsaring_auth::router(app.auth.clone()))
         .push(lpsaring_auth::session::router(app.sessions.clone()))
         .push(lpsaring_quota::router(app.quota.clone()))
+        .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
         .push(Router::with_path("readyz").get(readyz))
         .push(api)

@@ -51,10 +51,17 @@ impl TestApp {
     /// The messages the console messenger wrote, oldest first, as `(to, text)`.
     pub fn outbox(&self) -> Vec<(String, String)> {
         let path = self.data_dir.path().join("outbox.jsonl");
-        let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| (v["to"].as_str().unwrap_or("").to_owned(), v["text"].as_str().unwrap_or("").to_owned()))
+            .map(|v| {
+                (
+                    v["to"].as_str().unwrap_or("").to_owned(),
+                    v["text"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect()
     }
 
@@ -203,10 +210,14 @@ pub fn console_plugin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let deps = exe.parent().expect("deps dir");
     let name = "liblpsaring_plugin_console.so";
-    [deps.join(name), deps.parent().expect("profile dir").join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .expect("liblpsaring_plugin_console.so is not built; run `cargo test --workspace`")
+    [
+        deps.join(name),
+        deps.join("deps").join(name),
+        deps.parent().expect("profile dir").join(name),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .expect("liblpsaring_plugin_console.so is not built; run `cargo test --workspace`")
 }
 
 pub async fn spawn_app_with(
@@ -225,8 +236,11 @@ pub async fn spawn_app_with(
     settings.router.timeout_ms = 2_000;
     let plugin_dir = data_dir.path().join("plugins");
     std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
-    std::fs::copy(console_plugin(), plugin_dir.join("liblpsaring_plugin_console.so"))
-        .expect("copy plugin");
+    std::fs::copy(
+        console_plugin(),
+        plugin_dir.join("liblpsaring_plugin_console.so"),
+    )
+    .expect("copy plugin");
     settings.plugins.dir = plugin_dir;
     settings.messaging.plugin = Some("console".to_owned());
     configure(&mut settings);
@@ -236,8 +250,12 @@ pub async fn spawn_app_with(
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let clock = Arc::new(FakeClock::new(lpsaring_kernel::Clock::now(&lpsaring_kernel::SystemClock)));
-    let app = lpsaring::build_with_clock(settings, clock.clone()).await.expect("app builds");
+    let clock = Arc::new(FakeClock::new(lpsaring_kernel::Clock::now(
+        &lpsaring_kernel::SystemClock,
+    )));
+    let app = lpsaring::build_with_clock(settings, clock.clone())
+        .await
+        .expect("app builds");
     let (tx, rx) = oneshot::channel::<()>();
     let served = app.clone();
     let server = tokio::spawn(async move {

@@ -1,0 +1,182 @@
+//! A bounded load run of the captive login over loopback: N users, each asks for a code
+//! (`/api/auth/request-otp`) and logs in behind the hotspot (`/api/auth/verify-otp` with the
+//! client IP, so the router is asked for the MAC and gets a binding and a status list entry).
+//! Prints latency percentiles and throughput per phase.
+//!
+//! `cargo run --release -p lpsaring-benches --bin login_load -- [USERS] [CONCURRENCY] 2>/dev/null`
+//! Runs on SQLite, or on Postgres when `LPSARING_TEST_POSTGRES_URL` is set. Traffic goes only to
+//! 127.0.0.1 (the app and the RouterOS simulator it starts).
+
+// A measurement tool: a failed set-up step should stop the run loudly.
+#![allow(clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use lpsaring_kernel::ports::users::Role;
+use lpsaring_kernel::{Phone, UserId};
+use lpsaring_quota::api::{Grant, GrantSource};
+use lpsaring_routeros_sim::NewHost;
+use serde_json::json;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn report(phase: &str, mut latencies: Vec<Duration>, failures: usize, wall: Duration) {
+    latencies.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{phase:<12} n={:<6} failures={failures:<4} p50={:.2} ms  p90={:.2} ms  p99={:.2} ms  max={:.2} ms  throughput={:.0}/s",
+        latencies.len(),
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 90.0)),
+        ms(percentile(&latencies, 99.0)),
+        ms(latencies.last().copied().unwrap_or_default()),
+        latencies.len() as f64 / wall.as_secs_f64(),
+    );
+}
+
+fn phone(n: usize) -> String {
+    format!("0812{n:08}")
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let users: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000)
+        .clamp(1, 20_000);
+    let concurrency: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(16)
+        .clamp(1, 256);
+    let app = lpsaring_tests::spawn_app_with(
+        |s| {
+            // The load comes from one IP: lift the per-IP limits for this run only.
+            s.auth.otp_requests_per_ip_per_minute = i64::MAX / 2;
+            s.auth.otp_requests_per_ip_phone_per_hour = i64::MAX / 2;
+            s.quota.sync_interval_secs = 3600;
+            s.log.level = "error".to_owned();
+        },
+        salvo::Router::new(),
+    )
+    .await;
+    println!(
+        "backend: {}, users: {users}, concurrency: {concurrency}",
+        app.backend()
+    );
+    for n in 0..users {
+        let p = Phone::parse(&phone(n)).expect("phone");
+        let user = app
+            .app
+            .users
+            .create(&p, "Load", true, Role::User)
+            .await
+            .expect("user");
+        app.app
+            .quota
+            .grant(&Grant {
+                user: UserId(user.id.0),
+                bytes: 1 << 30,
+                days: 30,
+                unlimited: false,
+                source: GrantSource::Admin,
+                idempotency_key: format!("load:{n}"),
+                actor: "load".to_owned(),
+                note: None,
+            })
+            .await
+            .expect("grant");
+        let mac = format!(
+            "02:10:{:02X}:{:02X}:{:02X}:01",
+            (n >> 16) & 0xff,
+            (n >> 8) & 0xff,
+            n & 0xff
+        );
+        let ip = format!("10.{}.{}.{}", 20 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+        app.sim
+            .add_host(&NewHost {
+                mac,
+                address: ip,
+                bytes_in: 0,
+                bytes_out: 0,
+                uptime_secs: 5,
+                server: None,
+                with_lease: false,
+            })
+            .expect("host");
+    }
+    let app = Arc::new(app);
+
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = stream::iter(0..users)
+        .map(|n| {
+            let app = app.clone();
+            async move {
+                let t = Instant::now();
+                let ok = app
+                    .http
+                    .post(app.url("/api/auth/request-otp"))
+                    .json(&json!({"phone_number": phone(n)}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200);
+                (t.elapsed(), ok)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let failures = results.iter().filter(|(_, ok)| !ok).count();
+    report(
+        "request-otp",
+        results.into_iter().map(|(d, _)| d).collect(),
+        failures,
+        wall,
+    );
+
+    let codes: Vec<(usize, String)> = (0..users)
+        .filter_map(|n| {
+            let e164 = Phone::parse(&phone(n)).ok()?.to_string();
+            app.last_code(&e164).map(|c| (n, c))
+        })
+        .collect();
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = stream::iter(codes)
+        .map(|(n, code)| {
+            let app = app.clone();
+            async move {
+                let ip = format!("10.{}.{}.{}", 20 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+                let t = Instant::now();
+                let ok = app
+                    .http
+                    .post(app.url("/api/auth/verify-otp"))
+                    .json(&json!({"phone_number": phone(n), "otp": code, "client_ip": ip}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200);
+                (t.elapsed(), ok)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let failures = results.iter().filter(|(_, ok)| !ok).count();
+    report(
+        "verify-otp",
+        results.into_iter().map(|(d, _)| d).collect(),
+        failures,
+        wall,
+    );
+}
