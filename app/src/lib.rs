@@ -108,10 +108,14 @@ pub async fn build_with_clock(
         settings.auth.secret.as_ref().map(|s| s.expose().as_str()),
         &settings.data_dir,
     )
-    .map_err(|e| StartupError::Config { key: "auth.secret".to_owned(), message: e.to_string() })?;
+    .map_err(|e| StartupError::Config {
+        key: "auth.secret".to_owned(),
+        message: e.to_string(),
+    })?;
 
-    let router: Arc<dyn RouterPort> =
-        Arc::new(lpsaring_routeros::RouterOsClient::start(settings.router.clone()));
+    let router: Arc<dyn RouterPort> = Arc::new(lpsaring_routeros::RouterOsClient::start(
+        settings.router.clone(),
+    ));
     let env = HostEnv {
         data_dir: Some(settings.data_dir.clone()),
         public_url: settings.http.public_url.clone(),
@@ -254,9 +258,15 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 
 /// The background work of a running portal: state-store sweeping, the quota sync, notice
 /// delivery and the daily session clean-up. Each stops when the server stops.
-fn spawn_jobs(app: &App, stop: &tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+fn spawn_jobs(
+    app: &App,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let sweeper = lpsaring_store::spawn_sweeper(&app.store, Duration::from_secs(60));
-    let sync = tokio::spawn(lpsaring_quota::run_sync_loop(app.quota.clone(), stopped(stop.clone())));
+    let sync = tokio::spawn(lpsaring_quota::run_sync_loop(
+        app.quota.clone(),
+        stopped(stop.clone()),
+    ));
     let outbox = Arc::new(lpsaring_kernel::outbox::Outbox::new(
         app.db.clone(),
         app.clock.clone(),

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use lpsaring_kernel::Phone;
-use lpsaring_kernel::ports::messenger::{GatewayError, GatewayErrorKind, MessageReceipt, Messenger};
+use lpsaring_kernel::ports::messenger::{
+    GatewayError, GatewayErrorKind, MessageReceipt, Messenger,
+};
 
 #[derive(Debug, Default)]
 pub struct NoMessenger;

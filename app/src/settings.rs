@@ -251,7 +251,9 @@ impl Settings {
                 "must be at least 1".to_owned(),
             ));
         }
-        self.quota.validate().map_err(|(key, message)| key_err(&key, message))?;
+        self.quota
+            .validate()
+            .map_err(|(key, message)| key_err(&key, message))?;
         Ok(())
     }
 

@@ -1,9 +1,9 @@
 //! The captive journey over HTTP against the RouterOS simulator and the console messenger plugin:
 //! request a code, verify it, and check what the router holds afterwards.
 
+use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
-use lpsaring_kernel::ports::users::Role;
 use lpsaring_routeros_sim::{Faults, Menu, NewHost, Row};
 use lpsaring_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
@@ -32,7 +32,13 @@ async fn user(app: &TestApp, phone: &str, approved: bool) -> i64 {
 
 async fn user_without_quota(app: &TestApp, phone: &str, approved: bool) -> i64 {
     let phone = Phone::parse(phone).unwrap();
-    app.app.users.create(&phone, "Budi", approved, Role::User).await.unwrap().id.0
+    app.app
+        .users
+        .create(&phone, "Budi", approved, Role::User)
+        .await
+        .unwrap()
+        .id
+        .0
 }
 
 fn phone_on_hotspot(app: &TestApp, mac: &str, ip: &str) {
@@ -50,7 +56,13 @@ fn phone_on_hotspot(app: &TestApp, mac: &str, ip: &str) {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let res = app.http.post(app.url(path)).json(&body).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     let body = res.json().await.unwrap_or(Value::Null);
     (status, body)
@@ -86,9 +98,24 @@ async fn a_phone_behind_the_hotspot_gets_online() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    assert!(cookies.iter().any(|c| c.starts_with("auth_token=") && c.contains("HttpOnly")), "{cookies:?}");
-    assert!(cookies.iter().any(|c| c.starts_with("refresh_token=") && c.contains("HttpOnly")), "{cookies:?}");
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("auth_token=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("refresh_token=") && c.contains("HttpOnly")),
+        "{cookies:?}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["device"]["binding"], "bypassed", "{body}");
     assert_eq!(body["access_status"], "ok");
@@ -97,13 +124,30 @@ async fn a_phone_behind_the_hotspot_gets_online() {
     assert_eq!(bindings.len(), 1);
     assert_eq!(bindings[0].get("mac-address"), Some("02:00:00:00:00:01"));
     assert_eq!(bindings[0].get("type"), Some("bypassed"));
-    assert!(bindings[0].get("comment").unwrap().starts_with("lpsaring|"), "{:?}", bindings[0]);
-    assert!(bindings[0].get("comment").unwrap().contains(&format!("uid={uid}")));
-    let lists: Vec<Row> = rows(&app, Menu::AddressList).into_iter().filter(|r| r.get("address") == Some("10.5.50.11")).collect();
+    assert!(
+        bindings[0].get("comment").unwrap().starts_with("lpsaring|"),
+        "{:?}",
+        bindings[0]
+    );
+    assert!(
+        bindings[0]
+            .get("comment")
+            .unwrap()
+            .contains(&format!("uid={uid}"))
+    );
+    let lists: Vec<Row> = rows(&app, Menu::AddressList)
+        .into_iter()
+        .filter(|r| r.get("address") == Some("10.5.50.11"))
+        .collect();
     assert_eq!(lists.len(), 1, "exactly one status list entry: {lists:?}");
     assert_eq!(lists[0].get("list"), Some("active"));
     // The same code cannot be used twice.
-    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code}),
+    )
+    .await;
     assert_eq!(status, 410, "{body}");
 }
 
@@ -111,7 +155,12 @@ async fn a_phone_behind_the_hotspot_gets_online() {
 async fn bad_phone_numbers_get_422_with_a_reason() {
     let app = spawn_app().await;
     for phone in ["", "0812", "abc", "+1234567890123456"] {
-        let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": phone})).await;
+        let (status, body) = post(
+            &app,
+            "/api/auth/request-otp",
+            json!({"phone_number": phone}),
+        )
+        .await;
         assert_eq!(status, 422, "{phone}: {body}");
         assert_eq!(body["code"], "PHONE_INVALID");
     }
@@ -123,15 +172,43 @@ async fn bad_phone_numbers_get_422_with_a_reason() {
 #[tokio::test]
 async fn unknown_unapproved_and_blocked_users_are_told_what_to_do() {
     let app = spawn_app().await;
-    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081111111111"})).await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("AUTH_USER_NOT_FOUND")));
+    let (status, body) = post(
+        &app,
+        "/api/auth/request-otp",
+        json!({"phone_number": "081111111111"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("AUTH_USER_NOT_FOUND"))
+    );
     user(&app, "081222222222", false).await;
-    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081222222222"})).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("AUTH_USER_UNAPPROVED")));
+    let (status, body) = post(
+        &app,
+        "/api/auth/request-otp",
+        json!({"phone_number": "081222222222"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("AUTH_USER_UNAPPROVED"))
+    );
     user(&app, "081333333333", true).await;
-    app.app.users.block(&Phone::parse("081333333333").unwrap(), "abuse").await.unwrap();
-    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": "081333333333"})).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("AUTH_USER_BLOCKED")));
+    app.app
+        .users
+        .block(&Phone::parse("081333333333").unwrap(), "abuse")
+        .await
+        .unwrap();
+    let (status, body) = post(
+        &app,
+        "/api/auth/request-otp",
+        json!({"phone_number": "081333333333"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("AUTH_USER_BLOCKED"))
+    );
     assert!(app.outbox().is_empty(), "no code may be sent to them");
 }
 
@@ -140,13 +217,23 @@ async fn a_second_request_within_the_cooldown_is_429_with_seconds_left() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     request_code(&app, PHONE).await;
-    let (status, body) = post(&app, "/api/auth/request-otp", json!({"phone_number": PHONE})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/request-otp",
+        json!({"phone_number": PHONE}),
+    )
+    .await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["code"], "OTP_COOLDOWN");
     let left = body["details"]["retry_after_secs"].as_u64().unwrap();
     assert!((1..=60).contains(&left), "{left}");
     app.clock.advance(chrono::Duration::seconds(61));
-    let (status, _) = post(&app, "/api/auth/request-otp", json!({"phone_number": PHONE})).await;
+    let (status, _) = post(
+        &app,
+        "/api/auth/request-otp",
+        json!({"phone_number": PHONE}),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(app.outbox().len(), 2);
 }
@@ -157,14 +244,32 @@ async fn five_wrong_codes_void_the_code() {
     user(&app, PHONE, true).await;
     let code = request_code(&app, PHONE).await;
     for remaining in (1..=4).rev() {
-        let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": wrong(&code)})).await;
+        let (status, body) = post(
+            &app,
+            "/api/auth/verify-otp",
+            json!({"phone_number": PHONE, "otp": wrong(&code)}),
+        )
+        .await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["code"], "OTP_INVALID");
         assert_eq!(body["details"]["attempts_remaining"], remaining);
     }
-    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": wrong(&code)})).await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("OTP_TOO_MANY_ATTEMPTS")));
-    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": wrong(&code)}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("OTP_TOO_MANY_ATTEMPTS"))
+    );
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code}),
+    )
+    .await;
     assert_eq!(status, 410, "the right code no longer works: {body}");
 }
 
@@ -174,7 +279,12 @@ async fn an_expired_code_is_refused() {
     user(&app, PHONE, true).await;
     let code = request_code(&app, PHONE).await;
     app.clock.advance(chrono::Duration::seconds(301));
-    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code}),
+    )
+    .await;
     assert_eq!((status, body["code"].as_str()), (410, Some("OTP_EXPIRED")));
 }
 
@@ -184,7 +294,10 @@ async fn router_down_keeps_the_code_for_a_retry() {
     user(&app, PHONE, true).await;
     phone_on_hotspot(&app, "02:00:00:00:00:02", "10.5.50.12");
     let code = request_code(&app, PHONE).await;
-    app.sim.set_fault(Faults { delay_ms: 5_000, ..Faults::default() });
+    app.sim.set_fault(Faults {
+        delay_ms: 5_000,
+        ..Faults::default()
+    });
     let body = json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.50.12"});
     let (status, answer) = post(&app, "/api/auth/verify-otp", body.clone()).await;
     assert_eq!(status, 503, "{answer}");
@@ -214,7 +327,10 @@ async fn a_mac_that_disagrees_with_the_router_is_refused() {
         json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.50.13", "client_mac": "02:00:00:00:00:99"}),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("CLIENT_MAC_MISMATCH")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("CLIENT_MAC_MISMATCH"))
+    );
     assert!(rows(&app, Menu::IpBinding).is_empty());
 }
 
@@ -234,7 +350,11 @@ async fn the_device_limit_refuses_a_fourth_device_while_three_are_online() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     for n in 1..=4 {
-        phone_on_hotspot(&app, &format!("02:00:00:00:01:0{n}"), &format!("10.5.51.{n}"));
+        phone_on_hotspot(
+            &app,
+            &format!("02:00:00:00:01:0{n}"),
+            &format!("10.5.51.{n}"),
+        );
     }
     for n in 1..=3 {
         let (status, body) = login_device(&app, PHONE, &format!("10.5.51.{n}"), false).await;
@@ -242,12 +362,19 @@ async fn the_device_limit_refuses_a_fourth_device_while_three_are_online() {
     }
     // Three logins took 3 × 61 s: the first device is still "online" (seen within 10 minutes).
     let (status, body) = login_device(&app, PHONE, "10.5.51.4", false).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("DEVICE_LIMIT_REACHED")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("DEVICE_LIMIT_REACHED")),
+        "{body}"
+    );
     // Later the oldest offline device is replaced.
     app.clock.advance(chrono::Duration::minutes(15));
     let (status, body) = login_device(&app, PHONE, "10.5.51.4", false).await;
     assert_eq!(status, 200, "{body}");
-    let macs: Vec<String> = rows(&app, Menu::IpBinding).iter().filter_map(|r| r.get("mac-address").map(str::to_owned)).collect();
+    let macs: Vec<String> = rows(&app, Menu::IpBinding)
+        .iter()
+        .filter_map(|r| r.get("mac-address").map(str::to_owned))
+        .collect();
     assert_eq!(macs.len(), 3, "{macs:?}");
     assert!(!macs.contains(&"02:00:00:00:01:01".to_owned()), "{macs:?}");
 }
@@ -261,12 +388,21 @@ async fn a_device_moves_to_another_account_only_with_confirmation() {
     assert_eq!(login_device(&app, PHONE, "10.5.52.1", false).await.0, 200);
     app.clock.advance(chrono::Duration::minutes(15));
     let (status, body) = login_device(&app, "081299999999", "10.5.52.1", false).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("DEVICE_TAKEOVER_CONFIRM_REQUIRED")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("DEVICE_TAKEOVER_CONFIRM_REQUIRED")),
+        "{body}"
+    );
     let (status, body) = login_device(&app, "081299999999", "10.5.52.1", true).await;
     assert_eq!(status, 200, "{body}");
     let bindings = rows(&app, Menu::IpBinding);
     assert_eq!(bindings.len(), 1);
-    assert!(bindings[0].get("comment").unwrap().contains(&format!("uid={second}")));
+    assert!(
+        bindings[0]
+            .get("comment")
+            .unwrap()
+            .contains(&format!("uid={second}"))
+    );
 }
 
 #[tokio::test]
@@ -275,7 +411,10 @@ async fn two_concurrent_logins_with_one_code_succeed_once() {
     user(&app, PHONE, true).await;
     let code = request_code(&app, PHONE).await;
     let body = json!({"phone_number": PHONE, "otp": code});
-    let (a, b) = tokio::join!(post(&app, "/api/auth/verify-otp", body.clone()), post(&app, "/api/auth/verify-otp", body.clone()));
+    let (a, b) = tokio::join!(
+        post(&app, "/api/auth/verify-otp", body.clone()),
+        post(&app, "/api/auth/verify-otp", body.clone())
+    );
     let mut statuses = [a.0, b.0];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 410], "{a:?} {b:?}");
@@ -286,7 +425,12 @@ async fn a_login_outside_the_hotspot_binds_nothing() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     let code = request_code(&app, PHONE).await;
-    let (status, body) = post(&app, "/api/auth/verify-otp", json!({"phone_number": PHONE, "otp": code})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["device"].is_null());
     assert!(rows(&app, Menu::IpBinding).is_empty());
@@ -311,13 +455,26 @@ async fn logout_removes_the_router_access() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("auth_token=").map(|rest| rest.split(';').next().unwrap().to_owned()))
+        .find_map(|c| {
+            c.strip_prefix("auth_token=")
+                .map(|rest| rest.split(';').next().unwrap().to_owned())
+        })
         .unwrap();
     assert_eq!(rows(&app, Menu::IpBinding).len(), 1);
-    let res = app.http.post(app.url("/api/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(rows(&app, Menu::IpBinding).is_empty());
-    assert!(rows(&app, Menu::AddressList).iter().all(|r| r.get("address") != Some("10.5.53.1")));
+    assert!(
+        rows(&app, Menu::AddressList)
+            .iter()
+            .all(|r| r.get("address") != Some("10.5.53.1"))
+    );
 }
 
 #[tokio::test]
@@ -337,14 +494,31 @@ async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
     assert_eq!(body["access_status"], "habis");
     assert_eq!(body["device"]["binding"], "regular");
     assert_eq!(body["hotspot_login"]["username"], PHONE);
-    assert_eq!(body["hotspot_login"]["link_login_only"], "http://10.5.54.254/login");
+    assert_eq!(
+        body["hotspot_login"]["link_login_only"],
+        "http://10.5.54.254/login"
+    );
     let bindings = rows(&app, Menu::IpBinding);
     assert_eq!(bindings[0].get("type"), Some("regular"));
-    let lists: Vec<Row> = rows(&app, Menu::AddressList).into_iter().filter(|r| r.get("address") == Some("10.5.54.1")).collect();
+    let lists: Vec<Row> = rows(&app, Menu::AddressList)
+        .into_iter()
+        .filter(|r| r.get("address") == Some("10.5.54.1"))
+        .collect();
     assert_eq!(lists.len(), 1);
     assert_eq!(lists[0].get("list"), Some("habis"));
     let users = rows(&app, Menu::User);
-    let hotspot_user = users.iter().find(|r| r.get("name") == Some(PHONE)).expect("a hotspot user");
-    assert_eq!(hotspot_user.get("password"), body["hotspot_login"]["password"].as_str());
-    assert!(hotspot_user.get("comment").unwrap().contains(&format!("uid={uid}")));
+    let hotspot_user = users
+        .iter()
+        .find(|r| r.get("name") == Some(PHONE))
+        .expect("a hotspot user");
+    assert_eq!(
+        hotspot_user.get("password"),
+        body["hotspot_login"]["password"].as_str()
+    );
+    assert!(
+        hotspot_user
+            .get("comment")
+            .unwrap()
+            .contains(&format!("uid={uid}"))
+    );
 }

@@ -31,9 +31,13 @@ fn failed(what: &str, e: impl std::fmt::Display) -> CliError {
 fn built_plugin(file_name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    [dir.join(file_name), dir.join("deps").join(file_name), PathBuf::from("/usr/lib/lpsaring/plugins").join(file_name)]
-        .into_iter()
-        .find(|p| p.is_file())
+    [
+        dir.join(file_name),
+        dir.join("deps").join(file_name),
+        PathBuf::from("/usr/lib/lpsaring/plugins").join(file_name),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// Copies the development plugins into the demo's own plugin folder.
@@ -43,10 +47,14 @@ fn install_plugins(dir: &Path) -> Result<Vec<String>, CliError> {
     for file in [CONSOLE_PLUGIN, SANDBOX_PLUGIN] {
         match built_plugin(file) {
             Some(source) => {
-                std::fs::copy(&source, dir.join(file)).map_err(|e| failed("cannot copy a plugin", e))?;
+                std::fs::copy(&source, dir.join(file))
+                    .map_err(|e| failed("cannot copy a plugin", e))?;
                 installed.push(file.to_owned());
             }
-            None => tracing::warn!(file, "plugin not found next to the binary; build the workspace"),
+            None => tracing::warn!(
+                file,
+                "plugin not found next to the binary; build the workspace"
+            ),
         }
     }
     if !installed.iter().any(|f| f == CONSOLE_PLUGIN) {
@@ -62,7 +70,9 @@ async fn follow_outbox(path: PathBuf) {
     let mut offset = 0u64;
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let Ok(file) = tokio::fs::File::open(&path).await else { continue };
+        let Ok(file) = tokio::fs::File::open(&path).await else {
+            continue;
+        };
         let mut lines = BufReader::new(file).lines();
         let mut index = 0u64;
         while let Ok(Some(line)) = lines.next_line().await {
@@ -138,13 +148,24 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
     println!("  lpsaring demo is running (SQLite, RouterOS simulator, console messenger).");
     println!();
     println!("  1. Open the captive page of a simulated phone:");
-    println!("       http://{addr}/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2F{}%2F", addr.to_string().replace(':', "%3A"));
+    println!(
+        "       http://{addr}/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2F{}%2F",
+        addr.to_string().replace(':', "%3A")
+    );
     println!("  2. Enter the demo number {DEMO_PHONE} and press \"Kirim kode\".");
-    println!("  3. The one-time code is printed here (and written to {}).", outbox.display());
+    println!(
+        "  3. The one-time code is printed here (and written to {}).",
+        outbox.display()
+    );
     println!();
-    println!("  Also: http://{addr}/login (no hotspot), http://{addr}/readyz, http://{addr}/api/openapi.json");
+    println!(
+        "  Also: http://{addr}/login (no hotspot), http://{addr}/readyz, http://{addr}/api/openapi.json"
+    );
     println!("  RouterOS simulator: {} (user admin)", sim.addr());
-    println!("  Data dir: {} (deleted on exit). Stop with Ctrl+C.", data_dir.display());
+    println!(
+        "  Data dir: {} (deleted on exit). Stop with Ctrl+C.",
+        data_dir.display()
+    );
     println!();
     let follower = tokio::spawn(follow_outbox(outbox));
     let result = crate::serve(app, listener, crate::shutdown_signal()).await;

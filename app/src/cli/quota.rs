@@ -58,17 +58,31 @@ pub async fn sync(settings: Settings, command: SyncCommand) -> Result<(), CliErr
         Err(e) => return Err(e.into()),
     };
     let summary = app.quota.sync_once().await.map_err(failed)?;
-    println!("{}", serde_json::to_string_pretty(&summary).map_err(failed)?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).map_err(failed)?
+    );
     Ok(())
 }
 
 /// A quota service for SQL-only work: a private throwaway state store and no router.
-async fn offline_quota(settings: &Settings) -> Result<(lpsaring_quota::Service, lpsaring_auth::Directory, tempfile::TempDir), CliError> {
+async fn offline_quota(
+    settings: &Settings,
+) -> Result<
+    (
+        lpsaring_quota::Service,
+        lpsaring_auth::Directory,
+        tempfile::TempDir,
+    ),
+    CliError,
+> {
     let users = Arc::new(open_users(settings).await?);
     let db = users.db().clone();
     let scratch = tempfile::tempdir().map_err(failed)?;
     let clock = Arc::new(SystemClock);
-    let store = lpsaring_store::Store::open(scratch.path().join("state.redb"), clock.clone()).await.map_err(failed)?;
+    let store = lpsaring_store::Store::open(scratch.path().join("state.redb"), clock.clone())
+        .await
+        .map_err(failed)?;
     let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
         db: db.clone(),
         clock: clock.clone(),
@@ -78,7 +92,9 @@ async fn offline_quota(settings: &Settings) -> Result<(lpsaring_quota::Service, 
         db,
         clock,
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
-        router: Arc::new(lpsaring_routeros::RouterOsClient::start(lpsaring_routeros::RouterSettings::default())),
+        router: Arc::new(lpsaring_routeros::RouterOsClient::start(
+            lpsaring_routeros::RouterSettings::default(),
+        )),
         devices,
         users: Arc::new(lpsaring_auth::Directory(users.clone())),
         settings: settings.quota.clone(),
@@ -99,7 +115,12 @@ pub async fn quota(settings: Settings, command: QuotaCommand) -> Result<(), CliE
             .ok_or_else(|| CliError::Failed(format!("no user with phone {phone}")))
     };
     match command {
-        QuotaCommand::Grant { phone, bytes, days, unlimited } => {
+        QuotaCommand::Grant {
+            phone,
+            bytes,
+            days,
+            unlimited,
+        } => {
             let user = find(phone).await?;
             let outcome = quota
                 .grant(&Grant {
@@ -114,7 +135,10 @@ pub async fn quota(settings: Settings, command: QuotaCommand) -> Result<(), CliE
                 })
                 .await
                 .map_err(failed)?;
-            println!("{}", serde_json::to_string(&outcome.summary).map_err(failed)?);
+            println!(
+                "{}",
+                serde_json::to_string(&outcome.summary).map_err(failed)?
+            );
         }
         QuotaCommand::Show { phone } => {
             let user = find(phone).await?;

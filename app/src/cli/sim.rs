@@ -22,7 +22,10 @@ pub struct SimArgs {
 }
 
 pub async fn run(args: SimArgs) -> Result<(), CliError> {
-    println!("RouterOS API simulator on {} (user {:?}, {} hosts). Stop with Ctrl+C.", args.listen, args.user, args.hosts);
+    println!(
+        "RouterOS API simulator on {} (user {:?}, {} hosts). Stop with Ctrl+C.",
+        args.listen, args.user, args.hosts
+    );
     lpsaring_routeros_sim::run_standalone(args.listen, args.user, args.password, args.hosts)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))

@@ -40,12 +40,16 @@ pub enum UserCommand {
 
 /// Opens the database (migrating when allowed) and the users service.
 pub(crate) async fn open_users(settings: &Settings) -> Result<Users, CliError> {
-    let conn = db::connect(settings).await.map_err(|e| StartupError::Database {
-        url: db::redact_url(&settings.database_url()),
-        message: e.to_string(),
-    })?;
+    let conn = db::connect(settings)
+        .await
+        .map_err(|e| StartupError::Database {
+            url: db::redact_url(&settings.database_url()),
+            message: e.to_string(),
+        })?;
     if settings.database.auto_migrate {
-        db::migrate_up(&conn).await.map_err(|e| StartupError::Migration(e.to_string()))?;
+        db::migrate_up(&conn)
+            .await
+            .map_err(|e| StartupError::Migration(e.to_string()))?;
     }
     Ok(Users::new(conn, Arc::new(SystemClock)))
 }
@@ -61,13 +65,24 @@ fn failed(e: impl std::fmt::Display) -> CliError {
 pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliError> {
     let users = open_users(&settings).await?;
     match command {
-        UserCommand::Add { phone: raw, name, approved } => {
-            let user = users.create(&phone(&raw)?, &name, approved, Role::User).await.map_err(failed)?;
+        UserCommand::Add {
+            phone: raw,
+            name,
+            approved,
+        } => {
+            let user = users
+                .create(&phone(&raw)?, &name, approved, Role::User)
+                .await
+                .map_err(failed)?;
             println!(
                 "Created user {} ({}){}.",
                 user.phone,
                 user.name,
-                if user.approved { ", approved" } else { ", waiting for approval" }
+                if user.approved {
+                    ", approved"
+                } else {
+                    ", waiting for approval"
+                }
             );
         }
         UserCommand::Approve { phone: raw } => {
@@ -76,7 +91,10 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
         }
         UserCommand::Block { phone: raw, reason } => {
             let user = users.block(&phone(&raw)?, &reason).await.map_err(failed)?;
-            println!("Blocked {} ({}). The next quota sync applies it on the router.", user.phone, user.name);
+            println!(
+                "Blocked {} ({}). The next quota sync applies it on the router.",
+                user.phone, user.name
+            );
         }
         UserCommand::Unblock { phone: raw } => {
             let user = users.unblock(&phone(&raw)?).await.map_err(failed)?;
@@ -84,7 +102,10 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
         }
         UserCommand::List => {
             let list = users.list().await.map_err(failed)?;
-            println!("{:<6} {:<16} {:<12} {:<9} {:<8} name", "id", "phone", "role", "approved", "blocked");
+            println!(
+                "{:<6} {:<16} {:<12} {:<9} {:<8} name",
+                "id", "phone", "role", "approved", "blocked"
+            );
             for u in &list {
                 println!(
                     "{:<6} {:<16} {:<12} {:<9} {:<8} {}",
