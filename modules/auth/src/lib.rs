@@ -54,7 +54,12 @@ pub struct Service {
 impl Service {
     pub fn new(deps: Deps) -> Self {
         let users = deps.users;
-        let otp = Arc::new(otp::Otp::new(deps.store, deps.messenger, deps.keys.derive("otp"), deps.settings.clone()));
+        let otp = Arc::new(otp::Otp::new(
+            deps.store,
+            deps.messenger,
+            deps.keys.derive("otp"),
+            deps.settings.clone(),
+        ));
         let captive = Arc::new(captive::Captive::new(captive::CaptiveDeps {
             users: users.clone(),
             otp: otp.clone(),
@@ -64,7 +69,13 @@ impl Service {
             clock: deps.clock,
             hotspot_key: deps.keys.derive("hotspot"),
         }));
-        Self { users, otp, captive, sessions: deps.sessions, settings: deps.settings }
+        Self {
+            users,
+            otp,
+            captive,
+            sessions: deps.sessions,
+            settings: deps.settings,
+        }
     }
 }
 

@@ -82,7 +82,10 @@ impl ConnectedTexts {
         let t = |text: Text| text.get(lang);
         Self {
             title: t(Text::new("Terhubung", "Connected")),
-            body: t(Text::new("Perangkat Anda sudah terhubung ke internet.", "Your device is connected to the internet.")),
+            body: t(Text::new(
+                "Perangkat Anda sudah terhubung ke internet.",
+                "Your device is connected to the internet.",
+            )),
             continue_label: t(Text::new("Lanjutkan", "Continue")),
             hotspot_hint: t(Text::new(
                 "Sebentar, menyelesaikan masuk ke hotspot…",
@@ -127,7 +130,10 @@ impl RegisterTexts {
             name_label: t(Text::new("Nama lengkap", "Full name")),
             phone_label: t(Text::new("Nomor WhatsApp", "WhatsApp number")),
             submit: t(Text::new("Daftar", "Register")),
-            back: t(Text::new("Sudah punya akun? Masuk", "Have an account? Log in")),
+            back: t(Text::new(
+                "Sudah punya akun? Masuk",
+                "Have an account? Log in",
+            )),
         }
     }
 }
@@ -163,8 +169,14 @@ pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
     let (title, body, action) = match status {
         AccessStatus::Blocked => (
             Text::new("Akun diblokir", "Account blocked"),
-            Text::new("Akses internet akun Anda diblokir oleh operator.", "The operator has blocked internet access for your account."),
-            Text::new("Hubungi operator untuk informasi lebih lanjut.", "Contact the operator for details."),
+            Text::new(
+                "Akses internet akun Anda diblokir oleh operator.",
+                "The operator has blocked internet access for your account.",
+            ),
+            Text::new(
+                "Hubungi operator untuk informasi lebih lanjut.",
+                "Contact the operator for details.",
+            ),
         ),
         AccessStatus::Inactive => (
             Text::new("Akun belum aktif", "Account not active"),
@@ -172,17 +184,32 @@ pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
                 "Akun Anda belum disetujui atau sedang dinonaktifkan.",
                 "Your account is not approved yet or has been deactivated.",
             ),
-            Text::new("Tunggu persetujuan atau hubungi operator.", "Wait for approval or contact the operator."),
+            Text::new(
+                "Tunggu persetujuan atau hubungi operator.",
+                "Wait for approval or contact the operator.",
+            ),
         ),
         AccessStatus::Expired => (
             Text::new("Masa aktif habis", "Validity expired"),
-            Text::new("Masa aktif paket Anda sudah berakhir.", "Your package's validity period has ended."),
-            Text::new("Beli paket baru untuk terhubung lagi.", "Buy a new package to get back online."),
+            Text::new(
+                "Masa aktif paket Anda sudah berakhir.",
+                "Your package's validity period has ended.",
+            ),
+            Text::new(
+                "Beli paket baru untuk terhubung lagi.",
+                "Buy a new package to get back online.",
+            ),
         ),
         AccessStatus::Habis => (
             Text::new("Kuota habis", "Quota used up"),
-            Text::new("Kuota internet Anda sudah habis.", "You have used up your data quota."),
-            Text::new("Beli paket untuk menambah kuota.", "Buy a package to add quota."),
+            Text::new(
+                "Kuota internet Anda sudah habis.",
+                "You have used up your data quota.",
+            ),
+            Text::new(
+                "Beli paket untuk menambah kuota.",
+                "Buy a package to add quota.",
+            ),
         ),
         AccessStatus::Fup => (
             Text::new("Kecepatan dibatasi", "Speed limited"),
@@ -190,7 +217,10 @@ pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
                 "Sisa kuota Anda sedikit, jadi kecepatan dibatasi (FUP).",
                 "Little quota remains, so your speed is limited (fair use).",
             ),
-            Text::new("Beli paket untuk kecepatan penuh.", "Buy a package for full speed."),
+            Text::new(
+                "Beli paket untuk kecepatan penuh.",
+                "Buy a package for full speed.",
+            ),
         ),
         AccessStatus::Ok | AccessStatus::Unlimited => return None,
     };

@@ -11,8 +11,8 @@ use lpsaring_kernel::web::{client_ip, current_user, is_https};
 use lpsaring_kernel::{ApiError, Lang, Phone};
 use sailfish::TemplateSimple;
 use salvo::http::StatusCode;
-use salvo::oapi::extract::JsonBody;
 use salvo::oapi::ToSchema;
+use salvo::oapi::extract::JsonBody;
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -33,14 +33,20 @@ fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
 }
 
 fn api_error(e: &AuthError) -> ApiError {
-    if matches!(e, AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_)) {
+    if matches!(
+        e,
+        AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_)
+    ) {
         tracing::error!(error = %e, "auth internal error");
     }
     ApiError::from(e)
 }
 
 fn user_agent(req: &Request) -> Option<String> {
-    req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    req.headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Starts a session for `user` and sets both cookies on this response.
@@ -52,7 +58,10 @@ async fn start_session(
     user: &UserFacts,
 ) -> Result<(), AuthError> {
     let ua = user_agent(req);
-    let issued = svc.sessions.issue(user, client_ip(depot), ua.as_deref()).await?;
+    let issued = svc
+        .sessions
+        .issue(user, client_ip(depot), ua.as_deref())
+        .await?;
     svc.sessions.set_cookies(res, &issued, is_https(depot));
     Ok(())
 }
@@ -80,7 +89,11 @@ impl Flow {
 
 async fn form_fields(req: &mut Request) -> HashMap<String, String> {
     match req.form_data().await {
-        Ok(form) => form.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Ok(form) => form
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         Err(_) => HashMap::new(),
     }
 }
@@ -98,7 +111,12 @@ struct LoginStep<'a> {
     ask_takeover: bool,
 }
 
-fn render_login(lang: Lang, csrf: &str, step: LoginStep<'_>, status: StatusCode) -> lpsaring_kernel::ui::Page {
+fn render_login(
+    lang: Lang,
+    csrf: &str,
+    step: LoginStep<'_>,
+    status: StatusCode,
+) -> lpsaring_kernel::ui::Page {
     let t = LoginTexts::new(lang, step.flow == Flow::Captive);
     let title = t.title;
     let hidden = match step.flow {
@@ -127,7 +145,13 @@ struct ShowLogin(Flow);
 
 #[async_trait]
 impl Handler for ShowLogin {
-    async fn handle(&self, req: &mut Request, depot: &mut Depot, res: &mut Response, _ctrl: &mut FlowCtrl) {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
         let lang = Lang::of_request(req);
         let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
         let csrf = session::csrf_token(depot);
@@ -152,7 +176,13 @@ struct RequestCodeForm(Flow);
 
 #[async_trait]
 impl Handler for RequestCodeForm {
-    async fn handle(&self, req: &mut Request, depot: &mut Depot, res: &mut Response, _ctrl: &mut FlowCtrl) {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
         let lang = Lang::of_request(req);
         let fields = form_fields(req).await;
         let ctx = CaptiveContext::from_fields(|k| fields.get(k).cloned());
@@ -174,7 +204,13 @@ impl Handler for RequestCodeForm {
             attempts_left: None,
             ask_takeover: false,
         };
-        if !session::verify_form_token(depot, fields.get(session::CSRF_FIELD).map(String::as_str).unwrap_or("")) {
+        if !session::verify_form_token(
+            depot,
+            fields
+                .get(session::CSRF_FIELD)
+                .map(String::as_str)
+                .unwrap_or(""),
+        ) {
             step.error = Some(form_expired(lang));
             res.render(render_login(lang, &csrf, step, StatusCode::FORBIDDEN));
             return;
@@ -191,7 +227,9 @@ impl Handler for RequestCodeForm {
             }
             Err(e) => {
                 // A cooldown on a valid phone still lets the user type the code already sent.
-                if let (AuthError::OtpCooldown { retry_after_secs }, Ok(phone)) = (&e, Phone::parse(&raw_phone)) {
+                if let (AuthError::OtpCooldown { retry_after_secs }, Ok(phone)) =
+                    (&e, Phone::parse(&raw_phone))
+                {
                     let phone_text = phone.to_string();
                     step.phone = &phone_text;
                     step.code_step = true;
@@ -214,7 +252,13 @@ struct VerifyCodeForm(Flow);
 
 #[async_trait]
 impl Handler for VerifyCodeForm {
-    async fn handle(&self, req: &mut Request, depot: &mut Depot, res: &mut Response, _ctrl: &mut FlowCtrl) {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
         let lang = Lang::of_request(req);
         let fields = form_fields(req).await;
         let ctx = match self.0 {
@@ -232,27 +276,47 @@ impl Handler for VerifyCodeForm {
             ctx: &ctx,
             phone: &raw_phone,
             code_step: true,
-            sent_to: Phone::parse(&raw_phone).map(|p| p.masked()).unwrap_or_default(),
+            sent_to: Phone::parse(&raw_phone)
+                .map(|p| p.masked())
+                .unwrap_or_default(),
             info: None,
             error,
             resend_after_secs: 0,
             attempts_left: attempts,
             ask_takeover: takeover,
         };
-        if !session::verify_form_token(depot, fields.get(session::CSRF_FIELD).map(String::as_str).unwrap_or("")) {
-            res.render(render_login(lang, &csrf, code_step(Some(form_expired(lang)), None, false), StatusCode::FORBIDDEN));
+        if !session::verify_form_token(
+            depot,
+            fields
+                .get(session::CSRF_FIELD)
+                .map(String::as_str)
+                .unwrap_or(""),
+        ) {
+            res.render(render_login(
+                lang,
+                &csrf,
+                code_step(Some(form_expired(lang)), None, false),
+                StatusCode::FORBIDDEN,
+            ));
             return;
         }
         let input = VerifyInput {
             phone_number: raw_phone.clone(),
             otp: fields.get("otp").cloned().unwrap_or_default(),
-            confirm_device_takeover: fields.get("confirm_device_takeover").is_some_and(|v| v == "true" || v == "on"),
+            confirm_device_takeover: fields
+                .get("confirm_device_takeover")
+                .is_some_and(|v| v == "true" || v == "on"),
             ctx: ctx.clone(),
         };
         match svc.verify(input, req, depot).await {
             Ok(outcome) => {
                 if let Err(e) = start_session(&svc, req, depot, res, &outcome.user).await {
-                    res.render(render_login(lang, &csrf, code_step(Some(localized(lang, &e)), None, false), ApiError::from(&e).status));
+                    res.render(render_login(
+                        lang,
+                        &csrf,
+                        code_step(Some(localized(lang, &e)), None, false),
+                        ApiError::from(&e).status,
+                    ));
                     return;
                 }
                 res.render(connected_page(lang, &ctx, &outcome));
@@ -262,10 +326,21 @@ impl Handler for VerifyCodeForm {
                     AuthError::OtpInvalid { remaining } => Some(*remaining),
                     _ => None,
                 };
-                let takeover = matches!(e, AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation));
+                let takeover = matches!(
+                    e,
+                    AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
+                );
                 let status = ApiError::from(&e).status;
-                let step = if matches!(e, AuthError::OtpExpired | AuthError::OtpTooManyAttempts | AuthError::InvalidPhone(_)) {
-                    LoginStep { code_step: false, ..code_step(Some(localized(lang, &e)), None, false) }
+                let step = if matches!(
+                    e,
+                    AuthError::OtpExpired
+                        | AuthError::OtpTooManyAttempts
+                        | AuthError::InvalidPhone(_)
+                ) {
+                    LoginStep {
+                        code_step: false,
+                        ..code_step(Some(localized(lang, &e)), None, false)
+                    }
                 } else {
                     code_step(Some(localized(lang, &e)), attempts, takeover)
                 };
@@ -275,7 +350,11 @@ impl Handler for VerifyCodeForm {
     }
 }
 
-fn connected_page(lang: Lang, ctx: &CaptiveContext, outcome: &LoginOutcome) -> lpsaring_kernel::ui::Page {
+fn connected_page(
+    lang: Lang,
+    ctx: &CaptiveContext,
+    outcome: &LoginOutcome,
+) -> lpsaring_kernel::ui::Page {
     let t = ConnectedTexts::new(lang);
     let title = t.title;
     let hotspot = match (&outcome.hotspot_login, &ctx.link_login_only) {
@@ -289,7 +368,12 @@ fn connected_page(lang: Lang, ctx: &CaptiveContext, outcome: &LoginOutcome) -> l
     };
     let status_path = (!matches!(outcome.status, AccessStatus::Ok | AccessStatus::Unlimited))
         .then(|| format!("/policy/{}", outcome.status.as_str()));
-    let view = ConnectedView { t, hotspot, continue_to: ctx.link_orig.clone(), status_path };
+    let view = ConnectedView {
+        t,
+        hotspot,
+        continue_to: ctx.link_orig.clone(),
+        status_path,
+    };
     page(lang, title, view.render_once())
 }
 
@@ -300,7 +384,12 @@ async fn connected(req: &mut Request) -> lpsaring_kernel::ui::Page {
     let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
     let t = ConnectedTexts::new(lang);
     let title = t.title;
-    let view = ConnectedView { t, hotspot: None, continue_to: ctx.link_orig, status_path: None };
+    let view = ConnectedView {
+        t,
+        hotspot: None,
+        continue_to: ctx.link_orig,
+        status_path: None,
+    };
     page(lang, title, view.render_once())
 }
 
@@ -328,17 +417,41 @@ struct RegisterPage;
 
 #[async_trait]
 impl Handler for RegisterPage {
-    async fn handle(&self, req: &mut Request, depot: &mut Depot, res: &mut Response, _ctrl: &mut FlowCtrl) {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
         let lang = Lang::of_request(req);
         let is_post = req.method() == salvo::http::Method::POST;
-        let fields = if is_post { form_fields(req).await } else { HashMap::new() };
+        let fields = if is_post {
+            form_fields(req).await
+        } else {
+            HashMap::new()
+        };
         let csrf = session::csrf_token(depot);
         let name = fields.get("full_name").cloned().unwrap_or_default();
         let phone = fields.get("phone_number").cloned().unwrap_or_default();
-        let mut view = RegisterView { t: RegisterTexts::new(lang), csrf: &csrf, name: &name, phone: &phone, info: None, error: None, done: false };
+        let mut view = RegisterView {
+            t: RegisterTexts::new(lang),
+            csrf: &csrf,
+            name: &name,
+            phone: &phone,
+            info: None,
+            error: None,
+            done: false,
+        };
         let mut status = StatusCode::OK;
         if is_post {
-            let outcome = if session::verify_form_token(depot, fields.get(session::CSRF_FIELD).map(String::as_str).unwrap_or("")) {
+            let outcome = if session::verify_form_token(
+                depot,
+                fields
+                    .get(session::CSRF_FIELD)
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            ) {
                 match service(depot) {
                     Ok(svc) => svc.register(&phone, &name).await,
                     Err(_) => Err(AuthError::Internal("auth service missing".to_owned())),
@@ -392,10 +505,17 @@ struct OtpSentResponse {
 
 /// Sends a one-time code over WhatsApp.
 #[endpoint(tags("auth"), status_codes(200, 404, 403, 422, 429, 503))]
-async fn request_otp(body: JsonBody<RequestOtpBody>, req: &mut Request, depot: &mut Depot) -> Result<Json<OtpSentResponse>, ApiError> {
+async fn request_otp(
+    body: JsonBody<RequestOtpBody>,
+    req: &mut Request,
+    depot: &mut Depot,
+) -> Result<Json<OtpSentResponse>, ApiError> {
     let svc = service(depot)?;
     let lang = Lang::of_request(req);
-    let (_, sent) = svc.request_code(&body.phone_number, client_ip(depot), lang).await.map_err(|e| api_error(&e))?;
+    let (_, sent) = svc
+        .request_code(&body.phone_number, client_ip(depot), lang)
+        .await
+        .map_err(|e| api_error(&e))?;
     Ok(Json(OtpSentResponse {
         success: true,
         message: "OTP sent".to_owned(),
@@ -437,7 +557,12 @@ struct UserView {
 
 impl From<&UserFacts> for UserView {
     fn from(u: &UserFacts) -> Self {
-        Self { id: u.id.0, phone_number: u.phone.to_string(), full_name: u.name.clone(), role: u.role.as_str().to_owned() }
+        Self {
+            id: u.id.0,
+            phone_number: u.phone.to_string(),
+            full_name: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+        }
     }
 }
 
@@ -484,15 +609,39 @@ async fn verify_otp(
         "link-orig" => context.link_orig.clone(),
         _ => None,
     });
-    if body.client_ip.as_deref().is_some_and(|s| !s.trim().is_empty()) && ctx.ip.is_none() {
-        return Err(api_error(&AuthError::Validation("client_ip is not an IPv4 address".to_owned())));
+    if body
+        .client_ip
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty())
+        && ctx.ip.is_none()
+    {
+        return Err(api_error(&AuthError::Validation(
+            "client_ip is not an IPv4 address".to_owned(),
+        )));
     }
-    if body.client_mac.as_deref().is_some_and(|s| !s.trim().is_empty()) && ctx.mac.is_none() {
-        return Err(api_error(&AuthError::Validation("client_mac is not a MAC address".to_owned())));
+    if body
+        .client_mac
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty())
+        && ctx.mac.is_none()
+    {
+        return Err(api_error(&AuthError::Validation(
+            "client_mac is not a MAC address".to_owned(),
+        )));
     }
-    let input = VerifyInput { phone_number: body.phone_number, otp: body.otp, confirm_device_takeover: body.confirm_device_takeover, ctx: ctx.clone() };
-    let outcome = svc.verify(input, req, depot).await.map_err(|e| api_error(&e))?;
-    start_session(&svc, req, depot, res, &outcome.user).await.map_err(|e| api_error(&e))?;
+    let input = VerifyInput {
+        phone_number: body.phone_number,
+        otp: body.otp,
+        confirm_device_takeover: body.confirm_device_takeover,
+        ctx: ctx.clone(),
+    };
+    let outcome = svc
+        .verify(input, req, depot)
+        .await
+        .map_err(|e| api_error(&e))?;
+    start_session(&svc, req, depot, res, &outcome.user)
+        .await
+        .map_err(|e| api_error(&e))?;
     let redirect = match ctx.link_orig {
         Some(orig) => format!("/captive/terhubung?link-orig={}", url_encode(&orig)),
         None => "/captive/terhubung".to_owned(),
@@ -530,21 +679,38 @@ struct MessageResponse {
 
 /// Self-registration; the account waits for the operator's approval.
 #[endpoint(tags("auth"), status_codes(201, 409, 422))]
-async fn register(body: JsonBody<RegisterBody>, req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<Json<MessageResponse>, ApiError> {
+async fn register(
+    body: JsonBody<RegisterBody>,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
     let lang = Lang::of_request(req);
-    svc.register(&body.phone_number, &body.full_name).await.map_err(|e| api_error(&e))?;
+    svc.register(&body.phone_number, &body.full_name)
+        .await
+        .map_err(|e| api_error(&e))?;
     res.status_code(StatusCode::CREATED);
-    Ok(Json(MessageResponse { success: true, message: REGISTERED.get(lang).to_owned() }))
+    Ok(Json(MessageResponse {
+        success: true,
+        message: REGISTERED.get(lang).to_owned(),
+    }))
 }
 
 /// Ends the session and removes the user's devices from the router (best effort; always 200).
 #[endpoint(tags("auth"))]
-async fn logout(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<Json<MessageResponse>, ApiError> {
+async fn logout(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
     svc.logout(req, depot).await;
     session::Sessions::clear_cookies(res, is_https(depot));
-    Ok(Json(MessageResponse { success: true, message: "Logged out".to_owned() }))
+    Ok(Json(MessageResponse {
+        success: true,
+        message: "Logged out".to_owned(),
+    }))
 }
 
 /// Removes the user's devices from the router but keeps the session (the original's reset-login).
@@ -552,9 +718,20 @@ async fn logout(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
 async fn reset_login(depot: &mut Depot) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
     let user = current_user(depot).ok_or_else(|| api_error(&AuthError::Unauthorized))?;
-    let failures = svc.captive.release_router_state(user).await.map_err(|e| api_error(&e))?;
-    let message = if failures == 0 { "Router access reset".to_owned() } else { format!("Router access reset with {failures} failed step(s)") };
-    Ok(Json(MessageResponse { success: true, message }))
+    let failures = svc
+        .captive
+        .release_router_state(user)
+        .await
+        .map_err(|e| api_error(&e))?;
+    let message = if failures == 0 {
+        "Router access reset".to_owned()
+    } else {
+        format!("Router access reset with {failures} failed step(s)")
+    };
+    Ok(Json(MessageResponse {
+        success: true,
+        message,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,15 +747,29 @@ pub struct VerifyInput {
 }
 
 impl Service {
-    async fn request_code(&self, raw_phone: &str, ip: Option<IpAddr>, lang: Lang) -> Result<(Phone, crate::otp::OtpSent), AuthError> {
+    async fn request_code(
+        &self,
+        raw_phone: &str,
+        ip: Option<IpAddr>,
+        lang: Lang,
+    ) -> Result<(Phone, crate::otp::OtpSent), AuthError> {
         let phone = Phone::parse(raw_phone)?;
-        let user = self.users.find(&phone).await?.ok_or(AuthError::UserNotFound)?;
+        let user = self
+            .users
+            .find(&phone)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
         crate::captive::ensure_may_log_in(&user)?;
         let sent = self.otp.request(&phone, ip, lang).await?;
         Ok((phone, sent))
     }
 
-    async fn verify(&self, input: VerifyInput, req: &Request, depot: &Depot) -> Result<LoginOutcome, AuthError> {
+    async fn verify(
+        &self,
+        input: VerifyInput,
+        req: &Request,
+        depot: &Depot,
+    ) -> Result<LoginOutcome, AuthError> {
         let phone = Phone::parse(&input.phone_number)?;
         self.captive
             .login(LoginRequest {
@@ -600,7 +791,9 @@ impl Service {
 
     /// Ends the session family of the refresh cookie and releases the router (best effort).
     async fn logout(&self, req: &Request, depot: &Depot) {
-        if let Some(token) = req.cookie(session::REFRESH_COOKIE).map(|c| c.value().to_owned())
+        if let Some(token) = req
+            .cookie(session::REFRESH_COOKIE)
+            .map(|c| c.value().to_owned())
             && let Err(e) = self.sessions.end(&token).await
         {
             tracing::warn!(error = %e, "logout: could not revoke the session");
@@ -616,25 +809,67 @@ impl Service {
 fn localized(lang: Lang, e: &AuthError) -> String {
     use lpsaring_kernel::Text;
     let text = match e {
-        AuthError::InvalidPhone(_) => Text::new("Nomor telepon tidak valid. Contoh: 0812 3456 7890.", "Invalid phone number. Example: 0812 3456 7890."),
-        AuthError::UserNotFound => Text::new("Nomor ini belum terdaftar. Silakan daftar dulu.", "This number is not registered. Please register first."),
-        AuthError::UserExists => Text::new("Nomor ini sudah terdaftar.", "This number is already registered."),
-        AuthError::UserUnapproved => Text::new("Akun Anda menunggu persetujuan operator.", "Your account is waiting for the operator's approval."),
-        AuthError::UserInactive => Text::new("Akun Anda dinonaktifkan. Hubungi operator.", "Your account is deactivated. Contact the operator."),
-        AuthError::UserBlocked => Text::new("Akun Anda diblokir. Hubungi operator.", "Your account is blocked. Contact the operator."),
-        AuthError::OtpCooldown { .. } => Text::new("Kode sudah dikirim. Tunggu sebentar sebelum meminta lagi.", "A code was sent. Wait a moment before asking again."),
-        AuthError::RateLimited { .. } => Text::new("Terlalu banyak permintaan. Coba lagi nanti.", "Too many requests. Try again later."),
+        AuthError::InvalidPhone(_) => Text::new(
+            "Nomor telepon tidak valid. Contoh: 0812 3456 7890.",
+            "Invalid phone number. Example: 0812 3456 7890.",
+        ),
+        AuthError::UserNotFound => Text::new(
+            "Nomor ini belum terdaftar. Silakan daftar dulu.",
+            "This number is not registered. Please register first.",
+        ),
+        AuthError::UserExists => Text::new(
+            "Nomor ini sudah terdaftar.",
+            "This number is already registered.",
+        ),
+        AuthError::UserUnapproved => Text::new(
+            "Akun Anda menunggu persetujuan operator.",
+            "Your account is waiting for the operator's approval.",
+        ),
+        AuthError::UserInactive => Text::new(
+            "Akun Anda dinonaktifkan. Hubungi operator.",
+            "Your account is deactivated. Contact the operator.",
+        ),
+        AuthError::UserBlocked => Text::new(
+            "Akun Anda diblokir. Hubungi operator.",
+            "Your account is blocked. Contact the operator.",
+        ),
+        AuthError::OtpCooldown { .. } => Text::new(
+            "Kode sudah dikirim. Tunggu sebentar sebelum meminta lagi.",
+            "A code was sent. Wait a moment before asking again.",
+        ),
+        AuthError::RateLimited { .. } => Text::new(
+            "Terlalu banyak permintaan. Coba lagi nanti.",
+            "Too many requests. Try again later.",
+        ),
         AuthError::OtpInvalid { .. } => Text::new("Kode salah.", "Wrong code."),
-        AuthError::OtpExpired => Text::new("Kode kedaluwarsa atau sudah dipakai. Minta kode baru.", "The code expired or was used. Ask for a new one."),
-        AuthError::OtpTooManyAttempts => Text::new("Terlalu banyak kode salah. Minta kode baru.", "Too many wrong codes. Ask for a new one."),
-        AuthError::MessengerFailed(_) => Text::new("Kode tidak dapat dikirim saat ini. Coba lagi sebentar lagi.", "The code could not be sent right now. Try again shortly."),
-        AuthError::RouterUnavailable(_) => Text::new("Router hotspot tidak dapat dihubungi. Kode Anda masih berlaku, coba lagi.", "The hotspot router cannot be reached. Your code is still valid, try again."),
-        AuthError::MacMismatch => Text::new("Perangkat tidak cocok dengan yang terlihat di hotspot.", "This device does not match the one the hotspot sees."),
+        AuthError::OtpExpired => Text::new(
+            "Kode kedaluwarsa atau sudah dipakai. Minta kode baru.",
+            "The code expired or was used. Ask for a new one.",
+        ),
+        AuthError::OtpTooManyAttempts => Text::new(
+            "Terlalu banyak kode salah. Minta kode baru.",
+            "Too many wrong codes. Ask for a new one.",
+        ),
+        AuthError::MessengerFailed(_) => Text::new(
+            "Kode tidak dapat dikirim saat ini. Coba lagi sebentar lagi.",
+            "The code could not be sent right now. Try again shortly.",
+        ),
+        AuthError::RouterUnavailable(_) => Text::new(
+            "Router hotspot tidak dapat dihubungi. Kode Anda masih berlaku, coba lagi.",
+            "The hotspot router cannot be reached. Your code is still valid, try again.",
+        ),
+        AuthError::MacMismatch => Text::new(
+            "Perangkat tidak cocok dengan yang terlihat di hotspot.",
+            "This device does not match the one the hotspot sees.",
+        ),
         AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation) => Text::new(
             "Perangkat ini terdaftar di akun lain. Centang kotak di bawah untuk memindahkannya.",
             "This device is registered to another account. Tick the box below to move it.",
         ),
-        AuthError::Device(lpsaring_devices::DeviceError::OwnedByActiveUser) => Text::new("Perangkat ini sedang dipakai akun lain.", "This device is in use by another account."),
+        AuthError::Device(lpsaring_devices::DeviceError::OwnedByActiveUser) => Text::new(
+            "Perangkat ini sedang dipakai akun lain.",
+            "This device is in use by another account.",
+        ),
         AuthError::Device(lpsaring_devices::DeviceError::LimitReached { .. }) => Text::new(
             "Batas perangkat tercapai dan semua perangkat sedang online.",
             "The device limit is reached and all devices are online.",
@@ -643,15 +878,21 @@ fn localized(lang: Lang, e: &AuthError) -> String {
     };
     let mut out = text.get(lang).to_owned();
     if let AuthError::OtpInvalid { remaining } = e {
-        out.push_str(&format!(" ({}: {remaining})", Text::new("sisa percobaan", "attempts left").get(lang)));
+        out.push_str(&format!(
+            " ({}: {remaining})",
+            Text::new("sisa percobaan", "attempts left").get(lang)
+        ));
     }
     out
 }
 
 fn form_expired(lang: Lang) -> String {
-    lpsaring_kernel::Text::new("Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.", "The form expired. Reload the page and try again.")
-        .get(lang)
-        .to_owned()
+    lpsaring_kernel::Text::new(
+        "Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.",
+        "The form expired. Reload the page and try again.",
+    )
+    .get(lang)
+    .to_owned()
 }
 
 fn url_encode(text: &str) -> String {
@@ -676,12 +917,28 @@ pub fn router() -> Router {
         .push(Router::with_path("login").get(ShowLogin(Flow::Login)))
         .push(Router::with_path("login/request").post(RequestCodeForm(Flow::Login)))
         .push(Router::with_path("login/verify").post(VerifyCodeForm(Flow::Login)))
-        .push(Router::with_path("logout").hoop(session::require_same_origin).post(logout_form))
-        .push(Router::with_path("register").get(RegisterPage).post(RegisterPage))
+        .push(
+            Router::with_path("logout")
+                .hoop(session::require_same_origin)
+                .post(logout_form),
+        )
+        .push(
+            Router::with_path("register")
+                .get(RegisterPage)
+                .post(RegisterPage),
+        )
         .push(Router::with_path("policy/{status}").get(policy))
         .push(Router::with_path("api/auth/request-otp").post(request_otp))
         .push(Router::with_path("api/auth/verify-otp").post(verify_otp))
         .push(Router::with_path("api/auth/register").post(register))
-        .push(Router::with_path("api/auth/logout").hoop(session::require_same_origin).post(logout))
-        .push(Router::with_path("api/auth/reset-login").hoop(session::require_same_origin).post(reset_login))
+        .push(
+            Router::with_path("api/auth/logout")
+                .hoop(session::require_same_origin)
+                .post(logout),
+        )
+        .push(
+            Router::with_path("api/auth/reset-login")
+                .hoop(session::require_same_origin)
+                .post(reset_login),
+        )
 }

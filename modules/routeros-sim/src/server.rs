@@ -147,7 +147,10 @@ impl SimHandle {
     pub fn ensure_profiles<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
         self.with_state(|s| {
             for name in names {
-                let exists = s.rows(crate::state::Menu::UserProfile).iter().any(|r| r.get("name") == Some(name));
+                let exists = s
+                    .rows(crate::state::Menu::UserProfile)
+                    .iter()
+                    .any(|r| r.get("name") == Some(name));
                 if !exists {
                     let _ = s.execute(&request("/ip/hotspot/user/profile/add", &[("name", name)]));
                 }
