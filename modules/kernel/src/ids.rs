@@ -26,15 +26,30 @@ pub struct Mac(pub [u8; 6]);
 pub struct MacError(pub String);
 
 impl Mac {
-    /// Parses `AA:BB:CC:DD:EE:FF`, `aa-bb-cc-dd-ee-ff`, `aabb.ccdd.eeff` and `aabbccddeeff`.
+    /// Parses `AA:BB:CC:DD:EE:FF`, `aa-bb-cc-dd-ee-ff`, `aabb.ccdd.eeff` and `aabbccddeeff`
+    /// (separators only in their usual places, one kind per address).
     pub fn parse(input: &str) -> Result<Self, MacError> {
-        let hex: Vec<u8> = input
-            .trim()
-            .bytes()
-            .filter(|b| !matches!(b, b':' | b'-' | b'.'))
-            .collect();
-        let separators = input.trim().len() - hex.len();
-        if hex.len() != 12 || !(separators == 0 || separators == 2 || separators == 5) {
+        let text = input.trim();
+        let bytes = text.as_bytes();
+        let hex: Vec<u8> = match bytes.len() {
+            12 => bytes.to_vec(),
+            14 if bytes[4] == b'.' && bytes[9] == b'.' => {
+                bytes.iter().copied().filter(|&b| b != b'.').collect()
+            }
+            17 if (bytes[2] == b':' || bytes[2] == b'-')
+                && [5, 8, 11, 14].iter().all(|&i| bytes[i] == bytes[2]) =>
+            {
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 3 != 2)
+                    .map(|(_, b)| *b)
+                    .collect()
+            }
+            _ => return Err(MacError(input.to_owned())),
+        };
+        // `from_str_radix` would accept a leading `+`; only hex digits are a MAC.
+        if hex.len() != 12 || !hex.iter().all(u8::is_ascii_hexdigit) {
             return Err(MacError(input.to_owned()));
         }
         let mut out = [0u8; 6];
