@@ -5,7 +5,7 @@
 //! Each iteration is a realistic steady run: every host moved some bytes, 1% of the users change
 //! status (so the plan holds a few writes), the rest is already right on the router.
 //!
-//! `cargo bench -p lpsaring-benches --bench quota_core -- --warm-up-time 1 --measurement-time 5`
+//! `cargo bench -p lpsaring-benches --bench quota_core -- --warm-up-time 1 --measurement-time 4`
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -68,7 +68,7 @@ fn world(devices: usize, settings: &QuotaSettings) -> World {
         w.baselines.insert(
             m,
             Baseline {
-                host_id: format!("*{:X}", i + 1),
+                host_id: format!("*{:X}", i + 1).into(),
                 bytes: 9_000_000,
                 uptime: 3_570,
             },
@@ -121,12 +121,12 @@ fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
     let devices: Vec<DesiredDevice<'_>> = by_mac
         .iter()
         .filter_map(|(m, h)| {
-            let user = *w.owners.get(m)?;
+            let user = *w.owners.get(&m)?;
             let st = *statuses.get(&user)?;
             let d = status::desired(st, settings);
             Some(DesiredDevice {
                 user,
-                mac: *m,
+                mac: m,
                 ip: h.address,
                 status: st,
                 binding: d.binding,

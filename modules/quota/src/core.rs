@@ -61,10 +61,86 @@ impl Hasher for FastHasher {
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
+/// A MAC as one `u64` (the six bytes, big-endian): one multiply to hash instead of a length
+/// prefix and a byte copy.
+#[inline]
+pub fn mac_key(mac: Mac) -> u64 {
+    let [a, b, c, d, e, f] = mac.0;
+    u64::from_be_bytes([0, 0, a, b, c, d, e, f])
+}
+
+/// A host entry's `.id`. RouterOS prints `*` and upper-case hex without leading zeros; such an id
+/// is kept as its number, so comparing it costs nothing and storing it allocates nothing. Any
+/// other text is kept as is (exactly one form per id, so equality stays exact).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HostId {
+    Num(u64),
+    Text(Box<str>),
+}
+
+impl HostId {
+    /// The number of a canonical `*HEX` id (`*1A` → 26); `None` for any other text.
+    #[inline]
+    pub fn numeric(text: &str) -> Option<u64> {
+        let hex = text.strip_prefix('*')?.as_bytes();
+        if hex.is_empty() || hex.len() > 16 || hex[0] == b'0' {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &c in hex {
+            let digit = match c {
+                b'0'..=b'9' => c - b'0',
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            n = (n << 4) | u64::from(digit);
+        }
+        Some(n)
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match Self::numeric(text) {
+            Some(n) => HostId::Num(n),
+            None => HostId::Text(text.into()),
+        }
+    }
+
+    /// Whether this is the id printed as `text`, given `numeric(text)` computed once.
+    #[inline]
+    fn is(&self, text: &str, numeric: Option<u64>) -> bool {
+        match (self, numeric) {
+            (HostId::Num(a), Some(b)) => *a == b,
+            (HostId::Text(t), None) => &**t == text,
+            _ => false,
+        }
+    }
+}
+
+impl From<&str> for HostId {
+    fn from(text: &str) -> Self {
+        Self::parse(text)
+    }
+}
+
+impl From<String> for HostId {
+    fn from(text: String) -> Self {
+        Self::parse(&text)
+    }
+}
+
+impl std::fmt::Display for HostId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostId::Num(n) => write!(f, "*{n:X}"),
+            HostId::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 /// What we remember about a MAC's host entry after a counted run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Baseline {
-    pub host_id: String,
+    pub host_id: HostId,
     /// bytes-in + bytes-out as last counted.
     pub bytes: u64,
     pub uptime: u64,
@@ -80,7 +156,7 @@ impl Baseline {
         let mut parts = text.rsplitn(3, '|');
         let uptime = parts.next()?.parse().ok()?;
         let bytes = parts.next()?.parse().ok()?;
-        let host_id = parts.next()?.to_owned();
+        let host_id = HostId::parse(parts.next()?);
         Some(Self {
             host_id,
             bytes,
@@ -88,17 +164,45 @@ impl Baseline {
         })
     }
 
-    fn of(host: &HostEntry) -> Self {
+    #[inline]
+    fn of(host: &HostEntry, numeric: Option<u64>) -> Self {
         Self {
-            host_id: host.id.clone(),
+            host_id: match numeric {
+                Some(n) => HostId::Num(n),
+                None => HostId::Text(host.id.as_str().into()),
+            },
             bytes: total(host),
             uptime: host.uptime_secs,
         }
     }
 }
 
+#[inline]
 fn total(host: &HostEntry) -> u64 {
     host.bytes_in.saturating_add(host.bytes_out)
+}
+
+/// Bytes counted per MAC this run, in snapshot order (for device sightings and tests).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PerMac(pub Vec<(Mac, i64)>);
+
+impl PerMac {
+    /// A linear scan: meant for tests and diagnostics, not for per-device loops.
+    pub fn get(&self, mac: &Mac) -> Option<&i64> {
+        self.0.iter().find(|(m, _)| m == mac).map(|(_, n)| n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(Mac, i64)> {
+        self.0.iter()
+    }
 }
 
 /// The outcome of counting one snapshot.
@@ -106,8 +210,8 @@ fn total(host: &HostEntry) -> u64 {
 pub struct Usage {
     /// Bytes to add per user (only users with a positive delta).
     pub per_user: FastMap<UserId, i64>,
-    /// Bytes per MAC counted this run (for device sightings and tests).
-    pub per_mac: FastMap<Mac, i64>,
+    /// Bytes per MAC counted this run (only MACs with a positive delta).
+    pub per_mac: PerMac,
     /// Baselines to store (new or changed).
     pub put: Vec<(Mac, Baseline)>,
     /// Baselines to forget (their host entry is gone: a returning host gets a new `.id`).
@@ -119,22 +223,65 @@ pub struct Usage {
     pub bytes_counted: i64,
 }
 
+/// One host entry per MAC, in snapshot order: iterating it walks the router's rows front to
+/// back (cache-friendly), and lookups go through one compact `u64 → index` table.
+#[derive(Debug, Default, Clone)]
+pub struct Hosts<'a> {
+    order: Vec<&'a HostEntry>,
+    index: FastMap<u64, u32>,
+}
+
+impl<'a> Hosts<'a> {
+    pub fn get(&self, mac: &Mac) -> Option<&'a HostEntry> {
+        let i = *self.index.get(&mac_key(*mac))?;
+        self.order.get(i as usize).copied()
+    }
+
+    pub fn contains_key(&self, mac: &Mac) -> bool {
+        self.index.contains_key(&mac_key(*mac))
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// `(mac, host)` in snapshot order.
+    pub fn iter(&self) -> impl Iterator<Item = (Mac, &'a HostEntry)> + '_ {
+        self.order.iter().map(|h| (h.mac, *h))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &'a HostEntry> + '_ {
+        self.order.iter().copied()
+    }
+}
+
 /// Picks one row per MAC: a MAC on two hotspot servers shows twice; the longest-lived entry is
 /// the stable choice (picking differently between runs would look like a recreation).
-pub fn dedup_hosts(hosts: &[HostEntry]) -> FastMap<Mac, &HostEntry> {
-    let mut by_mac: FastMap<Mac, &HostEntry> = FastMap::default();
-    by_mac.reserve(hosts.len());
+pub fn dedup_hosts(hosts: &[HostEntry]) -> Hosts<'_> {
+    let mut out = Hosts {
+        order: Vec::with_capacity(hosts.len()),
+        index: FastMap::default(),
+    };
+    out.index.reserve(hosts.len());
     for h in hosts {
-        by_mac
-            .entry(h.mac)
-            .and_modify(|cur| {
+        match out.index.entry(mac_key(h.mac)) {
+            std::collections::hash_map::Entry::Occupied(slot) => {
+                let cur = &mut out.order[*slot.get() as usize];
                 if (h.uptime_secs, total(h), &h.id) > (cur.uptime_secs, total(cur), &cur.id) {
                     *cur = h;
                 }
-            })
-            .or_insert(h);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(u32::try_from(out.order.len()).unwrap_or(u32::MAX));
+                out.order.push(h);
+            }
+        }
     }
-    by_mac
+    out
 }
 
 /// Deltas since the baselines. A MAC first seen counts from zero (the router's counter starts
@@ -142,7 +289,7 @@ pub fn dedup_hosts(hosts: &[HostEntry]) -> FastMap<Mac, &HostEntry> {
 /// lower uptime (recreated: host timeout or router reboot). MACs nobody owns are not charged;
 /// their existing baselines still follow the router so a later owner pays only later bytes.
 pub fn usage(
-    hosts: &FastMap<Mac, &HostEntry>,
+    hosts: &Hosts<'_>,
     baselines: &FastMap<Mac, Baseline>,
     owners: &FastMap<Mac, UserId>,
 ) -> Usage {
@@ -150,49 +297,60 @@ pub fn usage(
         hosts_seen: hosts.len(),
         ..Usage::default()
     };
-    for (mac, host) in hosts {
+    out.put.reserve(hosts.len());
+    out.per_mac.0.reserve(hosts.len());
+    out.per_user.reserve(hosts.len().min(owners.len()));
+    let mut bases_seen = 0usize;
+    for host in &hosts.order {
+        let mac = host.mac;
         let now_bytes = total(host);
-        let owner = owners.get(mac);
-        let base = baselines.get(mac);
-        if owner.is_none() {
+        let base = baselines.get(&mac);
+        let owner = owners.get(&mac);
+        let numeric = HostId::numeric(&host.id);
+        let (same_id, unchanged) = match base {
+            Some(b) => {
+                bases_seen += 1;
+                let same = b.host_id.is(&host.id, numeric);
+                (
+                    same,
+                    same && b.bytes == now_bytes && b.uptime == host.uptime_secs,
+                )
+            }
+            None => (false, false),
+        };
+        let Some(user) = owner else {
             out.unknown_macs += 1;
-            if let Some(b) = base
-                && (b.host_id != host.id || b.bytes != now_bytes || b.uptime != host.uptime_secs)
-            {
-                out.put.push((*mac, Baseline::of(host)));
+            if base.is_some() && !unchanged {
+                out.put.push((mac, Baseline::of(host, numeric)));
             }
             continue;
-        }
+        };
         out.devices_matched += 1;
         let delta = match base {
             None => now_bytes,
-            Some(b)
-                if b.host_id != host.id || now_bytes < b.bytes || host.uptime_secs < b.uptime =>
-            {
+            Some(b) if !same_id || now_bytes < b.bytes || host.uptime_secs < b.uptime => {
                 out.recreated += 1;
                 now_bytes
             }
             Some(b) => now_bytes - b.bytes,
         };
-        let unchanged = base.is_some_and(|b| {
-            b.host_id == host.id && b.bytes == now_bytes && b.uptime == host.uptime_secs
-        });
         if !unchanged {
-            out.put.push((*mac, Baseline::of(host)));
+            out.put.push((mac, Baseline::of(host, numeric)));
         }
         if delta > 0 {
             let delta = i64::try_from(delta).unwrap_or(i64::MAX);
-            if let Some(user) = owner {
-                let slot = out.per_user.entry(*user).or_insert(0);
-                *slot = slot.saturating_add(delta);
-            }
-            out.per_mac.insert(*mac, delta);
+            let slot = out.per_user.entry(*user).or_insert(0);
+            *slot = slot.saturating_add(delta);
+            out.per_mac.0.push((mac, delta));
             out.bytes_counted = out.bytes_counted.saturating_add(delta);
         }
     }
-    for mac in baselines.keys() {
-        if !hosts.contains_key(mac) {
-            out.delete.push(*mac);
+    // Every baseline matched a host (the steady state): none can be gone.
+    if bases_seen < baselines.len() {
+        for mac in baselines.keys() {
+            if !hosts.contains_key(mac) {
+                out.delete.push(*mac);
+            }
         }
     }
     out
@@ -234,9 +392,37 @@ impl Plan {
     }
 }
 
+const NONE: u32 = u32::MAX;
+const NO_LIST: u8 = u8::MAX;
+
+/// What the plan knows about one MAC: our (last) binding for it, and whether a device has it.
+#[derive(Clone, Copy)]
+struct MacSlot {
+    binding: u32,
+    device: bool,
+}
+
+/// The index of `name` among the status lists (there are a handful): lists compare as small
+/// numbers afterwards.
+#[inline]
+fn list_id(status_lists: &[String], name: &str) -> u8 {
+    status_lists
+        .iter()
+        .position(|l| l == name)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(NO_LIST)
+}
+
+fn index(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(NONE)
+}
+
 /// Diffs the desired state against our router rows: only differences become writes, so a steady
 /// state plans nothing. Each IP ends up on exactly one of `status_lists`; the first device
 /// claiming an IP wins (callers put devices the router sees right now first).
+///
+/// One per-MAC table (bindings and devices) and one per-IP table (claims), both `u64`/`u32`
+/// keyed and pre-sized; the rows' owner uids are parsed once, in row order.
 pub fn plan(
     devices: &[DesiredDevice<'_>],
     bindings: &[IpBinding],
@@ -249,28 +435,47 @@ pub fn plan(
     let mut out = Plan::default();
 
     // ip-bindings: one per device MAC, of the status's type.
-    let mut existing: FastMap<Mac, &IpBinding> = FastMap::default();
-    existing.reserve(bindings.len());
-    let mut duplicates: Vec<&IpBinding> = Vec::new();
-    for b in bindings {
-        if let Some(prev) = existing.insert(b.mac, b) {
-            duplicates.push(prev);
-        }
+    let mut slot_of: FastMap<u64, u32> = FastMap::default();
+    slot_of.reserve(bindings.len().max(devices.len()));
+    let mut slots: Vec<MacSlot> = Vec::with_capacity(bindings.len().max(devices.len()));
+    let mut binding_slot: Vec<u32> = Vec::with_capacity(bindings.len());
+    let mut binding_user: Vec<Option<UserId>> = Vec::with_capacity(bindings.len());
+    let mut duplicates: Vec<u32> = Vec::new();
+    fn slot_for(slot_of: &mut FastMap<u64, u32>, slots: &mut Vec<MacSlot>, mac: Mac) -> u32 {
+        *slot_of.entry(mac_key(mac)).or_insert_with(|| {
+            slots.push(MacSlot {
+                binding: NONE,
+                device: false,
+            });
+            index(slots.len() - 1)
+        })
     }
-    let mut device_macs: FastSet<Mac> = FastSet::default();
-    device_macs.reserve(devices.len());
+    for (i, b) in bindings.iter().enumerate() {
+        binding_user.push(b.comment.user());
+        let s = slot_for(&mut slot_of, &mut slots, b.mac);
+        let slot = &mut slots[s as usize];
+        if slot.binding != NONE {
+            duplicates.push(slot.binding);
+        }
+        slot.binding = index(i);
+        binding_slot.push(s);
+    }
     for d in devices {
-        if !device_macs.insert(d.mac) {
+        let s = slot_for(&mut slot_of, &mut slots, d.mac);
+        let slot = &mut slots[s as usize];
+        if slot.device {
             continue;
         }
-        match existing.get(&d.mac) {
-            Some(b) if b.kind == d.binding && b.comment.user() == Some(d.user) => {}
-            Some(b) if b.comment.user() == Some(d.user) => out.push(
+        slot.device = true;
+        let existing = (slot.binding != NONE).then_some(slot.binding as usize);
+        match existing {
+            Some(i) if binding_user[i] == Some(d.user) && bindings[i].kind == d.binding => {}
+            Some(i) if binding_user[i] == Some(d.user) => out.push(
                 Some(d.user),
                 RouterWrite::UpsertBinding {
                     mac: d.mac,
                     kind: d.binding,
-                    comment: b.comment.clone(),
+                    comment: bindings[i].comment.clone(),
                 },
             ),
             _ => out.push(
@@ -283,14 +488,17 @@ pub fn plan(
             ),
         }
     }
-    for b in duplicates {
+    for i in duplicates {
+        let i = i as usize;
         out.push(
-            b.comment.user(),
-            RouterWrite::RemoveBinding { id: b.id.clone() },
+            binding_user[i],
+            RouterWrite::RemoveBinding {
+                id: bindings[i].id.clone(),
+            },
         );
     }
-    for b in bindings {
-        if !device_macs.contains(&b.mac) {
+    for (i, b) in bindings.iter().enumerate() {
+        if !slots[binding_slot[i] as usize].device {
             out.orphan_rows += 1;
             if remove_foreign {
                 out.push(None, RouterWrite::RemoveBinding { id: b.id.clone() });
@@ -298,31 +506,48 @@ pub fn plan(
         }
     }
 
-    // Status address-lists: exactly one entry per device IP.
-    let mut wanted: FastMap<Ipv4Addr, &DesiredDevice<'_>> = FastMap::default();
+    // Status address-lists: exactly one entry per device IP. `claimed[i]`: device i is the first
+    // to claim its IP; `kept[i]`: that IP already has its right entry (or got it this run).
+    let mut wanted: FastMap<u32, u32> = FastMap::default();
     wanted.reserve(devices.len());
-    for d in devices {
-        if let Some(ip) = d.ip {
-            wanted.entry(ip).or_insert(d);
+    let mut claimed = vec![false; devices.len()];
+    let mut kept = vec![false; devices.len()];
+    let mut device_list: Vec<u8> = Vec::with_capacity(devices.len());
+    let mut last_list: Option<(&str, u8)> = None;
+    for (i, d) in devices.iter().enumerate() {
+        // Devices borrow one of a handful of list names from the settings: remember the last.
+        let lid = match last_list {
+            Some((name, lid)) if std::ptr::eq(name, d.list) => lid,
+            _ => {
+                let lid = list_id(status_lists, d.list);
+                last_list = Some((d.list, lid));
+                lid
+            }
+        };
+        device_list.push(lid);
+        if let Some(ip) = d.ip
+            && let std::collections::hash_map::Entry::Vacant(v) = wanted.entry(u32::from(ip))
+        {
+            v.insert(index(i));
+            claimed[i] = true;
         }
     }
-    let is_status_list = |list: &str| status_lists.iter().any(|l| l == list);
-    let mut kept: FastSet<Ipv4Addr> = FastSet::default();
-    kept.reserve(wanted.len());
     let mut removals: Vec<(Option<UserId>, String)> = Vec::new();
     for e in entries {
-        if !is_status_list(&e.list) {
+        let lid = list_id(status_lists, &e.list);
+        if lid == NO_LIST {
             continue;
         }
-        match wanted.get(&e.address) {
-            Some(d)
-                if d.list == e.list
-                    && e.comment.user() == Some(d.user)
-                    && !kept.contains(&e.address) =>
-            {
-                kept.insert(e.address);
+        match wanted.get(&u32::from(e.address)) {
+            Some(&w) => {
+                let w = w as usize;
+                let d = &devices[w];
+                if device_list[w] == lid && !kept[w] && e.comment.user() == Some(d.user) {
+                    kept[w] = true;
+                } else {
+                    removals.push((Some(d.user), e.id.clone()));
+                }
             }
-            Some(d) => removals.push((Some(d.user), e.id.clone())),
             None => {
                 out.orphan_rows += 1;
                 if remove_foreign {
@@ -333,10 +558,10 @@ pub fn plan(
     }
     // Adds before removals: a device moving to a better list gets access a moment sooner, and
     // one that moves to a worse list is never on none.
-    for d in devices {
+    for (i, d) in devices.iter().enumerate() {
         let Some(ip) = d.ip else { continue };
-        let first_claim = wanted.get(&ip).is_some_and(|w| w.mac == d.mac);
-        if first_claim && kept.insert(ip) {
+        if claimed[i] && !kept[i] {
+            kept[i] = true;
             out.push(
                 Some(d.user),
                 RouterWrite::AddAddress {

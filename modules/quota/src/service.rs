@@ -680,7 +680,7 @@ impl Service {
     fn desired_devices<'a>(
         &'a self,
         devices: &[Device],
-        by_mac: &FastMap<Mac, &HostEntry>,
+        by_mac: &core::Hosts<'_>,
         statuses: &FastMap<UserId, AccessStatus>,
     ) -> Vec<DesiredDevice<'a>> {
         let live_ips: FastSet<Ipv4Addr> = by_mac.values().filter_map(|h| h.address).collect();
@@ -796,7 +796,7 @@ impl Service {
     async fn record_sightings(
         &self,
         devices: &[Device],
-        by_mac: &FastMap<Mac, &HostEntry>,
+        by_mac: &core::Hosts<'_>,
         now: DateTime<Utc>,
     ) {
         let stale = now - Duration::seconds(SIGHTING_REFRESH_SECS);
