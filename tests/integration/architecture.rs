@@ -73,8 +73,9 @@ fn allowed_module_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     edges
 }
 
-/// Modules any module may use in its own tests (the simulator, migrations for an in-memory DB).
-const TEST_ONLY_HELPERS: &[&str] = &["routeros-sim", "store"];
+/// Modules any module may use in its own tests
+/// (the simulator, the state store, and the real RouterOS client to talk to the simulator).
+const TEST_ONLY_HELPERS: &[&str] = &["routeros-sim", "store", "routeros"];
 
 #[test]
 fn crates_respect_the_dependency_rules() {
