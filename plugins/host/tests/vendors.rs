@@ -415,7 +415,10 @@ async fn secrets_never_reach_logs_or_errors() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not `set_default`: a thread-local subscriber misses events whose callsite another
+    // test thread registered first (tracing caches callsite interest process-wide), which made
+    // this test flaky. Only this test installs a subscriber in this binary.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     let (host, _dir) = host_with(
         &[FONNTE],
         json!({"whatsapp-fonnte": {"token": token, "base_url": format!("{}/?t={token}", mock.url())}}),
