@@ -2,17 +2,14 @@
 //! The password comes from `LPSARING_ADMIN_PASSWORD` or a hidden prompt (never from argv, which
 //! other local users can read in the process list) and is refused when weak, with the reason.
 
-use std::sync::Arc;
-
 use clap::Subcommand;
-use lpsaring_auth::Users;
 use lpsaring_auth::session::password::{check_strength, hash_password};
+use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_kernel::{Phone, SystemClock};
 
 use super::CliError;
+use super::user::open_users;
 use crate::settings::Settings;
-use crate::{StartupError, db};
 
 pub const PASSWORD_ENV: &str = "LPSARING_ADMIN_PASSWORD";
 
@@ -100,19 +97,4 @@ pub async fn run(settings: Settings, command: AdminCommand) -> Result<(), CliErr
             Ok(())
         }
     }
-}
-
-async fn open_users(settings: &Settings) -> Result<Users, CliError> {
-    let conn = db::connect(settings)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: db::redact_url(&settings.database_url()),
-            message: e.to_string(),
-        })?;
-    if settings.database.auto_migrate {
-        db::migrate_up(&conn)
-            .await
-            .map_err(|e| StartupError::Migration(e.to_string()))?;
-    }
-    Ok(Users::new(conn, Arc::new(SystemClock)))
 }

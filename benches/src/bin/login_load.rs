@@ -28,11 +28,51 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn report(phase: &str, mut latencies: Vec<Duration>, failures: usize, wall: Duration) {
+/// Latencies of one phase, how many requests failed, and the phase's wall time.
+struct Phase {
+    latencies: Vec<Duration>,
+    failures: usize,
+    wall: Duration,
+}
+
+/// Runs `request` for every item with at most `concurrency` in flight, timing each.
+async fn run_phase<I, F, Fut>(items: I, concurrency: usize, request: F) -> Phase
+where
+    I: IntoIterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = stream::iter(items)
+        .map(|item| {
+            let call = request(item);
+            async move {
+                let t = Instant::now();
+                let ok = call.await;
+                (t.elapsed(), ok)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let failures = results.iter().filter(|(_, ok)| !ok).count();
+    Phase {
+        latencies: results.into_iter().map(|(d, _)| d).collect(),
+        failures,
+        wall: started.elapsed(),
+    }
+}
+
+fn report(name: &str, phase: Phase) {
+    let Phase {
+        mut latencies,
+        failures,
+        wall,
+    } = phase;
     latencies.sort_unstable();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{phase:<12} n={:<6} failures={failures:<4} p50={:.2} ms  p90={:.2} ms  p99={:.2} ms  max={:.2} ms  throughput={:.0}/s",
+        "{name:<12} n={:<6} failures={failures:<4} p50={:.2} ms  p90={:.2} ms  p99={:.2} ms  max={:.2} ms  throughput={:.0}/s",
         latencies.len(),
         ms(percentile(&latencies, 50.0)),
         ms(percentile(&latencies, 90.0)),
@@ -117,33 +157,19 @@ async fn main() {
     }
     let app = Arc::new(app);
 
-    let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(0..users)
-        .map(|n| {
-            let app = app.clone();
-            async move {
-                let t = Instant::now();
-                let ok = app
-                    .http
-                    .post(app.url("/api/auth/request-otp"))
-                    .json(&json!({"phone_number": phone(n)}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200);
-                (t.elapsed(), ok)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let wall = started.elapsed();
-    let failures = results.iter().filter(|(_, ok)| !ok).count();
-    report(
-        "request-otp",
-        results.into_iter().map(|(d, _)| d).collect(),
-        failures,
-        wall,
-    );
+    let requests = run_phase(0..users, concurrency, |n| {
+        let app = app.clone();
+        async move {
+            app.http
+                .post(app.url("/api/auth/request-otp"))
+                .json(&json!({"phone_number": phone(n)}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    })
+    .await;
+    report("request-otp", requests);
 
     let codes: Vec<(usize, String)> = (0..users)
         .filter_map(|n| {
@@ -151,32 +177,18 @@ async fn main() {
             app.last_code(&e164).map(|c| (n, c))
         })
         .collect();
-    let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(codes)
-        .map(|(n, code)| {
-            let app = app.clone();
-            async move {
-                let ip = format!("10.{}.{}.{}", 20 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
-                let t = Instant::now();
-                let ok = app
-                    .http
-                    .post(app.url("/api/auth/verify-otp"))
-                    .json(&json!({"phone_number": phone(n), "otp": code, "client_ip": ip}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200);
-                (t.elapsed(), ok)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let wall = started.elapsed();
-    let failures = results.iter().filter(|(_, ok)| !ok).count();
-    report(
-        "verify-otp",
-        results.into_iter().map(|(d, _)| d).collect(),
-        failures,
-        wall,
-    );
+    let logins = run_phase(codes, concurrency, |(n, code)| {
+        let app = app.clone();
+        async move {
+            let ip = format!("10.{}.{}.{}", 20 + (n >> 16), (n >> 8) & 0xff, n & 0xff);
+            app.http
+                .post(app.url("/api/auth/verify-otp"))
+                .json(&json!({"phone_number": phone(n), "otp": code, "client_ip": ip}))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    })
+    .await;
+    report("verify-otp", logins);
 }
