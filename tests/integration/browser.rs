@@ -636,18 +636,20 @@ async fn english_on_request() {
     assert!(fits, "the English phone form scrolls sideways: {measured}");
     browser.element("html[lang=en]").await;
 
-    // Known gap: the choice is not carried into the form posts (they go to /captive/request
-    // without `?lang=` and no `lang` cookie is set), so the later steps follow the browser's
-    // Accept-Language (Indonesian here). They are checked without their language for now.
+    // The choice is remembered in the `lang` cookie, so every later step stays English.
     browser.type_into("#phone_number", PHONE).await;
     browser
         .tap("form[action$='/request'] button[type=submit]")
         .await;
     browser.element("#otp").await;
+    browser.text_containing("form", "Code sent to").await;
     let code = code_for(&app, &phone).await;
     submit_code(&browser, &wrong(&code)).await;
-    browser.element(".error[role=alert]").await;
+    browser
+        .text_containing(".error[role=alert]", "Wrong code")
+        .await;
     submit_code(&browser, &code).await;
+    browser.text_containing("h1", "Connected").await;
     browser
         .element("a.btn[href='http://example.invalid/']")
         .await;
