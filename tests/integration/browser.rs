@@ -22,7 +22,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_quota::api::{Grant, GrantSource};
-use lpsaring_routeros_sim::{Menu, NewHost, Row};
+use lpsaring_routeros_sim::{Menu, Row};
 use lpsaring_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -394,24 +394,6 @@ async fn approved_user(app: &TestApp) -> Phone {
     phone
 }
 
-fn phone_on_hotspot(app: &TestApp, mac: &str, ip: &str) {
-    app.sim
-        .add_host(&NewHost {
-            mac: mac.to_owned(),
-            address: ip.to_owned(),
-            bytes_in: 0,
-            bytes_out: 0,
-            uptime_secs: 30,
-            server: Some("hotspot1".to_owned()),
-            with_lease: true,
-        })
-        .unwrap();
-}
-
-fn rows(app: &TestApp, menu: Menu) -> Vec<Row> {
-    app.sim.with_state(|s| s.rows(menu))
-}
-
 /// The redirect MikroTik sends a caught phone to.
 fn captive_path(ip: &str, mac: &str, extra: &str) -> String {
     format!("/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2Fexample.invalid%2F{extra}")
@@ -468,7 +450,8 @@ async fn submit_code(browser: &Browser, code: &str) {
 /// The router holds a bypassed binding for the MAC and one `active` entry for the IP, and the
 /// browser holds the session cookie.
 async fn assert_online(app: &TestApp, browser: &Browser, mac: &str, ip: &str) {
-    let bindings: Vec<Row> = rows(app, Menu::IpBinding)
+    let bindings: Vec<Row> = app
+        .router_rows(Menu::IpBinding)
         .into_iter()
         .filter(|r| r.get("mac-address") == Some(mac))
         .collect();
@@ -479,7 +462,8 @@ async fn assert_online(app: &TestApp, browser: &Browser, mac: &str, ip: &str) {
         "{:?}",
         bindings[0]
     );
-    let lists: Vec<Row> = rows(app, Menu::AddressList)
+    let lists: Vec<Row> = app
+        .router_rows(Menu::AddressList)
         .into_iter()
         .filter(|r| r.get("address") == Some(ip))
         .collect();
@@ -507,7 +491,7 @@ async fn journey(driver: &Path, javascript: bool) {
     } else {
         ("02:00:00:00:00:20", "10.5.50.20")
     };
-    phone_on_hotspot(&app, mac, ip);
+    app.phone_on_hotspot(mac, ip);
     let shots = screenshot_dir(&app, if javascript { "js" } else { "nojs" });
     let browser = Browser::open(driver, javascript).await;
 
@@ -580,7 +564,7 @@ async fn a_wrong_code_is_shown_in_place_with_the_attempts_left() {
     let app = spawn_app().await;
     let phone = approved_user(&app).await;
     let (mac, ip) = ("02:00:00:00:00:22", "10.5.50.22");
-    phone_on_hotspot(&app, mac, ip);
+    app.phone_on_hotspot(mac, ip);
     let browser = Browser::open(&driver, false).await;
     let code = ask_for_a_code(&browser, &app, &phone, &captive_path(ip, mac, "")).await;
 
@@ -601,7 +585,7 @@ async fn a_wrong_code_is_shown_in_place_with_the_attempts_left() {
         "{source}"
     );
     assert!(
-        rows(&app, Menu::IpBinding).is_empty(),
+        app.router_rows(Menu::IpBinding).is_empty(),
         "no binding after a wrong code"
     );
 
@@ -621,7 +605,7 @@ async fn english_on_request() {
     let app = spawn_app().await;
     let phone = approved_user(&app).await;
     let (mac, ip) = ("02:00:00:00:00:23", "10.5.50.23");
-    phone_on_hotspot(&app, mac, ip);
+    app.phone_on_hotspot(mac, ip);
     let browser = Browser::open(&driver, true).await;
 
     browser

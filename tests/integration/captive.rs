@@ -4,7 +4,7 @@
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
-use lpsaring_routeros_sim::{Faults, Menu, NewHost, Row};
+use lpsaring_routeros_sim::{Faults, Menu, Row};
 use lpsaring_tests::{TestApp, spawn_app};
 use serde_json::{Value, json};
 
@@ -41,20 +41,6 @@ async fn user_without_quota(app: &TestApp, phone: &str, approved: bool) -> i64 {
         .0
 }
 
-fn phone_on_hotspot(app: &TestApp, mac: &str, ip: &str) {
-    app.sim
-        .add_host(&NewHost {
-            mac: mac.to_owned(),
-            address: ip.to_owned(),
-            bytes_in: 0,
-            bytes_out: 0,
-            uptime_secs: 30,
-            server: Some("hotspot1".to_owned()),
-            with_lease: true,
-        })
-        .unwrap();
-}
-
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let res = app
         .http
@@ -75,10 +61,6 @@ async fn request_code(app: &TestApp, phone: &str) -> String {
     app.last_code(&e164).expect("a code in the outbox")
 }
 
-fn rows(app: &TestApp, menu: Menu) -> Vec<Row> {
-    app.sim.with_state(|s| s.rows(menu))
-}
-
 fn wrong(code: &str) -> String {
     let first = if code.starts_with('9') { '0' } else { '9' };
     format!("{first}{}", &code[1..])
@@ -88,7 +70,7 @@ fn wrong(code: &str) -> String {
 async fn a_phone_behind_the_hotspot_gets_online() {
     let app = spawn_app().await;
     let uid = user(&app, PHONE, true).await;
-    phone_on_hotspot(&app, "02:00:00:00:00:01", "10.5.50.11");
+    app.phone_on_hotspot("02:00:00:00:00:01", "10.5.50.11");
     let code = request_code(&app, PHONE).await;
     let res = app
         .http
@@ -120,7 +102,7 @@ async fn a_phone_behind_the_hotspot_gets_online() {
     assert_eq!(body["device"]["binding"], "bypassed", "{body}");
     assert_eq!(body["access_status"], "ok");
 
-    let bindings = rows(&app, Menu::IpBinding);
+    let bindings = app.router_rows(Menu::IpBinding);
     assert_eq!(bindings.len(), 1);
     assert_eq!(bindings[0].get("mac-address"), Some("02:00:00:00:00:01"));
     assert_eq!(bindings[0].get("type"), Some("bypassed"));
@@ -135,7 +117,8 @@ async fn a_phone_behind_the_hotspot_gets_online() {
             .unwrap()
             .contains(&format!("uid={uid}"))
     );
-    let lists: Vec<Row> = rows(&app, Menu::AddressList)
+    let lists: Vec<Row> = app
+        .router_rows(Menu::AddressList)
         .into_iter()
         .filter(|r| r.get("address") == Some("10.5.50.11"))
         .collect();
@@ -292,7 +275,7 @@ async fn an_expired_code_is_refused() {
 async fn router_down_keeps_the_code_for_a_retry() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    phone_on_hotspot(&app, "02:00:00:00:00:02", "10.5.50.12");
+    app.phone_on_hotspot("02:00:00:00:00:02", "10.5.50.12");
     let code = request_code(&app, PHONE).await;
     app.sim.set_fault(Faults {
         delay_ms: 5_000,
@@ -312,14 +295,14 @@ async fn router_down_keeps_the_code_for_a_retry() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert_eq!(last.0, 200, "{}", last.1);
-    assert_eq!(rows(&app, Menu::IpBinding).len(), 1);
+    assert_eq!(app.router_rows(Menu::IpBinding).len(), 1);
 }
 
 #[tokio::test]
 async fn a_mac_that_disagrees_with_the_router_is_refused() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    phone_on_hotspot(&app, "02:00:00:00:00:03", "10.5.50.13");
+    app.phone_on_hotspot("02:00:00:00:00:03", "10.5.50.13");
     let code = request_code(&app, PHONE).await;
     let (status, body) = post(
         &app,
@@ -331,7 +314,7 @@ async fn a_mac_that_disagrees_with_the_router_is_refused() {
         (status, body["code"].as_str()),
         (403, Some("CLIENT_MAC_MISMATCH"))
     );
-    assert!(rows(&app, Menu::IpBinding).is_empty());
+    assert!(app.router_rows(Menu::IpBinding).is_empty());
 }
 
 async fn login_device(app: &TestApp, phone: &str, ip: &str, confirm: bool) -> (u16, Value) {
@@ -350,11 +333,7 @@ async fn the_device_limit_refuses_a_fourth_device_while_three_are_online() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     for n in 1..=4 {
-        phone_on_hotspot(
-            &app,
-            &format!("02:00:00:00:01:0{n}"),
-            &format!("10.5.51.{n}"),
-        );
+        app.phone_on_hotspot(&format!("02:00:00:00:01:0{n}"), &format!("10.5.51.{n}"));
     }
     for n in 1..=3 {
         let (status, body) = login_device(&app, PHONE, &format!("10.5.51.{n}"), false).await;
@@ -371,7 +350,8 @@ async fn the_device_limit_refuses_a_fourth_device_while_three_are_online() {
     app.clock.advance(chrono::Duration::minutes(15));
     let (status, body) = login_device(&app, PHONE, "10.5.51.4", false).await;
     assert_eq!(status, 200, "{body}");
-    let macs: Vec<String> = rows(&app, Menu::IpBinding)
+    let macs: Vec<String> = app
+        .router_rows(Menu::IpBinding)
         .iter()
         .filter_map(|r| r.get("mac-address").map(str::to_owned))
         .collect();
@@ -384,7 +364,7 @@ async fn a_device_moves_to_another_account_only_with_confirmation() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     let second = user(&app, "081299999999", true).await;
-    phone_on_hotspot(&app, "02:00:00:00:02:01", "10.5.52.1");
+    app.phone_on_hotspot("02:00:00:00:02:01", "10.5.52.1");
     assert_eq!(login_device(&app, PHONE, "10.5.52.1", false).await.0, 200);
     app.clock.advance(chrono::Duration::minutes(15));
     let (status, body) = login_device(&app, "081299999999", "10.5.52.1", false).await;
@@ -395,7 +375,7 @@ async fn a_device_moves_to_another_account_only_with_confirmation() {
     );
     let (status, body) = login_device(&app, "081299999999", "10.5.52.1", true).await;
     assert_eq!(status, 200, "{body}");
-    let bindings = rows(&app, Menu::IpBinding);
+    let bindings = app.router_rows(Menu::IpBinding);
     assert_eq!(bindings.len(), 1);
     assert!(
         bindings[0]
@@ -433,14 +413,14 @@ async fn a_login_outside_the_hotspot_binds_nothing() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["device"].is_null());
-    assert!(rows(&app, Menu::IpBinding).is_empty());
+    assert!(app.router_rows(Menu::IpBinding).is_empty());
 }
 
 #[tokio::test]
 async fn logout_removes_the_router_access() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    phone_on_hotspot(&app, "02:00:00:00:03:01", "10.5.53.1");
+    app.phone_on_hotspot("02:00:00:00:03:01", "10.5.53.1");
     let code = request_code(&app, PHONE).await;
     let res = app
         .http
@@ -460,7 +440,7 @@ async fn logout_removes_the_router_access() {
                 .map(|rest| rest.split(';').next().unwrap().to_owned())
         })
         .unwrap();
-    assert_eq!(rows(&app, Menu::IpBinding).len(), 1);
+    assert_eq!(app.router_rows(Menu::IpBinding).len(), 1);
     let res = app
         .http
         .post(app.url("/api/auth/logout"))
@@ -469,9 +449,9 @@ async fn logout_removes_the_router_access() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(rows(&app, Menu::IpBinding).is_empty());
+    assert!(app.router_rows(Menu::IpBinding).is_empty());
     assert!(
-        rows(&app, Menu::AddressList)
+        app.router_rows(Menu::AddressList)
             .iter()
             .all(|r| r.get("address") != Some("10.5.53.1"))
     );
@@ -481,7 +461,7 @@ async fn logout_removes_the_router_access() {
 async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
     let app = spawn_app().await;
     let uid = user_without_quota(&app, PHONE, true).await;
-    phone_on_hotspot(&app, "02:00:00:00:04:01", "10.5.54.1");
+    app.phone_on_hotspot("02:00:00:00:04:01", "10.5.54.1");
     let code = request_code(&app, PHONE).await;
     let (status, body) = post(
         &app,
@@ -498,15 +478,16 @@ async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
         body["hotspot_login"]["link_login_only"],
         "http://10.5.54.254/login"
     );
-    let bindings = rows(&app, Menu::IpBinding);
+    let bindings = app.router_rows(Menu::IpBinding);
     assert_eq!(bindings[0].get("type"), Some("regular"));
-    let lists: Vec<Row> = rows(&app, Menu::AddressList)
+    let lists: Vec<Row> = app
+        .router_rows(Menu::AddressList)
         .into_iter()
         .filter(|r| r.get("address") == Some("10.5.54.1"))
         .collect();
     assert_eq!(lists.len(), 1);
     assert_eq!(lists[0].get("list"), Some("habis"));
-    let users = rows(&app, Menu::User);
+    let users = app.router_rows(Menu::User);
     let hotspot_user = users
         .iter()
         .find(|r| r.get("name") == Some(PHONE))

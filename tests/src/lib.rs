@@ -48,6 +48,29 @@ impl TestApp {
             .expect("request failed")
     }
 
+    /// Puts a phone on the simulated hotspot: a host entry (and a DHCP lease) for `mac` at `ip`.
+    pub fn phone_on_hotspot(&self, mac: &str, ip: &str) {
+        self.sim
+            .add_host(&lpsaring_routeros_sim::NewHost {
+                mac: mac.to_owned(),
+                address: ip.to_owned(),
+                bytes_in: 0,
+                bytes_out: 0,
+                uptime_secs: 30,
+                server: Some("hotspot1".to_owned()),
+                with_lease: true,
+            })
+            .expect("host added");
+    }
+
+    /// Every row of one simulated router menu.
+    pub fn router_rows(
+        &self,
+        menu: lpsaring_routeros_sim::Menu,
+    ) -> Vec<lpsaring_routeros_sim::Row> {
+        self.sim.with_state(|s| s.rows(menu))
+    }
+
     /// The messages the console messenger wrote, oldest first, as `(to, text)`.
     pub fn outbox(&self) -> Vec<(String, String)> {
         let path = self.data_dir.path().join("outbox.jsonl");
