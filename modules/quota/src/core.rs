@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, BindingType, HostEntry, IpBinding, OwnedComment, RouterWrite,
+    AddressListEntry, BindingType, HostEntry, HotspotUser, IpBinding, OwnedComment, RouterWrite,
 };
 use lpsaring_kernel::{Mac, UserId};
 
@@ -429,7 +429,7 @@ pub fn plan(
     entries: &[AddressListEntry],
     status_lists: &[String],
     profiles: &[DesiredProfile<'_>],
-    applied_profiles: &FastMap<UserId, String>,
+    hotspot_users: &[HotspotUser],
     remove_foreign: bool,
 ) -> Plan {
     let mut out = Plan::default();
@@ -576,8 +576,18 @@ pub fn plan(
         out.push(owner, RouterWrite::RemoveAddress { id });
     }
 
+    // Hotspot profiles: only users that exist on the router (a user bound by MAC alone has
+    // none), and only when the router's profile differs.
+    let mut by_name: FastMap<&str, &HotspotUser> = FastMap::default();
+    by_name.reserve(hotspot_users.len());
+    for u in hotspot_users {
+        by_name.entry(u.name.as_str()).or_insert(u);
+    }
     for p in profiles {
-        if applied_profiles.get(&p.user).map(String::as_str) != Some(p.profile) {
+        if by_name
+            .get(p.name.as_str())
+            .is_some_and(|u| u.profile != p.profile)
+        {
             out.push(
                 Some(p.user),
                 RouterWrite::SetUserProfile {
@@ -764,15 +774,7 @@ mod tests {
             entry("*A2", "habis", 2, 2),
             entry("*X", "walled", 3, 9), // not a status list: never touched
         ];
-        let p = plan(
-            &devices,
-            &bindings,
-            &entries,
-            &lists(),
-            &[],
-            &FastMap::default(),
-            true,
-        );
+        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], true);
         assert_eq!(p.writes, vec![]);
         assert_eq!(p.orphan_rows, 0);
     }
@@ -782,15 +784,7 @@ mod tests {
         let devices = [dev(1, 1, AccessStatus::Habis, "habis")];
         let bindings = [binding("*B1", 1, BindingType::Bypassed, 1)];
         let entries = [entry("*A1", "active", 1, 1), entry("*A9", "fup", 1, 1)];
-        let p = plan(
-            &devices,
-            &bindings,
-            &entries,
-            &lists(),
-            &[],
-            &FastMap::default(),
-            false,
-        );
+        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
         assert_eq!(
             p.writes,
             vec![
@@ -816,15 +810,7 @@ mod tests {
         let devices = [dev(1, 1, AccessStatus::Fup, "fup")];
         let bindings = [binding("*B7", 7, BindingType::Bypassed, 7)];
         let entries = [entry("*A7", "active", 7, 7)];
-        let p = plan(
-            &devices,
-            &bindings,
-            &entries,
-            &lists(),
-            &[],
-            &FastMap::default(),
-            false,
-        );
+        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
         assert_eq!(p.writes.len(), 2);
         assert!(matches!(
             p.writes[0],
@@ -835,15 +821,7 @@ mod tests {
         ));
         assert!(matches!(&p.writes[1], RouterWrite::AddAddress { list, .. } if list == "fup"));
         assert_eq!(p.orphan_rows, 2);
-        let p = plan(
-            &devices,
-            &bindings,
-            &entries,
-            &lists(),
-            &[],
-            &FastMap::default(),
-            true,
-        );
+        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], true);
         assert_eq!(p.writes.len(), 4);
         assert!(
             p.writes
@@ -860,15 +838,7 @@ mod tests {
         let devices = [dev(1, 2, AccessStatus::Ok, "active")];
         let bindings = [binding("*B1", 1, BindingType::Bypassed, 2)];
         let entries = [entry("*A1", "active", 1, 1)];
-        let p = plan(
-            &devices,
-            &bindings,
-            &entries,
-            &lists(),
-            &[],
-            &FastMap::default(),
-            false,
-        );
+        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
         assert_eq!(p.writes.len(), 2);
         assert!(
             matches!(&p.writes[0], RouterWrite::AddAddress { comment, .. } if comment.user() == Some(UserId(2)))
@@ -877,7 +847,7 @@ mod tests {
     }
 
     #[test]
-    fn profiles_are_written_only_when_they_differ_from_the_last_applied() {
+    fn profiles_are_written_only_for_existing_users_whose_profile_differs() {
         let profiles = [
             DesiredProfile {
                 user: UserId(1),
@@ -889,14 +859,21 @@ mod tests {
                 name: "0812".into(),
                 profile: "default",
             },
+            // Bound by MAC only: no hotspot user to set.
+            DesiredProfile {
+                user: UserId(3),
+                name: "0813".into(),
+                profile: "habis",
+            },
         ];
-        let applied: FastMap<UserId, String> = [
-            (UserId(1), "default".to_owned()),
-            (UserId(2), "default".to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        let p = plan(&[], &[], &[], &lists(), &profiles, &applied, false);
+        let on_router = |id: &str, name: &str, user: i64| HotspotUser {
+            id: id.into(),
+            name: name.into(),
+            profile: "default".into(),
+            comment: OwnedComment::for_user(UserId(user)),
+        };
+        let users = [on_router("*1", "0811", 1), on_router("*2", "0812", 2)];
+        let p = plan(&[], &[], &[], &lists(), &profiles, &users, false);
         assert_eq!(
             p.writes,
             vec![RouterWrite::SetUserProfile {

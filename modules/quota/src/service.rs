@@ -16,7 +16,7 @@ use lpsaring_devices::api::{Device, Sighting};
 use lpsaring_kernel::outbox::{self, OutboxMessage};
 use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, HostEntry, IpBinding, RouterError, RouterWrite,
+    AddressListEntry, HostEntry, HotspotUser, IpBinding, RouterError,
 };
 use lpsaring_kernel::ports::users::{UserDirectory, UserFacts};
 use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, Mac, UserId};
@@ -38,7 +38,6 @@ use crate::settings::QuotaSettings;
 use crate::status::{self, StatusInput};
 
 const BASELINE_PREFIX: &str = "quota:base:";
-const PROFILE_PREFIX: &str = "quota:prof:";
 const JOURNAL_KEY: &str = "quota:journal";
 /// Rows per multi-row INSERT: keeps bound parameters far below SQLite's and Postgres' limits.
 const CHUNK: usize = 500;
@@ -57,13 +56,20 @@ pub struct Deps {
     pub timezone: Tz,
 }
 
+/// What one run reads from the router before deciding anything.
+struct Snapshot {
+    hosts: Vec<HostEntry>,
+    bindings: Vec<IpBinding>,
+    entries: Vec<AddressListEntry>,
+    /// Our hotspot users (empty when profiles are not managed).
+    users: Vec<HotspotUser>,
+}
+
 /// State only a sync run touches; the mutex around it is what makes runs one at a time.
 #[derive(Default)]
 struct RunState {
     /// Baselines as promoted; `None` = (re)load from the store.
     baselines: Option<FastMap<Mac, Baseline>>,
-    /// Hotspot user profile last applied per user.
-    profiles: Option<FastMap<UserId, String>>,
 }
 
 pub struct Service {
@@ -265,21 +271,6 @@ impl Service {
             }
             state.baselines = Some(map);
         }
-        if state.profiles.is_none() {
-            let rows = self
-                .store
-                .scan_prefix(PROFILE_PREFIX)
-                .await
-                .map_err(store_err)?;
-            let map = rows
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    let id = k.strip_prefix(PROFILE_PREFIX)?.parse().ok()?;
-                    Some((UserId(id), String::from_utf8(v).ok()?))
-                })
-                .collect();
-            state.profiles = Some(map);
-        }
         Ok(())
     }
 
@@ -305,13 +296,21 @@ impl Service {
         }
     }
 
-    async fn snapshot(
-        &self,
-    ) -> Result<(Vec<HostEntry>, Vec<IpBinding>, Vec<AddressListEntry>), RouterError> {
+    async fn snapshot(&self) -> Result<Snapshot, RouterError> {
         let hosts = self.router.hosts().await?;
         let bindings = self.router.ip_bindings().await?;
         let entries = self.router.address_list().await?;
-        Ok((hosts, bindings, entries))
+        let users = if self.settings.manage_profiles {
+            self.router.hotspot_users().await?
+        } else {
+            Vec::new()
+        };
+        Ok(Snapshot {
+            hosts,
+            bindings,
+            entries,
+            users,
+        })
     }
 
     async fn load_accounts(&self, users: &[UserId]) -> Result<FastMap<UserId, AccountRow>, DbErr> {
@@ -342,7 +341,12 @@ impl Service {
 
         // 1. One snapshot of the router. Unreachable: nothing is counted or changed, and the
         //    baselines stay, so the next good run counts everything since the last one.
-        let (hosts, bindings, entries) = match self.snapshot().await {
+        let Snapshot {
+            hosts,
+            bindings,
+            entries,
+            users: hotspot_users,
+        } = match self.snapshot().await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "sync run failed: router unavailable");
@@ -513,19 +517,17 @@ impl Service {
         let mut summary = summary_base;
         let desired = self.desired_devices(&devices, &by_mac, &statuses);
         let profiles = self.desired_profiles(&facts, &statuses);
-        let applied = state.profiles.take().unwrap_or_default();
         let plan = core::plan(
             &desired,
             &bindings,
             &entries,
             &self.settings.address_lists.all(),
             &profiles,
-            &applied,
+            &hotspot_users,
             self.settings.remove_foreign_rows,
         );
         summary.orphan_rows = plan.orphan_rows;
-        let (writes, errors, applied) = self.apply_plan(plan, applied).await;
-        state.profiles = Some(applied);
+        let (writes, errors) = self.apply_plan(plan).await;
         summary.router_writes = writes;
         summary.router_errors = errors;
 
@@ -731,66 +733,27 @@ impl Service {
     }
 
     /// Applies the plan pipelined; one user's trap is logged and counted, the rest go on.
-    /// Returns (writes sent, writes failed, profiles now applied).
-    async fn apply_plan(
-        &self,
-        plan: core::Plan,
-        mut applied: FastMap<UserId, String>,
-    ) -> (usize, usize, FastMap<UserId, String>) {
+    /// Returns (writes sent, writes failed).
+    async fn apply_plan(&self, plan: core::Plan) -> (usize, usize) {
         if plan.writes.is_empty() {
-            return (0, 0, applied);
+            return (0, 0);
         }
         let count = plan.writes.len();
-        let profile_writes: Vec<(usize, UserId, String)> = plan
-            .writes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| match w {
-                RouterWrite::SetUserProfile { profile, .. } => {
-                    Some((i, plan.owners[i]?, profile.clone()))
-                }
-                _ => None,
-            })
-            .collect();
         let results = match self.router.apply(plan.writes).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, writes = count, "router writes failed; the next run retries");
-                return (count, count, applied);
+                return (count, count);
             }
         };
-        // No hotspot user by that name: this user is bound by MAC only. Not an error, and not
-        // retried until their status changes.
-        let no_user = |r: Option<&Result<(), RouterError>>| matches!(r, Some(Err(RouterError::Trap { message, .. })) if message.contains("no such item"));
         let mut errors = 0;
         for (i, r) in results.iter().enumerate() {
             if let Err(e) = r {
-                let profile = profile_writes.iter().any(|(p, _, _)| *p == i);
-                if profile && no_user(Some(r)) {
-                    continue;
-                }
                 errors += 1;
                 tracing::warn!(user = ?plan.owners.get(i).copied().flatten(), error = %e, "router refused a write");
             }
         }
-        let mut ops = Vec::new();
-        for (i, user, profile) in profile_writes {
-            let done = matches!(results.get(i), Some(Ok(()))) || no_user(results.get(i));
-            if done {
-                ops.push(BatchOp::Put {
-                    key: format!("{PROFILE_PREFIX}{}", user.0),
-                    value: profile.clone().into_bytes(),
-                    ttl: None,
-                });
-                applied.insert(user, profile);
-            }
-        }
-        if !ops.is_empty()
-            && let Err(e) = self.store.write_batch(ops).await
-        {
-            tracing::warn!(error = %e, "could not remember applied profiles");
-        }
-        (count, errors, applied)
+        (count, errors)
     }
 
     async fn record_sightings(
@@ -831,7 +794,12 @@ impl Service {
             .await?
             .ok_or(QuotaError::UserNotFound)?;
         let devices = self.devices.devices_of(user).await?;
-        let (hosts, bindings, entries) = self
+        let Snapshot {
+            hosts,
+            bindings,
+            entries,
+            users: hotspot_users,
+        } = self
             .snapshot()
             .await
             .map_err(QuotaError::RouterUnavailable)?;
@@ -859,18 +827,16 @@ impl Service {
             .collect();
         let facts_map: FastMap<UserId, UserFacts> = [(user, facts)].into_iter().collect();
         let profiles = self.desired_profiles(&facts_map, &statuses);
-        let applied = state.profiles.take().unwrap_or_default();
         let plan = core::plan(
             &desired,
             &bindings,
             &entries,
             &self.settings.address_lists.all(),
             &profiles,
-            &applied,
+            &hotspot_users,
             false,
         );
-        let (writes, errors, applied) = self.apply_plan(plan, applied).await;
-        state.profiles = Some(applied);
+        let (writes, errors) = self.apply_plan(plan).await;
         Ok(SyncSummary {
             run_id: format!("user:{}", user.0),
             devices_matched: devices.len(),

@@ -331,6 +331,15 @@ async fn fup_then_habis_then_a_purchase_moves_the_router_rows() {
     let s = w.svc.sync_once().await.unwrap();
     assert_eq!((s.router_writes, w.sim.stats().writes), (0, 0));
 
+    // The profile is compared with the router, not remembered: a hand edit is put right.
+    router
+        .set_hotspot_user_profile("081100000001", "habis")
+        .await
+        .unwrap();
+    let s = w.svc.sync_once().await.unwrap();
+    assert_eq!((s.router_writes, s.router_errors), (1, 0), "{s:?}");
+    assert_eq!(profile().as_deref(), Some("default"));
+
     // Notices: fup and habis once each, plus the low-quota level crossed on the way.
     let rows = outbox::list(&w.db).await.unwrap();
     let keys: Vec<&str> = rows.iter().map(|r| r.dedup_key.as_str()).collect();

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lpsaring_kernel::Mac;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, BindingType, HostEntry, HotspotUserSpec, IpBinding, OwnedComment, Router,
-    RouterError, RouterHealth, RouterWrite,
+    AddressListEntry, BindingType, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
+    OwnedComment, Router, RouterError, RouterHealth, RouterWrite,
 };
 
 use crate::client::{Cmd, Link, Row, spawn_supervisor};
@@ -460,6 +460,23 @@ impl Router for RouterOsClient {
         .await
     }
 
+    async fn hotspot_users(&self) -> Result<Vec<HotspotUser>, RouterError> {
+        let rows = self
+            .rows(cmd(USER, "print").proplist(&[".id", "name", "profile", "comment"]))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(HotspotUser {
+                    comment: ours(r)?,
+                    id: get(r, ".id")?.to_owned(),
+                    name: get(r, "name")?.to_owned(),
+                    profile: get(r, "profile").unwrap_or("default").to_owned(),
+                })
+            })
+            .collect())
+    }
+
     async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError> {
         let rows = self.rows(cmd(PROFILE, "print").proplist(&["name"])).await?;
         Ok(rows
@@ -552,8 +569,33 @@ impl Router for RouterOsClient {
         } else {
             Vec::new()
         };
-        let by_id = |rows: &[Row], wanted: &str| {
-            rows.iter().find(|r| get(r, ".id") == Some(wanted)).cloned()
+        // Indexed once: a first run after install plans tens of thousands of writes, and a
+        // linear search per write would make applying them quadratic.
+        // The first row wins when a key repeats, as a front-to-back search would pick.
+        let index_by = |rows: &[Row], key: &str| -> HashMap<String, usize> {
+            let mut out = HashMap::with_capacity(rows.len());
+            for (i, r) in rows.iter().enumerate() {
+                if let Some(k) = get(r, key) {
+                    out.entry(k.to_owned()).or_insert(i);
+                }
+            }
+            out
+        };
+        let binding_ids = index_by(&bindings, ".id");
+        let address_ids = index_by(&addresses, ".id");
+        let user_names = index_by(&users, "name");
+        let mut binding_macs: HashMap<Mac, usize> = HashMap::with_capacity(bindings.len());
+        for (i, r) in bindings.iter().enumerate() {
+            if let Some(mac) = get(r, "mac-address").and_then(parse_mac) {
+                binding_macs.entry(mac).or_insert(i);
+            }
+        }
+        let listed: std::collections::HashSet<(&str, Ipv4Addr)> = addresses
+            .iter()
+            .filter_map(|r| Some((get(r, "list")?, ip(r, "address")?)))
+            .collect();
+        let by_id = |rows: &[Row], ids: &HashMap<String, usize>, wanted: &str| {
+            ids.get(wanted).map(|&i| rows[i].clone())
         };
 
         // Each write becomes at most one command; writes needing none (already so, or refused)
@@ -564,24 +606,20 @@ impl Router for RouterOsClient {
         for (index, write) in writes.iter().enumerate() {
             let planned: Result<Option<Cmd>, RouterError> = match write {
                 RouterWrite::UpsertBinding { mac, kind, comment } => {
-                    let mac_text = mac.to_string();
-                    let existing = bindings.iter().find(|r| {
-                        get(r, "mac-address").is_some_and(|m| m.eq_ignore_ascii_case(&mac_text))
-                    });
+                    let existing = binding_macs.get(mac).map(|&i| &bindings[i]);
                     self.binding_write(existing, *mac, *kind, comment)
                 }
-                RouterWrite::RemoveBinding { id } => {
-                    check_ours(by_id(&bindings, id).as_ref(), &format!("ip-binding {id}"))
-                        .map(|()| Some(cmd(BINDING, "remove").attr(".id", id.clone())))
-                }
+                RouterWrite::RemoveBinding { id } => check_ours(
+                    by_id(&bindings, &binding_ids, id).as_ref(),
+                    &format!("ip-binding {id}"),
+                )
+                .map(|()| Some(cmd(BINDING, "remove").attr(".id", id.clone()))),
                 RouterWrite::AddAddress {
                     list,
                     address,
                     comment,
                 } => {
-                    let present = addresses.iter().any(|r| {
-                        get(r, "list") == Some(list.as_str()) && ip(r, "address") == Some(*address)
-                    });
+                    let present = listed.contains(&(list.as_str(), *address));
                     Ok((!present).then(|| {
                         cmd(ADDRESS_LIST, "add")
                             .attr("list", list.clone())
@@ -590,12 +628,12 @@ impl Router for RouterOsClient {
                     }))
                 }
                 RouterWrite::RemoveAddress { id } => check_ours(
-                    by_id(&addresses, id).as_ref(),
+                    by_id(&addresses, &address_ids, id).as_ref(),
                     &format!("address-list entry {id}"),
                 )
                 .map(|()| Some(cmd(ADDRESS_LIST, "remove").attr(".id", id.clone()))),
                 RouterWrite::SetUserProfile { name, profile } => {
-                    let row = users.iter().find(|r| get(r, "name") == Some(name.as_str()));
+                    let row = user_names.get(name.as_str()).map(|&i| &users[i]);
                     check_ours(row, &format!("hotspot user {name}")).and_then(|()| match row {
                         Some(r) if get(r, "profile") != Some(profile.as_str()) => Ok(Some(
                             cmd(USER, "set")

@@ -117,6 +117,16 @@ pub struct AddressListEntry {
     pub comment: OwnedComment,
 }
 
+/// One of our `/ip/hotspot/user` rows as it is on the router: the sync sets its profile only
+/// when it differs from the one its status wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotspotUser {
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub comment: OwnedComment,
+}
+
 /// A hotspot user (`/ip/hotspot/user`) as we want it to exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HotspotUserSpec {
@@ -241,6 +251,9 @@ pub trait Router: Send + Sync {
     async fn upsert_hotspot_user(&self, user: &HotspotUserSpec) -> Result<(), RouterError>;
 
     async fn set_hotspot_user_profile(&self, name: &str, profile: &str) -> Result<(), RouterError>;
+
+    /// Our hotspot users (comment starts with `lpsaring|`).
+    async fn hotspot_users(&self) -> Result<Vec<HotspotUser>, RouterError>;
 
     async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError>;
 
