@@ -104,4 +104,21 @@ pub struct SyncSummary {
     pub notifications_queued: usize,
     /// A journal of a crashed run was found and promoted (its SQL had committed) or discarded.
     pub recovered: Option<String>,
+    /// Where the run's time went, so a slow run points at the router, the database or us.
+    pub timings: SyncTimings,
+}
+
+/// Wall-clock milliseconds per phase of a sync run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncTimings {
+    /// Reading hosts, bindings, address-list and hotspot users from the router (devices and
+    /// their owners are read from the database at the same time).
+    pub snapshot_ms: u64,
+    /// Reading accounts; counting and deciding statuses and notices.
+    pub accounts_ms: u64,
+    /// Journal, the one SQL transaction, and promoting the baselines.
+    pub commit_ms: u64,
+    /// Diffing against the router rows and writing the differences.
+    pub enforce_ms: u64,
+    pub total_ms: u64,
 }

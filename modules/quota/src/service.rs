@@ -29,6 +29,7 @@ use tokio::sync::Mutex;
 
 use crate::api::{
     AccessStatus, DailyUsage, Grant, GrantOutcome, QuotaSummary, QuotaView, SyncSummary,
+    SyncTimings,
 };
 use crate::core::{self, Baseline, DesiredDevice, DesiredProfile, FastMap, FastSet};
 use crate::entity::{account, ledger, sync_run, usage_daily};
@@ -56,6 +57,34 @@ pub struct Deps {
     pub timezone: Tz,
 }
 
+/// Milliseconds per phase, from a monotonic clock (durations only; dates come from `Clock`).
+struct Lap {
+    first: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Lap {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            first: now,
+            last: now,
+        }
+    }
+
+    /// Milliseconds since the previous lap.
+    fn next(&mut self) -> u64 {
+        let now = std::time::Instant::now();
+        let ms = now.duration_since(self.last).as_millis();
+        self.last = now;
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    }
+
+    fn total(&self) -> u64 {
+        u64::try_from(self.first.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
 /// What one run reads from the router before deciding anything.
 struct Snapshot {
     hosts: Vec<HostEntry>,
@@ -63,6 +92,14 @@ struct Snapshot {
     entries: Vec<AddressListEntry>,
     /// Our hotspot users (empty when profiles are not managed).
     users: Vec<HotspotUser>,
+}
+
+/// What one run reads from the database about who owns which device.
+struct Registry {
+    devices: Vec<Device>,
+    /// Owners of at least one device, ascending.
+    user_ids: Vec<UserId>,
+    facts: FastMap<UserId, UserFacts>,
 }
 
 /// State only a sync run touches; the mutex around it is what makes runs one at a time.
@@ -296,15 +333,21 @@ impl Service {
         }
     }
 
+    /// The router's rows, the four prints pipelined on the one connection.
     async fn snapshot(&self) -> Result<Snapshot, RouterError> {
-        let hosts = self.router.hosts().await?;
-        let bindings = self.router.ip_bindings().await?;
-        let entries = self.router.address_list().await?;
-        let users = if self.settings.manage_profiles {
-            self.router.hotspot_users().await?
-        } else {
-            Vec::new()
+        let users = async {
+            if self.settings.manage_profiles {
+                self.router.hotspot_users().await
+            } else {
+                Ok(Vec::new())
+            }
         };
+        let (hosts, bindings, entries, users) = tokio::try_join!(
+            self.router.hosts(),
+            self.router.ip_bindings(),
+            self.router.address_list(),
+            users
+        )?;
         Ok(Snapshot {
             hosts,
             bindings,
@@ -316,6 +359,17 @@ impl Service {
     async fn load_accounts(&self, users: &[UserId]) -> Result<FastMap<UserId, AccountRow>, DbErr> {
         let mut out = FastMap::default();
         out.reserve(users.len());
+        if users.len() > CHUNK * 4 {
+            // A full run wants nearly every account: one scan beats many `IN` lists.
+            let wanted: FastSet<UserId> = users.iter().copied().collect();
+            for m in account::Entity::find().all(&self.db).await? {
+                let user = UserId(m.user_id);
+                if wanted.contains(&user) {
+                    out.insert(user, AccountRow::from_model(&m));
+                }
+            }
+            return Ok(out);
+        }
         for chunk in users.chunks(CHUNK * 4) {
             let rows = account::Entity::find()
                 .filter(account::Column::UserId.is_in(chunk.iter().map(|u| u.0)))
@@ -328,9 +382,28 @@ impl Service {
         Ok(out)
     }
 
-    async fn user_facts(&self, ids: &[UserId]) -> Result<FastMap<UserId, UserFacts>, QuotaError> {
-        let facts = self.users.many(ids).await?;
-        Ok(facts.into_iter().map(|f| (f.id, f)).collect())
+    /// Every registered device and the facts of their owners.
+    async fn registry(&self) -> Result<Registry, QuotaError> {
+        let devices = self.devices.all().await?;
+        let mut user_ids: Vec<UserId> = devices
+            .iter()
+            .map(|d| d.user_id)
+            .collect::<FastSet<_>>()
+            .into_iter()
+            .collect();
+        user_ids.sort_unstable();
+        let facts = self
+            .users
+            .many(&user_ids)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect();
+        Ok(Registry {
+            devices,
+            user_ids,
+            facts,
+        })
     }
 
     async fn run_locked(&self, state: &mut RunState) -> Result<SyncSummary, QuotaError> {
@@ -338,15 +411,19 @@ impl Service {
         self.load_state(state).await?;
         let run_id = uuid::Uuid::new_v4().to_string();
         let started = self.clock.now();
+        let mut lap = Lap::start();
+        let mut timings = SyncTimings::default();
 
-        // 1. One snapshot of the router. Unreachable: nothing is counted or changed, and the
+        // 1. One snapshot of the router, while the registry (devices, users) is read from the
+        //    database alongside. Router unreachable: nothing is counted or changed, and the
         //    baselines stay, so the next good run counts everything since the last one.
+        let (snapshot, registry) = tokio::join!(self.snapshot(), self.registry());
         let Snapshot {
             hosts,
             bindings,
             entries,
             users: hotspot_users,
-        } = match self.snapshot().await {
+        } = match snapshot {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "sync run failed: router unavailable");
@@ -354,20 +431,16 @@ impl Service {
                 return Err(QuotaError::RouterUnavailable(e));
             }
         };
-        let devices = self.devices.all().await?;
+        let Registry {
+            devices,
+            user_ids,
+            facts,
+        } = registry?;
+        timings.snapshot_ms = lap.next();
         let owners: FastMap<Mac, UserId> = devices.iter().map(|d| (d.mac, d.user_id)).collect();
         let by_mac = core::dedup_hosts(&hosts);
         let baselines = state.baselines.take().unwrap_or_default();
         let usage = core::usage(&by_mac, &baselines, &owners);
-
-        let mut user_ids: Vec<UserId> = owners
-            .values()
-            .copied()
-            .collect::<FastSet<_>>()
-            .into_iter()
-            .collect();
-        user_ids.sort_unstable();
-        let facts = self.user_facts(&user_ids).await?;
         let now = self.clock.now();
         let today = self.local_day(now);
         let low_levels = self.settings.low_levels();
@@ -438,6 +511,7 @@ impl Service {
             }
         }
 
+        timings.accounts_ms = lap.next();
         let journal = Journal {
             run_id: run_id.clone(),
             put: usage
@@ -513,6 +587,8 @@ impl Service {
             state.baselines = Some(baselines);
         }
 
+        timings.commit_ms = lap.next();
+
         // 4. Enforce: diff against the rows read at the start, write only the differences.
         let mut summary = summary_base;
         let desired = self.desired_devices(&devices, &by_mac, &statuses);
@@ -528,6 +604,9 @@ impl Service {
         );
         summary.orphan_rows = plan.orphan_rows;
         let (writes, errors) = self.apply_plan(plan).await;
+        timings.enforce_ms = lap.next();
+        timings.total_ms = lap.total();
+        summary.timings = timings;
         summary.router_writes = writes;
         summary.router_errors = errors;
 

@@ -307,33 +307,45 @@ impl Link {
                 return Err(e);
             }
         };
-        let mut receivers = Vec::with_capacity(cmds.len());
-        for cmd in cmds {
-            match device.send_command(cmd.build()).await {
-                Ok(rx) => receivers.push(rx),
-                Err(e) => {
-                    self.forget(generation).await;
-                    return Err(classify_device_error(e));
+        // In windows: the router never holds more than a window of our commands, and the
+        // timeout measures whether it keeps answering, not how long a first run's tens of
+        // thousands of writes take in total.
+        let mut results = Vec::with_capacity(cmds.len());
+        for window in cmds.chunks(PIPELINE_WINDOW) {
+            let mut receivers = Vec::with_capacity(window.len());
+            for cmd in window {
+                match device.send_command(cmd.build()).await {
+                    Ok(rx) => receivers.push(rx),
+                    Err(e) => {
+                        self.forget(generation).await;
+                        return Err(classify_device_error(e));
+                    }
                 }
             }
-        }
-        let deadline = Instant::now() + self.timeout();
-        let mut results = Vec::with_capacity(receivers.len());
-        for rx in receivers {
-            let result = collect(rx, deadline).await;
-            if matches!(
-                result,
-                Err(RouterError::Unreachable(_) | RouterError::Timeout)
-            ) {
-                // A dead or hung connection: drop it so the supervisor dials a fresh one rather
-                // than every later command waiting on a half-open socket.
-                self.forget(generation).await;
+            let deadline = Instant::now() + self.timeout();
+            let mut lost = None;
+            for rx in receivers {
+                let result = collect(rx, deadline).await;
+                if let Err(e @ (RouterError::Unreachable(_) | RouterError::Timeout)) = &result {
+                    lost = Some(e.clone());
+                }
+                results.push(result);
             }
-            results.push(result);
+            if let Some(e) = lost {
+                // A dead or hung connection: drop it so the supervisor dials a fresh one rather
+                // than every later command waiting on a half-open socket; the rest of the batch
+                // is not sent.
+                self.forget(generation).await;
+                results.resize(cmds.len(), Err(e));
+                break;
+            }
         }
         Ok(results)
     }
 }
+
+/// Commands in flight at once during a pipelined batch.
+const PIPELINE_WINDOW: usize = 256;
 
 async fn collect(
     mut rx: mpsc::UnboundedReceiver<Event>,

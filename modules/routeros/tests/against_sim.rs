@@ -628,3 +628,52 @@ async fn unreachable_router_and_disabled_router() {
         Err(RouterError::Unreachable(_))
     ));
 }
+
+#[tokio::test]
+async fn a_large_pipelined_batch_gets_one_right_result_per_write() {
+    let (sim, client) = setup().await;
+    const N: u32 = 3_000;
+    let mac_of = |i: u32| {
+        let b = i.to_be_bytes();
+        Mac([0x02, 0x5B, b[0], b[1], b[2], b[3]])
+    };
+    let ip_of = |i: u32| Ipv4Addr::from(0x0a50_0000 + i);
+    let writes = || {
+        (0..N)
+            .flat_map(|i| {
+                [
+                    RouterWrite::UpsertBinding {
+                        mac: mac_of(i),
+                        kind: BindingType::Bypassed,
+                        comment: comment(i64::from(i)),
+                    },
+                    RouterWrite::AddAddress {
+                        list: "active".into(),
+                        address: ip_of(i),
+                        comment: comment(i64::from(i)),
+                    },
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    let results = client.apply(writes()).await.unwrap();
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert_eq!(
+        sim.with_state(|s| s.rows(Menu::IpBinding).len()),
+        N as usize
+    );
+    assert_eq!(
+        sim.with_state(|s| s.rows(Menu::AddressList).len()),
+        N as usize
+    );
+    sim.reset_stats();
+    let again = client.apply(writes()).await.unwrap();
+    assert!(again.iter().all(Result::is_ok));
+    assert_eq!(sim.stats().writes, 0, "everything is already so");
+}
