@@ -134,15 +134,7 @@ fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
             })
         })
         .collect();
-    let plan = core::plan(
-        &devices,
-        &w.bindings,
-        &w.entries,
-        lists,
-        &[],
-        &FastMap::default(),
-        false,
-    );
+    let plan = core::plan(&devices, &w.bindings, &w.entries, lists, &[], &[], false);
     plan.writes.len() + usage.put.len()
 }
 
@@ -164,5 +156,67 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The phases of one run at 100k devices, each on prepared inputs: says where the time goes.
+fn phases(c: &mut Criterion) {
+    let settings = QuotaSettings::default();
+    let lists = settings.address_lists.all();
+    let devices = 100_000;
+    let w = world(devices, &settings);
+    let now = lpsaring_kernel::Clock::now(&FakeClock::at_epoch_2026());
+    let by_mac = core::dedup_hosts(&w.hosts);
+    let usage = core::usage(&by_mac, &w.baselines, &w.owners);
+    let statuses: FastMap<UserId, AccessStatus> = w
+        .accounts
+        .iter()
+        .map(|(u, i)| (*u, status::resolve(i, now)))
+        .collect();
+    let desired: Vec<DesiredDevice<'_>> = by_mac
+        .iter()
+        .filter_map(|(m, h)| {
+            let user = *w.owners.get(&m)?;
+            let st = *statuses.get(&user)?;
+            let d = status::desired(st, &settings);
+            Some(DesiredDevice {
+                user,
+                mac: m,
+                ip: h.address,
+                status: st,
+                binding: d.binding,
+                list: d.list,
+            })
+        })
+        .collect();
+    let mut group = c.benchmark_group("quota_core_phases_100000");
+    group.sample_size(20);
+    group.bench_function("dedup_hosts", |b| {
+        b.iter(|| black_box(core::dedup_hosts(&w.hosts).len()))
+    });
+    group.bench_function("usage", |b| {
+        b.iter(|| black_box(core::usage(&by_mac, &w.baselines, &w.owners).put.len()))
+    });
+    group.bench_function("statuses", |b| {
+        b.iter(|| {
+            let mut out: FastMap<UserId, AccessStatus> = FastMap::default();
+            out.reserve(w.accounts.len());
+            for (user, input) in &w.accounts {
+                let mut input = *input;
+                input.used += usage.per_user.get(user).copied().unwrap_or(0);
+                out.insert(*user, status::resolve(&input, now));
+            }
+            black_box(out.len())
+        })
+    });
+    group.bench_function("plan", |b| {
+        b.iter(|| {
+            black_box(
+                core::plan(&desired, &w.bindings, &w.entries, &lists, &[], &[], false)
+                    .writes
+                    .len(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, phases);
 criterion_main!(benches);
