@@ -533,8 +533,18 @@ pub fn plan(
         }
     }
     let mut removals: Vec<(Option<UserId>, String)> = Vec::new();
+    let mut last_entry_list: Option<(&str, u8)> = None;
     for e in entries {
-        let lid = list_id(status_lists, &e.list);
+        // The router prints a list's entries together: the same name as the row before is
+        // one compare.
+        let lid = match last_entry_list {
+            Some((name, lid)) if name == e.list => lid,
+            _ => {
+                let lid = list_id(status_lists, &e.list);
+                last_entry_list = Some((e.list.as_str(), lid));
+                lid
+            }
+        };
         if lid == NO_LIST {
             continue;
         }

@@ -18,35 +18,45 @@ pub const COMMENT_PREFIX: &str = "lpsaring|";
 /// A structured router comment: `lpsaring|uid=42|k=v…`. Keys and values never contain `|` or `=`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OwnedComment {
-    pub fields: BTreeMap<String, String>,
+    fields: BTreeMap<String, String>,
+    /// `uid` parsed once: the sync asks every row of a 100k-device router for its owner.
+    user: Option<UserId>,
 }
 
 impl OwnedComment {
     pub fn for_user(user: UserId) -> Self {
-        let mut fields = BTreeMap::new();
-        fields.insert("uid".to_owned(), user.0.to_string());
-        Self { fields }
+        Self::default().with("uid", &user.0.to_string())
     }
 
     pub fn with(mut self, key: &str, value: &str) -> Self {
         let clean = |s: &str| s.replace(['|', '='], "_");
-        self.fields.insert(clean(key), clean(value));
+        let (key, value) = (clean(key), clean(value));
+        if key == "uid" {
+            self.user = value.parse().ok().map(UserId);
+        }
+        self.fields.insert(key, value);
         self
     }
 
     pub fn user(&self) -> Option<UserId> {
-        self.fields.get("uid")?.parse().ok().map(UserId)
+        self.user
+    }
+
+    /// The value of one field (`status`, `kind`…).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).map(String::as_str)
     }
 
     /// Parses a router comment; `None` when it is not ours.
     pub fn parse(comment: &str) -> Option<Self> {
         let rest = comment.strip_prefix(COMMENT_PREFIX)?;
-        let fields = rest
+        let fields: BTreeMap<String, String> = rest
             .split('|')
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        Some(Self { fields })
+        let user = fields.get("uid").and_then(|v| v.parse().ok()).map(UserId);
+        Some(Self { fields, user })
     }
 
     pub fn render(&self) -> String {
