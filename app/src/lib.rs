@@ -257,7 +257,7 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// The background work of a running portal: state-store sweeping, the quota sync, notice
-/// delivery and the daily session clean-up. Each stops when the server stops.
+/// delivery and the daily clean-up (sessions, old sync history). Each stops when the server stops.
 fn spawn_jobs(
     app: &App,
     stop: &tokio::sync::watch::Receiver<bool>,
@@ -274,6 +274,7 @@ fn spawn_jobs(
     ));
     let notices = tokio::spawn(outbox.run(Duration::from_secs(5), stopped(stop.clone())));
     let sessions = app.sessions.clone();
+    let quota = app.quota.clone();
     let clock = app.clock.clone();
     let stop_cleanup = stopped(stop.clone());
     let cleanup = tokio::spawn(async move {
@@ -282,10 +283,16 @@ fn spawn_jobs(
         loop {
             tokio::select! {
                 _ = &mut stop_cleanup => return,
-                _ = daily.tick() => match sessions.cleanup_expired(clock.now()).await {
-                    Ok(n) => tracing::info!(deleted = n, "expired and old revoked refresh tokens deleted"),
-                    Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
-                },
+                _ = daily.tick() => {
+                    match sessions.cleanup_expired(clock.now()).await {
+                        Ok(n) => tracing::info!(deleted = n, "expired and old revoked refresh tokens deleted"),
+                        Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
+                    }
+                    match quota.purge_history().await {
+                        Ok((ledger, runs)) => tracing::info!(ledger, runs, "old sync history deleted"),
+                        Err(e) => tracing::warn!(error = %e, "sync history clean-up failed"),
+                    }
+                }
             }
         }
     });

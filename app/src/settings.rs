@@ -347,6 +347,14 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_is_valid() {
+        let text = include_str!("../../packaging/lpsaring.toml");
+        let s = Settings::from_sources(text, None, &[]).expect("packaging/lpsaring.toml");
+        assert_eq!(s.quota.history_retention_days, 90);
+        assert_eq!(s.router.username, "lpsaring");
+    }
+
+    #[test]
     fn env_overrides_file() {
         let file = "[http]\nlisten = \"127.0.0.1:9000\"\n[database]\nauto_migrate = true\n";
         let s = Settings::from_sources(

@@ -189,10 +189,10 @@ fn phases(c: &mut Criterion) {
     let mut group = c.benchmark_group("quota_core_phases_100000");
     group.sample_size(20);
     group.bench_function("dedup_hosts", |b| {
-        b.iter(|| black_box(core::dedup_hosts(&w.hosts).len()))
+        b.iter(|| black_box(core::dedup_hosts(&w.hosts).len()));
     });
     group.bench_function("usage", |b| {
-        b.iter(|| black_box(core::usage(&by_mac, &w.baselines, &w.owners).put.len()))
+        b.iter(|| black_box(core::usage(&by_mac, &w.baselines, &w.owners).put.len()));
     });
     group.bench_function("statuses", |b| {
         b.iter(|| {
@@ -204,7 +204,7 @@ fn phases(c: &mut Criterion) {
                 out.insert(*user, status::resolve(&input, now));
             }
             black_box(out.len())
-        })
+        });
     });
     group.bench_function("plan", |b| {
         b.iter(|| {
@@ -213,7 +213,7 @@ fn phases(c: &mut Criterion) {
                     .writes
                     .len(),
             )
-        })
+        });
     });
     group.finish();
 }

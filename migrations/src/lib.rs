@@ -13,6 +13,7 @@ mod m20261127_000003_quota_core;
 mod m20261127_000004_payments_core;
 mod m20261127_000005_admin_core;
 mod m20261127_000006_kernel_outbox;
+mod m20261128_000007_quota_retention;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_payments_core::Migration),
             Box::new(m20261127_000005_admin_core::Migration),
             Box::new(m20261127_000006_kernel_outbox::Migration),
+            Box::new(m20261128_000007_quota_retention::Migration),
         ]
     }
 }

@@ -925,6 +925,55 @@ impl Service {
         })
     }
 
+    /// Deletes per-run history older than `history_retention_days`: sync ledger rows and
+    /// `sync_runs`. Purchases, admin grants, daily usage and accounts are never touched. Deletes in
+    /// batches so SQLite's one writer is never held for long. Returns (ledger rows, runs) deleted.
+    pub async fn purge_history(&self) -> Result<(u64, u64), DbErr> {
+        use sea_orm::sea_query::ExprTrait;
+        let days = self.settings.history_retention_days;
+        if days == 0 {
+            return Ok((0, 0));
+        }
+        let cutoff = self.clock.now() - Duration::days(i64::from(days));
+        let ledger_rows = self
+            .delete_in_batches("quota_ledger", "id", |q| {
+                q.and_where(Expr::col("source").eq("sync"))
+                    .and_where(Expr::col("created_at").lt(cutoff));
+            })
+            .await?;
+        let runs = self
+            .delete_in_batches("sync_runs", "run_id", |q| {
+                q.and_where(Expr::col("started_at").lt(cutoff));
+            })
+            .await?;
+        Ok((ledger_rows, runs))
+    }
+
+    async fn delete_in_batches(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        filter: impl Fn(&mut sea_orm::sea_query::SelectStatement),
+    ) -> Result<u64, DbErr> {
+        use sea_orm::sea_query::ExprTrait;
+        const BATCH: u64 = 5_000;
+        let mut deleted = 0;
+        loop {
+            let mut pick = Query::select();
+            pick.column(key).from(table).limit(BATCH);
+            filter(&mut pick);
+            let stmt = Query::delete()
+                .from_table(table)
+                .and_where(Expr::col(key).in_subquery(pick))
+                .to_owned();
+            let n = self.db.execute(&stmt).await?.rows_affected();
+            deleted += n;
+            if n < BATCH {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// Adds bytes and/or validity exactly once per idempotency key (a ledger row), and re-arms
     /// the notices. Does not touch the router: see [`Service::grant_and_apply`].
     pub async fn grant(&self, grant: &Grant) -> Result<GrantOutcome, QuotaError> {

@@ -126,6 +126,9 @@ pub struct QuotaSettings {
     pub templates_path: Option<PathBuf>,
     /// Language of notices: `id` or `en`.
     pub notify_lang: String,
+    /// Days the per-run history is kept: sync ledger rows and `sync_runs` older than this are
+    /// deleted daily (daily usage, purchases and admin grants are kept). 0 keeps everything.
+    pub history_retention_days: u32,
 }
 
 impl Default for QuotaSettings {
@@ -141,6 +144,7 @@ impl Default for QuotaSettings {
             remove_foreign_rows: false,
             templates_path: None,
             notify_lang: "id".into(),
+            history_retention_days: 90,
         }
     }
 }

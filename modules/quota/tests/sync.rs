@@ -478,3 +478,58 @@ impl NowUtc for FakeClock {
         lpsaring_kernel::Clock::now(self)
     }
 }
+
+#[tokio::test]
+async fn history_purge_drops_old_sync_rows_and_keeps_grants_and_daily_usage() {
+    let w = world(QuotaSettings {
+        history_retention_days: 30,
+        ..QuotaSettings::default()
+    })
+    .await;
+    w.user_with_device(1, 1, 0).await;
+    w.grant(1, 4 * GIB, 400, "order-1").await;
+    let count = |sql: &'static str| {
+        let db = w.db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    // Two runs that charge, 40 days ago…
+    for bytes in [100, 200] {
+        w.traffic(1, bytes);
+        w.svc.sync_once().await.unwrap();
+    }
+    w.clock.advance(chrono::Duration::days(40));
+    // …and one today.
+    w.traffic(1, 300);
+    w.svc.sync_once().await.unwrap();
+    let ledger_sync = "SELECT COUNT(*) FROM quota_ledger WHERE source = 'sync'";
+    assert_eq!(count(ledger_sync).await, 3);
+    let runs_before = count("SELECT COUNT(*) FROM sync_runs").await;
+
+    let (ledger_rows, runs) = w.svc.purge_history().await.unwrap();
+    assert_eq!(ledger_rows, 2);
+    assert_eq!(runs, u64::try_from(runs_before).unwrap() - 1);
+    assert_eq!(count(ledger_sync).await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM sync_runs").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM quota_ledger WHERE source <> 'sync'").await,
+        1,
+        "the purchase stays"
+    );
+    assert_eq!(
+        count("SELECT COALESCE(SUM(bytes), 0) FROM usage_daily").await,
+        600,
+        "daily usage stays"
+    );
+    assert_eq!(w.used(1).await, 600);
+    assert_eq!(w.svc.purge_history().await.unwrap(), (0, 0));
+}
