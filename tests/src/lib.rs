@@ -326,20 +326,27 @@ pub async fn count_rows(db: &impl ConnectionTrait, table: &str) -> i64 {
 /// Path of the `lpsaring` binary next to the test executable, building it if it is missing
 /// (a plain `cargo test -p lpsaring-tests` does not build other packages' binaries).
 pub fn lpsaring_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile dir")
-        .to_path_buf();
-    let bin = profile_dir.join("lpsaring");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "lpsaring", "--bin", "lpsaring"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the lpsaring binary failed");
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target profile dir")
+                .to_path_buf();
+            // Built once per test run, always: `cargo test` does not rebuild another package's
+            // binary, and a stale one (say, missing a new migration) fails in confusing ways.
+            // A fresh binary makes this a no-op.
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "lpsaring", "--bin", "lpsaring"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "building the lpsaring binary failed");
+            profile_dir.join("lpsaring")
+        })
+        .clone()
 }
