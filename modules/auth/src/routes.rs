@@ -322,10 +322,6 @@ impl Handler for VerifyCodeForm {
                 res.render(connected_page(lang, &ctx, &outcome));
             }
             Err(e) => {
-                let attempts = match &e {
-                    AuthError::OtpInvalid { remaining } => Some(*remaining),
-                    _ => None,
-                };
                 let takeover = matches!(
                     e,
                     AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
@@ -342,7 +338,16 @@ impl Handler for VerifyCodeForm {
                         ..code_step(Some(localized(lang, &e)), None, false)
                     }
                 } else {
-                    code_step(Some(localized(lang, &e)), attempts, takeover)
+                    // Still on the code form: the resend button keeps counting down the cooldown
+                    // of the code already sent. Attempts left are in the error text itself.
+                    let wait = match Phone::parse(&raw_phone) {
+                        Ok(phone) => svc.otp.cooldown_left(&phone).await.unwrap_or(0),
+                        Err(_) => 0,
+                    };
+                    LoginStep {
+                        resend_after_secs: wait,
+                        ..code_step(Some(localized(lang, &e)), None, takeover)
+                    }
                 };
                 res.render(render_login(lang, &csrf, step, status));
             }
