@@ -4,7 +4,7 @@
 //! Every command is executed synchronously under one lock and its replies are encoded straight
 //! into bytes, so a 50k-row host print costs one pass over the table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::codec::{QueryWord, Request, encode_attribute, encode_length, encode_word};
 use crate::query;
@@ -161,15 +161,55 @@ impl Menu {
 pub struct Table {
     next_id: u64,
     pub rows: BTreeMap<u64, Row>,
+    /// Ids of rows that were given a value in an [`INDEXED`] field (lower-cased). Only a hint,
+    /// always checked against the row: removals leave stale ids behind, while a value can only
+    /// enter a row through [`Table::insert`] or [`Table::note`] (the `set` command), which both
+    /// record it. Keeps duplicate checks and bypass refreshes linear-free at 20k+ rows.
+    index: HashMap<(&'static str, String), BTreeSet<u64>>,
 }
+
+/// Fields the simulator looks rows up by.
+const INDEXED: [&str; 2] = ["mac-address", "address"];
 
 impl Table {
     fn insert(&mut self, mut props: Vec<(String, String)>) -> String {
         self.next_id += 1;
         let id = format!("*{:X}", self.next_id);
         props.insert(0, (".id".to_owned(), id.clone()));
+        for (k, v) in &props {
+            self.note(self.next_id, k, v);
+        }
         self.rows.insert(self.next_id, Row { props });
         id
+    }
+
+    /// Records that row `id` now has `value` in field `key` (ignored for unindexed fields).
+    fn note(&mut self, id: u64, key: &str, value: &str) {
+        if let Some(field) = INDEXED.iter().find(|f| **f == key) {
+            self.index
+                .entry((field, value.to_ascii_lowercase()))
+                .or_default()
+                .insert(id);
+        }
+    }
+
+    /// Ids of the rows whose `key` equals `value` (ASCII case ignored), ascending.
+    fn ids_where<'a>(
+        &'a self,
+        key: &'static str,
+        value: &'a str,
+    ) -> impl Iterator<Item = u64> + 'a {
+        self.index
+            .get(&(key, value.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |id| {
+                self.rows
+                    .get(id)
+                    .and_then(|r| r.get(key))
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
     }
 
     fn find(&self, mut pred: impl FnMut(&Row) -> bool) -> Option<u64> {
@@ -177,10 +217,7 @@ impl Table {
     }
 
     fn find_by_mac(&self, mac: &str) -> Option<u64> {
-        self.find(|r| {
-            r.get("mac-address")
-                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
-        })
+        self.ids_where("mac-address", mac).next()
     }
 }
 
@@ -648,13 +685,14 @@ impl SimState {
                     .ok_or_else(|| trap(Some(1), "missing value of argument list"))?;
                 let address = get(&props, "address")
                     .ok_or_else(|| trap(Some(1), "missing value of argument address"))?;
-                if self
-                    .table(menu)
-                    .find(|r| {
+                let table = self.table(menu);
+                if table
+                    .ids_where("address", &address)
+                    .filter_map(|id| table.rows.get(&id))
+                    .any(|r| {
                         r.get("list") == Some(list.as_str())
                             && r.get("address") == Some(address.as_str())
                     })
-                    .is_some()
                 {
                     return Err(trap(Some(1), "failure: already have such entry"));
                 }
@@ -712,9 +750,13 @@ impl SimState {
             .rows
             .get(&id)
             .and_then(|r| r.get("mac-address").map(str::to_owned));
-        if let Some(row) = self.table_mut(menu).rows.get_mut(&id) {
+        let table = self.table_mut(menu);
+        if let Some(row) = table.rows.get_mut(&id) {
             for (k, v) in props {
                 row.set(k, v);
+            }
+            for (k, v) in props {
+                table.note(id, k, v);
             }
         }
         if menu == Menu::IpBinding {
@@ -749,8 +791,12 @@ impl SimState {
 
     fn set_authorized(&mut self, mac: &str, authorized: bool) {
         let value = if authorized { "true" } else { "false" };
-        for row in self.table_mut(Menu::Host).rows.values_mut() {
-            if row.get("mac-address") == Some(mac) {
+        let table = self.table_mut(Menu::Host);
+        let ids: Vec<u64> = table.ids_where("mac-address", mac).collect();
+        for id in ids {
+            if let Some(row) = table.rows.get_mut(&id)
+                && row.get("mac-address") == Some(mac)
+            {
                 row.set("authorized", value);
             }
         }
@@ -758,27 +804,19 @@ impl SimState {
 
     /// A host is `bypassed` while an enabled `type=bypassed` binding exists for its MAC.
     fn bypassed(&self, mac: &str) -> bool {
-        self.table(Menu::IpBinding).rows.values().any(|b| {
-            b.get("mac-address")
-                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
-                && b.get("type") == Some("bypassed")
-                && !b.is_true("disabled")
-        })
+        let bindings = self.table(Menu::IpBinding);
+        bindings
+            .ids_where("mac-address", mac)
+            .filter_map(|id| bindings.rows.get(&id))
+            .any(|b| b.get("type") == Some("bypassed") && !b.is_true("disabled"))
     }
 
     fn refresh_bypass(&mut self, mac: &str) {
-        let bypassed = self.table(Menu::IpBinding).rows.values().any(|b| {
-            b.get("mac-address")
-                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
-                && b.get("type") == Some("bypassed")
-                && !b.is_true("disabled")
-        });
-        let value = if bypassed { "true" } else { "false" };
-        for row in self.table_mut(Menu::Host).rows.values_mut() {
-            if row
-                .get("mac-address")
-                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
-            {
+        let value = if self.bypassed(mac) { "true" } else { "false" };
+        let hosts = self.table_mut(Menu::Host);
+        let ids: Vec<u64> = hosts.ids_where("mac-address", mac).collect();
+        for id in ids {
+            if let Some(row) = hosts.rows.get_mut(&id) {
                 row.set("bypassed", value);
             }
         }
@@ -1294,6 +1332,81 @@ mod tests {
             &[(".id", &id), ("type", "regular")],
         );
         assert_eq!(s.rows(Menu::Host)[0].get("bypassed"), Some("false"));
+    }
+
+    #[test]
+    fn lookups_follow_a_binding_moved_to_another_mac_and_forget_removed_rows() {
+        let mut s = SimState::default();
+        for (mac, ip) in [
+            ("aa:bb:cc:00:00:01", "10.0.0.5"),
+            ("aa:bb:cc:00:00:02", "10.0.0.6"),
+        ] {
+            s.add_host(&NewHost {
+                mac: mac.into(),
+                address: ip.into(),
+                ..NewHost::default()
+            })
+            .unwrap();
+        }
+        let r = run(
+            &mut s,
+            "/ip/hotspot/ip-binding/add",
+            &[("mac-address", "AA:BB:CC:00:00:01"), ("type", "bypassed")],
+        );
+        let id = r[0].attribute("ret").unwrap().to_owned();
+        run(
+            &mut s,
+            "/ip/hotspot/ip-binding/set",
+            &[(".id", &id), ("mac-address", "AA:BB:CC:00:00:02")],
+        );
+        let bypassed = |s: &SimState| -> Vec<String> {
+            s.rows(Menu::Host)
+                .iter()
+                .map(|r| r.get("bypassed").unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            bypassed(&s),
+            ["false", "true"],
+            "the bypass moved with the MAC"
+        );
+        // The old MAC is free again, the new one taken.
+        let old = run(
+            &mut s,
+            "/ip/hotspot/ip-binding/add",
+            &[("mac-address", "aa:bb:cc:00:00:01")],
+        );
+        assert_eq!(old[0].kind, ReplyKind::Done);
+        let new = run(
+            &mut s,
+            "/ip/hotspot/ip-binding/add",
+            &[("mac-address", "aa:bb:cc:00:00:02")],
+        );
+        assert_eq!(new[0].kind, ReplyKind::Trap);
+        run(&mut s, "/ip/hotspot/ip-binding/remove", &[(".id", &id)]);
+        assert_eq!(bypassed(&s), ["false", "false"]);
+        let again = run(
+            &mut s,
+            "/ip/hotspot/ip-binding/add",
+            &[("mac-address", "aa:bb:cc:00:00:02")],
+        );
+        assert_eq!(
+            again[0].kind,
+            ReplyKind::Done,
+            "a removed row is not a duplicate"
+        );
+        // Address-list duplicates are per (list, address).
+        let add = |s: &mut SimState, list: &str| {
+            run(
+                s,
+                "/ip/firewall/address-list/add",
+                &[("list", list), ("address", "10.0.0.5")],
+            )[0]
+            .kind
+        };
+        assert_eq!(add(&mut s, "active"), ReplyKind::Done);
+        assert_eq!(add(&mut s, "habis"), ReplyKind::Done);
+        assert_eq!(add(&mut s, "active"), ReplyKind::Trap);
     }
 
     #[test]
