@@ -6,7 +6,8 @@
 //! - `idle`: nothing moved since the last run (snapshot, counting, diff; nothing to write);
 //! - `traffic`: 1 host in 20 moved bytes since the last run (plus the SQL of charging them).
 //!
-//! `cargo bench -p lpsaring-benches --bench quota_sync -- --warm-up-time 1 --measurement-time 10`
+//! `cargo bench -p lpsaring-benches --bench quota_sync -- --warm-up-time 1 --measurement-time 5`
+//! (Postgres too with `LPSARING_TEST_POSTGRES_URL`; a trailing `sqlite` or `postgres` picks one.)
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -267,10 +268,24 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    bench_backend(c, &rt, "sqlite", None);
-    if let Ok(url) = std::env::var("LPSARING_TEST_POSTGRES_URL") {
+    if wanted("sqlite") {
+        bench_backend(c, &rt, "sqlite", None);
+    }
+    if let Ok(url) = std::env::var("LPSARING_TEST_POSTGRES_URL")
+        && wanted("postgres")
+    {
         bench_backend(c, &rt, "postgres", Some(&url));
     }
+}
+
+/// Building a 20k-device world takes a while: when the command line names a backend (a
+/// criterion filter such as `postgres`), only the named ones are set up.
+fn wanted(backend: &str) -> bool {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') && (a.contains("sqlite") || a.contains("postgres")))
+        .collect();
+    named.is_empty() || named.iter().any(|a| a.contains(backend))
 }
 
 criterion_group!(benches, bench);
