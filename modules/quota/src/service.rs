@@ -592,18 +592,15 @@ impl Service {
         // 4. Enforce: diff against the rows read at the start, write only the differences.
         let mut summary = summary_base;
         let desired = self.desired_devices(&devices, &by_mac, &statuses);
-        let profiles = self.desired_profiles(&facts, &statuses);
-        let plan = core::plan(
-            &desired,
-            &bindings,
-            &entries,
-            &self.settings.address_lists.all(),
-            &profiles,
-            &hotspot_users,
-            self.settings.remove_foreign_rows,
-        );
-        summary.orphan_rows = plan.orphan_rows;
-        let (writes, errors) = self.apply_plan(plan).await;
+        let (orphan_rows, writes, errors) = self
+            .enforce(
+                &desired,
+                (&facts, &statuses),
+                (&bindings, &entries, &hotspot_users),
+                self.settings.remove_foreign_rows,
+            )
+            .await;
+        summary.orphan_rows = orphan_rows;
         timings.enforce_ms = lap.next();
         timings.total_ms = lap.total();
         summary.timings = timings;
@@ -811,6 +808,30 @@ impl Service {
         out
     }
 
+    /// Diffs the desired devices and the users' hotspot profiles against the router rows read
+    /// in the snapshot, and writes only the differences. Returns (orphan rows, writes, failed).
+    async fn enforce(
+        &self,
+        desired: &[DesiredDevice<'_>],
+        (facts, statuses): (&FastMap<UserId, UserFacts>, &FastMap<UserId, AccessStatus>),
+        (bindings, entries, hotspot_users): (&[IpBinding], &[AddressListEntry], &[HotspotUser]),
+        remove_foreign: bool,
+    ) -> (usize, usize, usize) {
+        let profiles = self.desired_profiles(facts, statuses);
+        let plan = core::plan(
+            desired,
+            bindings,
+            entries,
+            &self.settings.address_lists.all(),
+            &profiles,
+            hotspot_users,
+            remove_foreign,
+        );
+        let orphan_rows = plan.orphan_rows;
+        let (writes, errors) = self.apply_plan(plan).await;
+        (orphan_rows, writes, errors)
+    }
+
     /// Applies the plan pipelined; one user's trap is logged and counted, the rest go on.
     /// Returns (writes sent, writes failed).
     async fn apply_plan(&self, plan: core::Plan) -> (usize, usize) {
@@ -905,17 +926,14 @@ impl Service {
             .filter(|e| ips.contains(&e.address))
             .collect();
         let facts_map: FastMap<UserId, UserFacts> = [(user, facts)].into_iter().collect();
-        let profiles = self.desired_profiles(&facts_map, &statuses);
-        let plan = core::plan(
-            &desired,
-            &bindings,
-            &entries,
-            &self.settings.address_lists.all(),
-            &profiles,
-            &hotspot_users,
-            false,
-        );
-        let (writes, errors) = self.apply_plan(plan).await;
+        let (_, writes, errors) = self
+            .enforce(
+                &desired,
+                (&facts_map, &statuses),
+                (&bindings, &entries, &hotspot_users),
+                false,
+            )
+            .await;
         Ok(SyncSummary {
             run_id: format!("user:{}", user.0),
             devices_matched: devices.len(),
@@ -1201,22 +1219,15 @@ pub async fn run_sync_loop(service: Arc<Service>, shutdown: impl Future<Output =
             .sync_interval_secs
             .max(QuotaSettings::MIN_INTERVAL_SECS),
     );
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = tick.tick() => {
-                match service.try_sync().await {
-                    Ok(Some(s)) => tracing::info!(
-                        run_id = %s.run_id, bytes = s.bytes_counted, writes = s.router_writes,
-                        errors = s.router_errors, "quota sync"
-                    ),
-                    Ok(None) => tracing::debug!("quota sync skipped: a run is in progress"),
-                    Err(e) => tracing::warn!(error = %e, "quota sync failed"),
-                }
-            }
+    lpsaring_kernel::jobs::every(every, shutdown, || async {
+        match service.try_sync().await {
+            Ok(Some(s)) => tracing::info!(
+                run_id = %s.run_id, bytes = s.bytes_counted, writes = s.router_writes,
+                errors = s.router_errors, "quota sync"
+            ),
+            Ok(None) => tracing::debug!("quota sync skipped: a run is in progress"),
+            Err(e) => tracing::warn!(error = %e, "quota sync failed"),
         }
-    }
+    })
+    .await;
 }
