@@ -107,18 +107,27 @@ fn world(devices: usize, settings: &QuotaSettings) -> World {
     w
 }
 
-fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
+/// Every user's status once this run's usage is added.
+fn statuses(w: &World, per_user: &FastMap<UserId, i64>) -> FastMap<UserId, AccessStatus> {
     let now = lpsaring_kernel::Clock::now(&FakeClock::at_epoch_2026());
-    let by_mac = core::dedup_hosts(&w.hosts);
-    let usage = core::usage(&by_mac, &w.baselines, &w.owners);
-    let mut statuses: FastMap<UserId, AccessStatus> = FastMap::default();
-    statuses.reserve(w.accounts.len());
+    let mut out: FastMap<UserId, AccessStatus> = FastMap::default();
+    out.reserve(w.accounts.len());
     for (user, input) in &w.accounts {
         let mut input = *input;
-        input.used += usage.per_user.get(user).copied().unwrap_or(0);
-        statuses.insert(*user, status::resolve(&input, now));
+        input.used += per_user.get(user).copied().unwrap_or(0);
+        out.insert(*user, status::resolve(&input, now));
     }
-    let devices: Vec<DesiredDevice<'_>> = by_mac
+    out
+}
+
+/// The router state every seen device should have.
+fn desired<'a>(
+    w: &World,
+    by_mac: &core::Hosts<'_>,
+    statuses: &FastMap<UserId, AccessStatus>,
+    settings: &'a QuotaSettings,
+) -> Vec<DesiredDevice<'a>> {
+    by_mac
         .iter()
         .filter_map(|(m, h)| {
             let user = *w.owners.get(&m)?;
@@ -133,7 +142,14 @@ fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
                 list: d.list,
             })
         })
-        .collect();
+        .collect()
+}
+
+fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
+    let by_mac = core::dedup_hosts(&w.hosts);
+    let usage = core::usage(&by_mac, &w.baselines, &w.owners);
+    let statuses = statuses(w, &usage.per_user);
+    let devices = desired(w, &by_mac, &statuses, settings);
     let plan = core::plan(&devices, &w.bindings, &w.entries, lists, &[], &[], false);
     plan.writes.len() + usage.put.len()
 }
@@ -162,30 +178,10 @@ fn phases(c: &mut Criterion) {
     let lists = settings.address_lists.all();
     let devices = 100_000;
     let w = world(devices, &settings);
-    let now = lpsaring_kernel::Clock::now(&FakeClock::at_epoch_2026());
     let by_mac = core::dedup_hosts(&w.hosts);
     let usage = core::usage(&by_mac, &w.baselines, &w.owners);
-    let statuses: FastMap<UserId, AccessStatus> = w
-        .accounts
-        .iter()
-        .map(|(u, i)| (*u, status::resolve(i, now)))
-        .collect();
-    let desired: Vec<DesiredDevice<'_>> = by_mac
-        .iter()
-        .filter_map(|(m, h)| {
-            let user = *w.owners.get(&m)?;
-            let st = *statuses.get(&user)?;
-            let d = status::desired(st, &settings);
-            Some(DesiredDevice {
-                user,
-                mac: m,
-                ip: h.address,
-                status: st,
-                binding: d.binding,
-                list: d.list,
-            })
-        })
-        .collect();
+    let statuses_now = statuses(&w, &usage.per_user);
+    let desired = desired(&w, &by_mac, &statuses_now, &settings);
     let mut group = c.benchmark_group("quota_core_phases_100000");
     group.sample_size(20);
     group.bench_function("dedup_hosts", |b| {
@@ -195,16 +191,7 @@ fn phases(c: &mut Criterion) {
         b.iter(|| black_box(core::usage(&by_mac, &w.baselines, &w.owners).put.len()));
     });
     group.bench_function("statuses", |b| {
-        b.iter(|| {
-            let mut out: FastMap<UserId, AccessStatus> = FastMap::default();
-            out.reserve(w.accounts.len());
-            for (user, input) in &w.accounts {
-                let mut input = *input;
-                input.used += usage.per_user.get(user).copied().unwrap_or(0);
-                out.insert(*user, status::resolve(&input, now));
-            }
-            black_box(out.len())
-        });
+        b.iter(|| black_box(statuses(&w, &usage.per_user).len()));
     });
     group.bench_function("plan", |b| {
         b.iter(|| {
