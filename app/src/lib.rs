@@ -276,26 +276,26 @@ fn spawn_jobs(
     let sessions = app.sessions.clone();
     let quota = app.quota.clone();
     let clock = app.clock.clone();
-    let stop_cleanup = stopped(stop.clone());
-    let cleanup = tokio::spawn(async move {
-        tokio::pin!(stop_cleanup);
-        let mut daily = tokio::time::interval(Duration::from_secs(24 * 3600));
-        loop {
-            tokio::select! {
-                _ = &mut stop_cleanup => return,
-                _ = daily.tick() => {
-                    match sessions.cleanup_expired(clock.now()).await {
-                        Ok(n) => tracing::info!(deleted = n, "expired and old revoked refresh tokens deleted"),
-                        Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
-                    }
-                    match quota.purge_history().await {
-                        Ok((ledger, runs)) => tracing::info!(ledger, runs, "old sync history deleted"),
-                        Err(e) => tracing::warn!(error = %e, "sync history clean-up failed"),
-                    }
+    let cleanup = tokio::spawn(lpsaring_kernel::jobs::every(
+        Duration::from_secs(24 * 3600),
+        stopped(stop.clone()),
+        move || {
+            let (sessions, quota, clock) = (sessions.clone(), quota.clone(), clock.clone());
+            async move {
+                match sessions.cleanup_expired(clock.now()).await {
+                    Ok(n) => tracing::info!(
+                        deleted = n,
+                        "expired and old revoked refresh tokens deleted"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
+                }
+                match quota.purge_history().await {
+                    Ok((ledger, runs)) => tracing::info!(ledger, runs, "old sync history deleted"),
+                    Err(e) => tracing::warn!(error = %e, "sync history clean-up failed"),
                 }
             }
-        }
-    });
+        },
+    ));
     let stop_sweeper = stopped(stop.clone());
     let sweeper_guard = tokio::spawn(async move {
         stop_sweeper.await;

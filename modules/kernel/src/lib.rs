@@ -9,6 +9,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod jobs;
 pub mod outbox;
 pub mod ports;
 pub mod secret;

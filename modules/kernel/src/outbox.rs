@@ -247,18 +247,11 @@ impl Outbox {
 
     /// Delivers every `every` until `shutdown` resolves. `app` spawns it.
     pub async fn run(self: Arc<Self>, every: Duration, shutdown: impl Future<Output = ()> + Send) {
-        tokio::pin!(shutdown);
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tick.tick() => {
-                    if let Err(e) = self.deliver_due().await {
-                        tracing::error!(error = %e, "outbox pass failed");
-                    }
-                }
+        crate::jobs::every(every, shutdown, || async {
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "outbox pass failed");
             }
-        }
+        })
+        .await;
     }
 }
