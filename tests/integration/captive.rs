@@ -430,16 +430,7 @@ async fn logout_removes_the_router_access() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let token = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            c.strip_prefix("auth_token=")
-                .map(|rest| rest.split(';').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let token = lpsaring_tests::set_cookie(&res, "auth_token").unwrap();
     assert_eq!(app.router_rows(Menu::IpBinding).len(), 1);
     let res = app
         .http

@@ -83,16 +83,7 @@ async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let token = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            c.strip_prefix("auth_token=")
-                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
-        })
-        .expect("an auth_token cookie");
+    let token = lpsaring_tests::set_cookie(&res, "auth_token").expect("an auth_token cookie");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["access_status"], "ok", "{body}");
     token

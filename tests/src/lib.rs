@@ -350,3 +350,16 @@ pub fn lpsaring_bin() -> PathBuf {
         })
         .clone()
 }
+
+/// The value of cookie `name` set by a response (`Set-Cookie: name=value; …`).
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&prefix)
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        })
+}
