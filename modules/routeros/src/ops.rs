@@ -351,13 +351,20 @@ impl Router for RouterOsClient {
         let rows = self
             .rows(cmd(ADDRESS_LIST, "print").proplist(&[".id", "list", "address", "comment"]))
             .await?;
+        // The router prints a list's rows together: each name is allocated once per run of rows.
+        let mut last_list: Option<Arc<str>> = None;
         Ok(rows
             .iter()
             .filter_map(|r| {
+                let name = get(r, "list")?;
+                let list = match &last_list {
+                    Some(l) if **l == *name => l.clone(),
+                    _ => last_list.insert(Arc::from(name)).clone(),
+                };
                 Some(AddressListEntry {
                     comment: ours(r)?,
                     id: get(r, ".id")?.to_owned(),
-                    list: get(r, "list")?.to_owned(),
+                    list,
                     address: ip(r, "address")?,
                 })
             })

@@ -225,7 +225,7 @@ async fn status_list_holds_exactly_one_of_ours() {
         .unwrap();
     let ours = client.address_list().await.unwrap();
     assert_eq!(ours.len(), 1);
-    assert_eq!((ours[0].list.as_str(), ours[0].address), ("fup", ip(1)));
+    assert_eq!((&*ours[0].list, ours[0].address), ("fup", ip(1)));
     let writes = sim.stats().writes;
     client
         .set_status_list(ip(1), "fup", &lists, &comment(1))
