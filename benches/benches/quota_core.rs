@@ -3,28 +3,38 @@
 //! at most 20 ms on the 2-core CI box.
 //!
 //! Each iteration is a realistic steady run: every host moved some bytes, 1% of the users change
-//! status (so the plan holds a few writes), the rest is already right on the router.
+//! status (so the plan holds a few writes), the rest is already right on the router. Orders are
+//! as a live router has them: hosts in the order devices came online (shuffled against the
+//! registry), bindings and list entries in the order the sync created them, baselines in the
+//! order of the previous snapshot. `quota_core_unordered` is the worst case: baselines in key
+//! order (the first run after a restart) and router rows shuffled.
 //!
 //! `cargo bench -p lpsaring-benches --bench quota_core -- --warm-up-time 1 --measurement-time 4`
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use lpsaring_benches as _;
 use std::hint::black_box;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lpsaring_kernel::ports::router::{AddressListEntry, HostEntry, IpBinding, OwnedComment};
+use lpsaring_kernel::ports::router::{
+    AddressListEntry, BindingType, HostEntry, IpBinding, OwnedComment,
+};
 use lpsaring_kernel::{FakeClock, Mac, UserId};
 use lpsaring_quota::QuotaSettings;
 use lpsaring_quota::api::AccessStatus;
-use lpsaring_quota::core::{self, Baseline, DesiredDevice, FastMap};
+use lpsaring_quota::core::{self, Baseline, Baselines, Fleet, FleetDevice, RouterRows};
 use lpsaring_quota::status::{self, StatusInput};
 
 struct World {
+    /// The registry, by owner.
+    devices: Vec<FleetDevice>,
     hosts: Vec<HostEntry>,
-    baselines: FastMap<Mac, Baseline>,
-    owners: FastMap<Mac, UserId>,
-    accounts: FastMap<UserId, StatusInput>,
+    baselines: Baselines,
+    /// By position in the fleet's users (user `k + 1` is at `k`).
+    accounts: Vec<StatusInput>,
     bindings: Vec<IpBinding>,
     entries: Vec<AddressListEntry>,
 }
@@ -38,23 +48,83 @@ fn ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::from(0x0a40_0000u32 + i as u32)
 }
 
+/// A fixed pseudo-random permutation (xorshift Fisher-Yates): the same world every run.
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut x = seed | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}
+
 /// `devices` devices, two per user.
 fn world(devices: usize, settings: &QuotaSettings) -> World {
     let gib = 1024 * 1024 * 1024_i64;
     let mut w = World {
+        devices: Vec::with_capacity(devices),
         hosts: Vec::with_capacity(devices),
-        baselines: FastMap::default(),
-        owners: FastMap::default(),
-        accounts: FastMap::default(),
+        baselines: Baselines::default(),
+        accounts: Vec::with_capacity(devices / 2 + 1),
         bindings: Vec::with_capacity(devices),
         entries: Vec::with_capacity(devices),
     };
+    // Rows of one list share its name, as the client parses them.
+    let active: Arc<str> = Arc::from("active");
     for i in 0..devices {
         let user = UserId((i / 2) as i64 + 1);
-        let m = mac(i);
+        w.devices.push(FleetDevice {
+            user,
+            mac: mac(i),
+            ip: Some(ip(i)),
+        });
+        if i % 2 == 0 {
+            // 1% of users are about to run out (habis); the rest have plenty.
+            let used = if (i / 2) % 100 == 0 { 5 * gib - 1 } else { gib };
+            w.accounts.push(StatusInput {
+                blocked: false,
+                approved: true,
+                active: true,
+                unlimited: false,
+                purchased: 5 * gib,
+                used,
+                expires_at: None,
+                fup_threshold: settings.fup_threshold_bytes,
+            });
+        }
+        let comment = OwnedComment::for_user(user);
+        w.bindings.push(IpBinding {
+            id: format!("*B{i:X}"),
+            mac: mac(i),
+            kind: BindingType::Bypassed,
+            server: None,
+            comment: comment.clone(),
+        });
+        w.entries.push(AddressListEntry {
+            id: format!("*A{i:X}"),
+            list: active.clone(),
+            address: ip(i),
+            comment,
+        });
+    }
+    // Hosts in the order the devices came online; their `.id`s count up in that order.
+    let mut online: Vec<usize> = (0..devices).collect();
+    shuffle(&mut online, 0x9e37_79b9_7f4a_7c15);
+    let mut previous = Vec::with_capacity(devices);
+    for (pos, &i) in online.iter().enumerate() {
+        let id = format!("*{:X}", pos + 1);
+        previous.push((
+            mac(i),
+            Baseline {
+                host_id: id.as_str().into(),
+                bytes: 9_000_000,
+                uptime: 3_570,
+            },
+        ));
         w.hosts.push(HostEntry {
-            id: format!("*{:X}", i + 1),
-            mac: m,
+            id,
+            mac: mac(i),
             address: Some(ip(i)),
             to_address: None,
             server: Some("hotspot1".into()),
@@ -65,93 +135,50 @@ fn world(devices: usize, settings: &QuotaSettings) -> World {
             bypassed: true,
             comment: None,
         });
-        w.baselines.insert(
-            m,
-            Baseline {
-                host_id: format!("*{:X}", i + 1).into(),
-                bytes: 9_000_000,
-                uptime: 3_570,
-            },
-        );
-        w.owners.insert(m, user);
-        // 1% of users are about to run out (habis); the rest have plenty.
-        let used = if (i / 2) % 100 == 0 { 5 * gib - 1 } else { gib };
-        w.accounts.insert(
-            user,
-            StatusInput {
-                blocked: false,
-                approved: true,
-                active: true,
-                unlimited: false,
-                purchased: 5 * gib,
-                used,
-                expires_at: None,
-                fup_threshold: settings.fup_threshold_bytes,
-            },
-        );
-        let comment = OwnedComment::for_user(user);
-        w.bindings.push(IpBinding {
-            id: format!("*B{i:X}"),
-            mac: m,
-            kind: lpsaring_kernel::ports::router::BindingType::Bypassed,
-            server: None,
-            comment: comment.clone(),
-        });
-        w.entries.push(AddressListEntry {
-            id: format!("*A{i:X}"),
-            list: "active".into(),
-            address: ip(i),
-            comment,
-        });
     }
+    w.baselines = Baselines::from_rows(previous);
+    w
+}
+
+/// The worst case for the order-following joins: baselines in key order, rows shuffled.
+fn unordered(mut w: World) -> World {
+    let mut rows: Vec<(Mac, Baseline)> = w.baselines.iter().map(|(m, b)| (m, b.clone())).collect();
+    rows.sort_by_key(|(m, _)| m.to_string());
+    w.baselines = Baselines::from_rows(rows);
+    shuffle(&mut w.bindings, 7);
+    shuffle(&mut w.entries, 11);
     w
 }
 
 /// Every user's status once this run's usage is added.
-fn statuses(w: &World, per_user: &FastMap<UserId, i64>) -> FastMap<UserId, AccessStatus> {
+fn statuses(w: &World, per_user: &[i64]) -> Vec<Option<AccessStatus>> {
     let now = lpsaring_kernel::Clock::now(&FakeClock::at_epoch_2026());
-    let mut out: FastMap<UserId, AccessStatus> = FastMap::default();
-    out.reserve(w.accounts.len());
-    for (user, input) in &w.accounts {
-        let mut input = *input;
-        input.used += per_user.get(user).copied().unwrap_or(0);
-        out.insert(*user, status::resolve(&input, now));
-    }
-    out
-}
-
-/// The router state every seen device should have.
-fn desired<'a>(
-    w: &World,
-    by_mac: &core::Hosts<'_>,
-    statuses: &FastMap<UserId, AccessStatus>,
-    settings: &'a QuotaSettings,
-) -> Vec<DesiredDevice<'a>> {
-    by_mac
+    w.accounts
         .iter()
-        .filter_map(|(m, h)| {
-            let user = *w.owners.get(&m)?;
-            let st = *statuses.get(&user)?;
-            let d = status::desired(st, settings);
-            Some(DesiredDevice {
-                user,
-                mac: m,
-                ip: h.address,
-                status: st,
-                binding: d.binding,
-                list: d.list,
-            })
+        .zip(per_user)
+        .map(|(input, delta)| {
+            let mut input = *input;
+            input.used += delta;
+            Some(status::resolve(&input, now))
         })
         .collect()
 }
 
+fn rows(w: &World) -> RouterRows<'_> {
+    RouterRows {
+        bindings: &w.bindings,
+        entries: &w.entries,
+        users: &[],
+    }
+}
+
 fn one_run(w: &World, settings: &QuotaSettings, lists: &[String]) -> usize {
-    let by_mac = core::dedup_hosts(&w.hosts);
-    let usage = core::usage(&by_mac, &w.baselines, &w.owners);
+    let fleet = Fleet::new(w.devices.iter().copied());
+    let usage = core::usage(&w.hosts, &fleet, &w.baselines);
     let statuses = statuses(w, &usage.per_user);
-    let devices = desired(w, &by_mac, &statuses, settings);
-    let plan = core::plan(&devices, &w.bindings, &w.entries, lists, &[], &[], false);
-    plan.writes.len() + usage.put.len()
+    let desired = core::desired_devices(&fleet, &usage.presence, &w.hosts, &statuses, settings);
+    let plan = core::plan(&fleet, &desired, rows(w), lists, &[], false);
+    plan.writes.len() + usage.changed.len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -170,33 +197,53 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    let mut group = c.benchmark_group("quota_core_unordered");
+    group.sample_size(20);
+    let devices = 100_000;
+    let w = unordered(world(devices, &settings));
+    let expected_writes = (devices / 2).div_ceil(100) * 2 * 3;
+    assert_eq!(one_run(&w, &settings, &lists), expected_writes + devices);
+    group.throughput(Throughput::Elements(devices as u64));
+    group.bench_with_input(BenchmarkId::from_parameter(devices), &w, |b, w| {
+        b.iter(|| black_box(one_run(w, &settings, &lists)));
+    });
+    group.finish();
 }
 
 /// The phases of one run at 100k devices, each on prepared inputs: says where the time goes.
 fn phases(c: &mut Criterion) {
     let settings = QuotaSettings::default();
     let lists = settings.address_lists.all();
-    let devices = 100_000;
-    let w = world(devices, &settings);
-    let by_mac = core::dedup_hosts(&w.hosts);
-    let usage = core::usage(&by_mac, &w.baselines, &w.owners);
+    let w = world(100_000, &settings);
+    let fleet = Fleet::new(w.devices.iter().copied());
+    let usage = core::usage(&w.hosts, &fleet, &w.baselines);
     let statuses_now = statuses(&w, &usage.per_user);
-    let desired = desired(&w, &by_mac, &statuses_now, &settings);
+    let desired =
+        core::desired_devices(&fleet, &usage.presence, &w.hosts, &statuses_now, &settings);
     let mut group = c.benchmark_group("quota_core_phases_100000");
     group.sample_size(20);
-    group.bench_function("dedup_hosts", |b| {
-        b.iter(|| black_box(core::dedup_hosts(&w.hosts).len()));
+    group.bench_function("fleet", |b| {
+        b.iter(|| black_box(Fleet::new(w.devices.iter().copied()).len()));
     });
     group.bench_function("usage", |b| {
-        b.iter(|| black_box(core::usage(&by_mac, &w.baselines, &w.owners).put.len()));
+        b.iter(|| black_box(core::usage(&w.hosts, &fleet, &w.baselines).changed.len()));
     });
     group.bench_function("statuses", |b| {
         b.iter(|| black_box(statuses(&w, &usage.per_user).len()));
     });
+    group.bench_function("desired", |b| {
+        b.iter(|| {
+            black_box(
+                core::desired_devices(&fleet, &usage.presence, &w.hosts, &statuses_now, &settings)
+                    .len(),
+            )
+        });
+    });
     group.bench_function("plan", |b| {
         b.iter(|| {
             black_box(
-                core::plan(&desired, &w.bindings, &w.entries, &lists, &[], &[], false)
+                core::plan(&fleet, &desired, rows(&w), &lists, &[], false)
                     .writes
                     .len(),
             )

@@ -83,9 +83,15 @@ impl Service {
         Ok(rows.into_iter().filter_map(to_device).collect())
     }
 
-    /// Every registered device (the quota sync maps router hosts to users with it).
+    /// Every registered device (the quota sync maps router hosts to users with it), by owner
+    /// then age: the sync numbers users in one pass, and creates router rows in this order, so
+    /// the next run finds them in the same order.
     pub async fn all(&self) -> Result<Vec<Device>, DeviceError> {
-        let rows = device::Entity::find().all(&self.db).await?;
+        let rows = device::Entity::find()
+            .order_by_asc(device::Column::UserId)
+            .order_by_asc(device::Column::Id)
+            .all(&self.db)
+            .await?;
         Ok(rows.into_iter().filter_map(to_device).collect())
     }
 

@@ -1,10 +1,17 @@
 //! The pure sync core: byte deltas from one hosts snapshot against stored baselines, and the
 //! minimal router writes that bring our rows to the desired state. No I/O, no clock, so it can be
 //! tested exhaustively and benchmarked at 100k devices (`benches/benches/quota_core.rs`).
+//!
+//! Built for a run every few seconds at 100k devices: the registry is numbered once per run
+//! ([`Fleet`]), so users and devices are found by position afterwards; the one hash probe per
+//! host row finds device and owner together; rows we keep or create (baselines, bindings, list
+//! entries) come back from the router in the order we last saw them, so they are joined by a
+//! cursor ([`CursorJoin`]) and hashed only where that order broke.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use lpsaring_kernel::ports::router::{
     AddressListEntry, BindingType, HostEntry, HotspotUser, IpBinding, OwnedComment, RouterWrite,
@@ -12,6 +19,8 @@ use lpsaring_kernel::ports::router::{
 use lpsaring_kernel::{Mac, UserId};
 
 use crate::api::AccessStatus;
+use crate::settings::QuotaSettings;
+use crate::status;
 
 /// A small multiplicative hasher for MACs, IPs and ids: the keys are not attacker-chosen in a way
 /// that matters (the router reports them, the registry stores them) and SipHash would dominate
@@ -182,38 +191,322 @@ fn total(host: &HostEntry) -> u64 {
     host.bytes_in.saturating_add(host.bytes_out)
 }
 
-/// Bytes counted per MAC this run, in snapshot order (for device sightings and tests).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PerMac(pub Vec<(Mac, i64)>);
+/// The MAC a [`mac_key`] was made from.
+#[inline]
+fn mac_of(key: u64) -> Mac {
+    let [_, _, a, b, c, d, e, f] = key.to_be_bytes();
+    Mac([a, b, c, d, e, f])
+}
 
-impl PerMac {
-    /// A linear scan: meant for tests and diagnostics, not for per-device loops.
-    pub fn get(&self, mac: &Mac) -> Option<&i64> {
-        self.0.iter().find(|(m, _)| m == mac).map(|(_, n)| n)
+const NONE: u32 = u32::MAX;
+const NO_LIST: u8 = u8::MAX;
+
+fn index(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(NONE)
+}
+
+/// How far a cursor join skips ahead to a match (over rows that vanished: removed hosts,
+/// deleted devices). A match further away is taken as one row out of place, and the cursor stays.
+const RESYNC_WINDOW: usize = 64;
+
+/// Finds rows by MAC in a list that is usually in the order it is asked in: the router prints
+/// rows in creation order, we create bindings in device order, and we keep baselines in the
+/// order of the last snapshot. The row at the cursor is tried first (one compare, no hashing);
+/// an index, built the first time the order breaks, finds the rest. Order only ever affects
+/// speed, never the answer: a row with the MAC is found either way (with two rows for one MAC,
+/// which one may depend on the order; callers treat such rows as interchangeable).
+struct CursorJoin<K: Fn(usize) -> u64> {
+    key_at: K,
+    len: usize,
+    cursor: usize,
+    index: Option<FastMap<u64, u32>>,
+}
+
+impl<K: Fn(usize) -> u64> CursorJoin<K> {
+    fn new(len: usize, key_at: K) -> Self {
+        Self {
+            key_at,
+            len,
+            cursor: 0,
+            index: None,
+        }
+    }
+
+    /// The position of a row with `key`. Callers ask for each key once.
+    #[inline]
+    fn find(&mut self, key: u64) -> Option<usize> {
+        if self.cursor < self.len && (self.key_at)(self.cursor) == key {
+            self.cursor += 1;
+            return Some(self.cursor - 1);
+        }
+        self.find_slow(key)
+    }
+
+    #[cold]
+    fn find_slow(&mut self, key: u64) -> Option<usize> {
+        let (len, key_at) = (self.len, &self.key_at);
+        let found = self.index.get_or_insert_with(|| {
+            let mut index = FastMap::default();
+            index.reserve(len);
+            for i in 0..len {
+                index.entry(key_at(i)).or_insert(self::index(i));
+            }
+            index
+        });
+        let p = *found.get(&key)? as usize;
+        if p >= self.cursor && p - self.cursor <= RESYNC_WINDOW {
+            self.cursor = p + 1;
+        }
+        Some(p)
+    }
+}
+
+/// Baselines of the MACs counted so far, kept in the order the router last printed their hosts
+/// so the next run meets them in the same order (see [`CursorJoin`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Baselines {
+    rows: Vec<(u64, Baseline)>,
+}
+
+impl Baselines {
+    /// From stored rows (any order; one per MAC).
+    pub fn from_rows(rows: impl IntoIterator<Item = (Mac, Baseline)>) -> Self {
+        Self {
+            rows: rows.into_iter().map(|(m, b)| (mac_key(m), b)).collect(),
+        }
+    }
+
+    /// A linear scan: for tests and diagnostics, not per-device loops.
+    pub fn get(&self, mac: Mac) -> Option<&Baseline> {
+        let key = mac_key(mac);
+        self.rows.iter().find(|(k, _)| *k == key).map(|(_, b)| b)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.rows.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(Mac, i64)> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (Mac, &Baseline)> + '_ {
+        self.rows.iter().map(|(k, b)| (mac_of(*k), b))
     }
+}
+
+/// A registered device as a run sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetDevice {
+    pub user: UserId,
+    pub mac: Mac,
+    /// The last IP the registry knows for it.
+    pub ip: Option<Ipv4Addr>,
+}
+
+/// The run's registered devices, numbered once: every later step finds a device's owner, usage
+/// and status by position instead of hashing a `UserId` or a MAC again. Positions follow the
+/// input; owners are numbered in ascending `UserId` order (the order [`Fleet::users`] lists
+/// them). Devices ordered by owner (as the registry reads them) are numbered in one pass.
+#[derive(Debug, Default, Clone)]
+pub struct Fleet {
+    devices: Vec<FleetDevice>,
+    /// Position in `users` of each device's owner; `NONE` for a MAC an earlier device has.
+    owner: Vec<u32>,
+    users: Vec<UserId>,
+    by_mac: FastMap<u64, Owned>,
+}
+
+/// A device and its owner's position, found by MAC in one probe.
+#[derive(Debug, Clone, Copy)]
+struct Owned {
+    device: u32,
+    user: u32,
+}
+
+impl Fleet {
+    pub fn new(devices: impl IntoIterator<Item = FleetDevice>) -> Self {
+        let devices: Vec<FleetDevice> = devices.into_iter().collect();
+        let mut users: Vec<UserId> = Vec::new();
+        let mut owner: Vec<u32> = Vec::with_capacity(devices.len());
+        if devices.windows(2).all(|w| w[0].user <= w[1].user) {
+            for d in &devices {
+                if users.last() != Some(&d.user) {
+                    users.push(d.user);
+                }
+                owner.push(index(users.len() - 1));
+            }
+        } else {
+            users = devices.iter().map(|d| d.user).collect();
+            users.sort_unstable();
+            users.dedup();
+            let position: FastMap<UserId, u32> = users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (*u, index(i)))
+                .collect();
+            owner.extend(devices.iter().map(|d| position[&d.user]));
+        }
+        let mut by_mac: FastMap<u64, Owned> = FastMap::default();
+        by_mac.reserve(devices.len());
+        for (i, d) in devices.iter().enumerate() {
+            match by_mac.entry(mac_key(d.mac)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Owned {
+                        device: index(i),
+                        user: owner[i],
+                    });
+                }
+                // The registry keeps one device per MAC; should two come, the first is the one.
+                std::collections::hash_map::Entry::Occupied(_) => owner[i] = NONE,
+            }
+        }
+        Self {
+            devices,
+            owner,
+            users,
+            by_mac,
+        }
+    }
+
+    /// Every owner, ascending; a user's position here indexes [`Usage::per_user`] and the
+    /// statuses given to [`desired_devices`].
+    pub fn users(&self) -> &[UserId] {
+        &self.users
+    }
+
+    pub fn devices(&self) -> &[FleetDevice] {
+        &self.devices
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+
+    /// The position of the device with this MAC.
+    pub fn device_of(&self, mac: Mac) -> Option<usize> {
+        self.by_mac.get(&mac_key(mac)).map(|o| o.device as usize)
+    }
+
+    /// The position in [`Fleet::users`] of device `d`'s owner.
+    pub fn owner_of(&self, d: usize) -> Option<usize> {
+        self.owner
+            .get(d)
+            .filter(|&&u| u != NONE)
+            .map(|&u| u as usize)
+    }
+}
+
+/// Where a registered device is on the network this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// No host entry: offline.
+    Away,
+    /// The router sees it: `host` is its row in this snapshot, `ip` the address there (when
+    /// the router knows one).
+    Online { host: u32, ip: Option<Ipv4Addr> },
+}
+
+impl Presence {
+    pub fn is_online(self) -> bool {
+        matches!(self, Presence::Online { .. })
+    }
+
+    /// The IP the router sees it on now.
+    pub fn ip(self) -> Option<Ipv4Addr> {
+        match self {
+            Presence::Online { ip, .. } => ip,
+            Presence::Away => None,
+        }
+    }
+}
+
+/// A host row left out because another row has its MAC (see [`pick_hosts`]).
+const SKIP: u32 = NONE;
+/// A host row nobody registered.
+const STRANGER: u32 = NONE - 1;
+
+/// One row per MAC, and whose it is: `pick[i]` is `(fleet device, owner position)` of host row
+/// `i`, `(STRANGER, _)`, or `(SKIP, _)` for a duplicate row. A MAC on two hotspot servers shows
+/// twice; the longest-lived entry is the stable choice (picking differently between runs would
+/// look like a recreation).
+struct Picks {
+    pick: Vec<(u32, u32)>,
+    presence: Vec<Presence>,
+}
+
+fn pick_hosts(hosts: &[HostEntry], fleet: &Fleet) -> Picks {
+    let outlives = |a: &HostEntry, b: &HostEntry| {
+        (a.uptime_secs, total(a), &a.id) > (b.uptime_secs, total(b), &b.id)
+    };
+    let mut presence = vec![Presence::Away; fleet.len()];
+    let mut strangers: FastMap<u64, u32> = FastMap::default();
+    let mut pick: Vec<(u32, u32)> = Vec::with_capacity(hosts.len());
+    for (i, h) in hosts.iter().enumerate() {
+        let key = mac_key(h.mac);
+        let here = index(i);
+        let (earlier, who) = match fleet.by_mac.get(&key) {
+            Some(&o) => {
+                let seen = &mut presence[o.device as usize];
+                let earlier = match *seen {
+                    Presence::Online { host, .. } if !outlives(h, &hosts[host as usize]) => {
+                        pick.push((SKIP, 0));
+                        continue;
+                    }
+                    Presence::Online { host, .. } => Some(host),
+                    Presence::Away => None,
+                };
+                *seen = Presence::Online {
+                    host: here,
+                    ip: h.address,
+                };
+                (earlier, (o.device, o.user))
+            }
+            None => {
+                let slot = strangers.entry(key).or_insert(NONE);
+                let earlier = match *slot {
+                    NONE => None,
+                    host if !outlives(h, &hosts[host as usize]) => {
+                        pick.push((SKIP, 0));
+                        continue;
+                    }
+                    host => Some(host),
+                };
+                *slot = here;
+                (earlier, (STRANGER, 0))
+            }
+        };
+        if let Some(earlier) = earlier {
+            pick[earlier as usize].0 = SKIP;
+        }
+        pick.push(who);
+    }
+    Picks { pick, presence }
+}
+
+/// Where each fleet device is, without counting anything (a targeted apply).
+pub fn presence(hosts: &[HostEntry], fleet: &Fleet) -> Vec<Presence> {
+    pick_hosts(hosts, fleet).presence
 }
 
 /// The outcome of counting one snapshot.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Usage {
-    /// Bytes to add per user (only users with a positive delta).
-    pub per_user: FastMap<UserId, i64>,
-    /// Bytes per MAC counted this run (only MACs with a positive delta).
-    pub per_mac: PerMac,
-    /// Baselines to store (new or changed).
-    pub put: Vec<(Mac, Baseline)>,
+    /// Bytes to add per user, by position in [`Fleet::users`].
+    pub per_user: Vec<i64>,
+    /// Users with bytes to add.
+    pub users_charged: usize,
+    /// Where each fleet device is.
+    pub presence: Vec<Presence>,
+    /// Every baseline after this run, in snapshot order: what the next run starts from once
+    /// this one is committed.
+    pub next: Baselines,
+    /// Positions in `next` that are new or changed: the journal carries only these.
+    pub changed: Vec<u32>,
     /// Baselines to forget (their host entry is gone: a returning host gets a new `.id`).
     pub delete: Vec<Mac>,
     pub hosts_seen: usize,
@@ -223,93 +516,47 @@ pub struct Usage {
     pub bytes_counted: i64,
 }
 
-/// One host entry per MAC, in snapshot order: iterating it walks the router's rows front to
-/// back (cache-friendly), and lookups go through one compact `u64 → index` table.
-#[derive(Debug, Default, Clone)]
-pub struct Hosts<'a> {
-    order: Vec<&'a HostEntry>,
-    index: FastMap<u64, u32>,
-}
-
-impl<'a> Hosts<'a> {
-    pub fn get(&self, mac: &Mac) -> Option<&'a HostEntry> {
-        let i = *self.index.get(&mac_key(*mac))?;
-        self.order.get(i as usize).copied()
+impl Usage {
+    /// The new or changed baselines (for the journal).
+    pub fn changed(&self) -> impl Iterator<Item = (Mac, &Baseline)> + '_ {
+        self.changed.iter().map(|&i| {
+            let (key, base) = &self.next.rows[i as usize];
+            (mac_of(*key), base)
+        })
     }
-
-    pub fn contains_key(&self, mac: &Mac) -> bool {
-        self.index.contains_key(&mac_key(*mac))
-    }
-
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
-    /// `(mac, host)` in snapshot order.
-    pub fn iter(&self) -> impl Iterator<Item = (Mac, &'a HostEntry)> + '_ {
-        self.order.iter().map(|h| (h.mac, *h))
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &'a HostEntry> + '_ {
-        self.order.iter().copied()
-    }
-}
-
-/// Picks one row per MAC: a MAC on two hotspot servers shows twice; the longest-lived entry is
-/// the stable choice (picking differently between runs would look like a recreation).
-pub fn dedup_hosts(hosts: &[HostEntry]) -> Hosts<'_> {
-    let mut out = Hosts {
-        order: Vec::with_capacity(hosts.len()),
-        index: FastMap::default(),
-    };
-    out.index.reserve(hosts.len());
-    for h in hosts {
-        match out.index.entry(mac_key(h.mac)) {
-            std::collections::hash_map::Entry::Occupied(slot) => {
-                let cur = &mut out.order[*slot.get() as usize];
-                if (h.uptime_secs, total(h), &h.id) > (cur.uptime_secs, total(cur), &cur.id) {
-                    *cur = h;
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(u32::try_from(out.order.len()).unwrap_or(u32::MAX));
-                out.order.push(h);
-            }
-        }
-    }
-    out
 }
 
 /// Deltas since the baselines. A MAC first seen counts from zero (the router's counter starts
 /// when the host entry is created); so does an entry with a new `.id`, a lower counter or a
 /// lower uptime (recreated: host timeout or router reboot). MACs nobody owns are not charged;
 /// their existing baselines still follow the router so a later owner pays only later bytes.
-pub fn usage(
-    hosts: &Hosts<'_>,
-    baselines: &FastMap<Mac, Baseline>,
-    owners: &FastMap<Mac, UserId>,
-) -> Usage {
+pub fn usage(hosts: &[HostEntry], fleet: &Fleet, baselines: &Baselines) -> Usage {
+    let Picks { pick, presence } = pick_hosts(hosts, fleet);
+    let rows = &baselines.rows;
+    let mut join = CursorJoin::new(rows.len(), |i| rows[i].0);
+    let mut matched = vec![false; rows.len()];
+    let mut bases_seen = 0usize;
     let mut out = Usage {
-        hosts_seen: hosts.len(),
+        per_user: vec![0; fleet.users.len()],
+        presence,
         ..Usage::default()
     };
-    out.put.reserve(hosts.len());
-    out.per_mac.0.reserve(hosts.len());
-    out.per_user.reserve(hosts.len().min(owners.len()));
-    let mut bases_seen = 0usize;
-    for host in &hosts.order {
-        let mac = host.mac;
+    out.next.rows.reserve(hosts.len());
+    for (host, &(who, user)) in hosts.iter().zip(&pick) {
+        if who == SKIP {
+            continue;
+        }
+        out.hosts_seen += 1;
+        let key = mac_key(host.mac);
         let now_bytes = total(host);
-        let base = baselines.get(&mac);
-        let owner = owners.get(&mac);
         let numeric = HostId::numeric(&host.id);
+        let base = join.find(key).map(|j| {
+            matched[j] = true;
+            bases_seen += 1;
+            &rows[j].1
+        });
         let (same_id, unchanged) = match base {
             Some(b) => {
-                bases_seen += 1;
                 let same = b.host_id.is(&host.id, numeric);
                 (
                     same,
@@ -318,14 +565,25 @@ pub fn usage(
             }
             None => (false, false),
         };
-        let Some(user) = owner else {
+        let keep = |out: &mut Usage| {
+            let row = match base {
+                Some(b) if unchanged => b.clone(),
+                _ => {
+                    out.changed.push(index(out.next.rows.len()));
+                    Baseline::of(host, numeric)
+                }
+            };
+            out.next.rows.push((key, row));
+        };
+        if who == STRANGER {
             out.unknown_macs += 1;
-            if base.is_some() && !unchanged {
-                out.put.push((mac, Baseline::of(host, numeric)));
+            if base.is_some() {
+                keep(&mut out);
             }
             continue;
-        };
+        }
         out.devices_matched += 1;
+        keep(&mut out);
         let delta = match base {
             None => now_bytes,
             Some(b) if !same_id || now_bytes < b.bytes || host.uptime_secs < b.uptime => {
@@ -334,22 +592,21 @@ pub fn usage(
             }
             Some(b) => now_bytes - b.bytes,
         };
-        if !unchanged {
-            out.put.push((mac, Baseline::of(host, numeric)));
-        }
         if delta > 0 {
             let delta = i64::try_from(delta).unwrap_or(i64::MAX);
-            let slot = out.per_user.entry(*user).or_insert(0);
+            let slot = &mut out.per_user[user as usize];
+            if *slot == 0 {
+                out.users_charged += 1;
+            }
             *slot = slot.saturating_add(delta);
-            out.per_mac.0.push((mac, delta));
             out.bytes_counted = out.bytes_counted.saturating_add(delta);
         }
     }
-    // Every baseline matched a host (the steady state): none can be gone.
-    if bases_seen < baselines.len() {
-        for mac in baselines.keys() {
-            if !hosts.contains_key(mac) {
-                out.delete.push(*mac);
+    // Every baseline met its host (the steady state): none can be gone.
+    if bases_seen < rows.len() {
+        for ((key, _), seen) in rows.iter().zip(&matched) {
+            if !seen {
+                out.delete.push(mac_of(*key));
             }
         }
     }
@@ -368,12 +625,65 @@ pub struct DesiredDevice<'a> {
     pub list: &'a str,
 }
 
+/// The router state of every fleet device (same positions; `None` where the owner has no
+/// status this run). A device on the network is on the IP the router sees; one that is away
+/// keeps its last known IP unless a host on the network holds that IP now (the IP was given
+/// to someone else, who must not inherit the device's access).
+pub fn desired_devices<'s>(
+    fleet: &Fleet,
+    presence: &[Presence],
+    hosts: &[HostEntry],
+    statuses: &[Option<AccessStatus>],
+    settings: &'s QuotaSettings,
+) -> Vec<Option<DesiredDevice<'s>>> {
+    let mut live: Option<FastSet<u32>> = None;
+    let mut is_live = |ip: Ipv4Addr| {
+        live.get_or_insert_with(|| {
+            hosts
+                .iter()
+                .filter_map(|h| h.address)
+                .map(u32::from)
+                .collect()
+        })
+        .contains(&u32::from(ip))
+    };
+    fleet
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(d, dev)| {
+            let status = (*statuses.get(fleet.owner_of(d)?)?)?;
+            let want = status::desired(status, settings);
+            let ip = match presence.get(d).copied().unwrap_or(Presence::Away) {
+                Presence::Online { ip, .. } => ip,
+                Presence::Away => dev.ip.filter(|ip| !is_live(*ip)),
+            };
+            Some(DesiredDevice {
+                user: dev.user,
+                mac: dev.mac,
+                ip,
+                status,
+                binding: want.binding,
+                list: want.list,
+            })
+        })
+        .collect()
+}
+
 /// A hotspot user's profile as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredProfile<'a> {
     pub user: UserId,
     pub name: String,
     pub profile: &'a str,
+}
+
+/// Our rows on the router, as one snapshot read them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouterRows<'a> {
+    pub bindings: &'a [IpBinding],
+    pub entries: &'a [AddressListEntry],
+    pub users: &'a [HotspotUser],
 }
 
 /// Router writes with the user each one is for (to attribute a trap) and what was left alone.
@@ -392,16 +702,6 @@ impl Plan {
     }
 }
 
-const NONE: u32 = u32::MAX;
-const NO_LIST: u8 = u8::MAX;
-
-/// What the plan knows about one MAC: our (last) binding for it, and whether a device has it.
-#[derive(Clone, Copy)]
-struct MacSlot {
-    binding: u32,
-    device: bool,
-}
-
 /// The index of `name` among the status lists (there are a handful): lists compare as small
 /// numbers afterwards.
 #[inline]
@@ -413,92 +713,66 @@ fn list_id(status_lists: &[String], name: &str) -> u8 {
         .unwrap_or(NO_LIST)
 }
 
-fn index(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(NONE)
-}
-
-/// Diffs the desired state against our router rows: only differences become writes, so a steady
-/// state plans nothing. Each IP ends up on exactly one of `status_lists`; the first device
-/// claiming an IP wins (callers put devices the router sees right now first).
-///
-/// One per-MAC table (bindings and devices) and one per-IP table (claims), both `u64`/`u32`
-/// keyed and pre-sized; the rows' owner uids are parsed once, in row order.
+/// Diffs the desired state (one entry per fleet device, from [`desired_devices`]) against our
+/// router rows: only differences become writes, so a steady state plans nothing. One binding
+/// per device MAC (a second of ours for the same MAC is removed); each IP ends up on exactly one
+/// of `status_lists`, the first device claiming an IP wins.
 pub fn plan(
-    devices: &[DesiredDevice<'_>],
-    bindings: &[IpBinding],
-    entries: &[AddressListEntry],
+    fleet: &Fleet,
+    devices: &[Option<DesiredDevice<'_>>],
+    rows: RouterRows<'_>,
     status_lists: &[String],
     profiles: &[DesiredProfile<'_>],
-    hotspot_users: &[HotspotUser],
     remove_foreign: bool,
 ) -> Plan {
     let mut out = Plan::default();
+    let RouterRows {
+        bindings,
+        entries,
+        users: hotspot_users,
+    } = rows;
 
     // ip-bindings: one per device MAC, of the status's type.
-    let mut slot_of: FastMap<u64, u32> = FastMap::default();
-    slot_of.reserve(bindings.len().max(devices.len()));
-    let mut slots: Vec<MacSlot> = Vec::with_capacity(bindings.len().max(devices.len()));
-    let mut binding_slot: Vec<u32> = Vec::with_capacity(bindings.len());
-    let mut binding_user: Vec<Option<UserId>> = Vec::with_capacity(bindings.len());
-    let mut duplicates: Vec<u32> = Vec::new();
-    fn slot_for(slot_of: &mut FastMap<u64, u32>, slots: &mut Vec<MacSlot>, mac: Mac) -> u32 {
-        *slot_of.entry(mac_key(mac)).or_insert_with(|| {
-            slots.push(MacSlot {
-                binding: NONE,
-                device: false,
-            });
-            index(slots.len() - 1)
-        })
-    }
-    for (i, b) in bindings.iter().enumerate() {
-        binding_user.push(b.comment.user());
-        let s = slot_for(&mut slot_of, &mut slots, b.mac);
-        let slot = &mut slots[s as usize];
-        if slot.binding != NONE {
-            duplicates.push(slot.binding);
-        }
-        slot.binding = index(i);
-        binding_slot.push(s);
-    }
-    for d in devices {
-        let s = slot_for(&mut slot_of, &mut slots, d.mac);
-        let slot = &mut slots[s as usize];
-        if slot.device {
-            continue;
-        }
-        slot.device = true;
-        let existing = (slot.binding != NONE).then_some(slot.binding as usize);
-        match existing {
-            Some(i) if binding_user[i] == Some(d.user) && bindings[i].kind == d.binding => {}
-            Some(i) if binding_user[i] == Some(d.user) => out.push(
-                Some(d.user),
-                RouterWrite::UpsertBinding {
-                    mac: d.mac,
-                    kind: d.binding,
-                    comment: bindings[i].comment.clone(),
-                },
-            ),
-            _ => out.push(
-                Some(d.user),
-                RouterWrite::UpsertBinding {
-                    mac: d.mac,
-                    kind: d.binding,
-                    comment: OwnedComment::for_user(d.user),
-                },
-            ),
-        }
-    }
-    for i in duplicates {
-        let i = i as usize;
+    let mut join = CursorJoin::new(bindings.len(), |i| mac_key(bindings[i].mac));
+    let mut taken = vec![false; bindings.len()];
+    let mut has_binding = vec![false; devices.len()];
+    for (d, dev) in devices.iter().enumerate() {
+        let Some(dev) = dev else { continue };
+        let existing = join.find(mac_key(dev.mac)).filter(|&i| !taken[i]);
+        let comment = match existing {
+            Some(i) => {
+                taken[i] = true;
+                has_binding[d] = true;
+                let b = &bindings[i];
+                match b.comment.user() == Some(dev.user) {
+                    true if b.kind == dev.binding => continue,
+                    true => b.comment.clone(),
+                    false => OwnedComment::for_user(dev.user),
+                }
+            }
+            None => OwnedComment::for_user(dev.user),
+        };
         out.push(
-            binding_user[i],
-            RouterWrite::RemoveBinding {
-                id: bindings[i].id.clone(),
+            Some(dev.user),
+            RouterWrite::UpsertBinding {
+                mac: dev.mac,
+                kind: dev.binding,
+                comment,
             },
         );
     }
-    for (i, b) in bindings.iter().enumerate() {
-        if !slots[binding_slot[i] as usize].device {
+    for (b, _) in bindings.iter().zip(&taken).filter(|(_, taken)| !**taken) {
+        // A second binding of ours for a device's MAC: the router would honour either, so it
+        // goes whatever the orphan setting says.
+        let duplicate = fleet
+            .device_of(b.mac)
+            .is_some_and(|d| has_binding.get(d).copied().unwrap_or(false));
+        if duplicate {
+            out.push(
+                b.comment.user(),
+                RouterWrite::RemoveBinding { id: b.id.clone() },
+            );
+        } else {
             out.orphan_rows += 1;
             if remove_foreign {
                 out.push(None, RouterWrite::RemoveBinding { id: b.id.clone() });
@@ -506,56 +780,57 @@ pub fn plan(
         }
     }
 
-    // Status address-lists: exactly one entry per device IP. `claimed[i]`: device i is the first
-    // to claim its IP; `kept[i]`: that IP already has its right entry (or got it this run).
+    // Status address-lists: exactly one entry per device IP. `claimed[d]`: device d is the first
+    // to claim its IP; `kept[d]`: that IP already has its right entry (or got it this run).
     let mut wanted: FastMap<u32, u32> = FastMap::default();
     wanted.reserve(devices.len());
     let mut claimed = vec![false; devices.len()];
     let mut kept = vec![false; devices.len()];
-    let mut device_list: Vec<u8> = Vec::with_capacity(devices.len());
+    let mut device_list: Vec<u8> = vec![NO_LIST; devices.len()];
     let mut last_list: Option<(&str, u8)> = None;
-    for (i, d) in devices.iter().enumerate() {
+    for (d, dev) in devices.iter().enumerate() {
+        let Some(dev) = dev else { continue };
         // Devices borrow one of a handful of list names from the settings: remember the last.
-        let lid = match last_list {
-            Some((name, lid)) if std::ptr::eq(name, d.list) => lid,
+        device_list[d] = match last_list {
+            Some((name, lid)) if std::ptr::eq(name, dev.list) => lid,
             _ => {
-                let lid = list_id(status_lists, d.list);
-                last_list = Some((d.list, lid));
+                let lid = list_id(status_lists, dev.list);
+                last_list = Some((dev.list, lid));
                 lid
             }
         };
-        device_list.push(lid);
-        if let Some(ip) = d.ip
+        if let Some(ip) = dev.ip
             && let std::collections::hash_map::Entry::Vacant(v) = wanted.entry(u32::from(ip))
         {
-            v.insert(index(i));
-            claimed[i] = true;
+            v.insert(index(d));
+            claimed[d] = true;
         }
     }
     let mut removals: Vec<(Option<UserId>, String)> = Vec::new();
-    let mut last_entry_list: Option<(&str, u8)> = None;
+    let mut last_entry_list: Option<(&Arc<str>, u8)> = None;
     for e in entries {
-        // The router prints a list's entries together: the same name as the row before is
-        // one compare.
+        // The router prints a list's entries together, sharing one name: the same name as the
+        // row before is a pointer compare.
         let lid = match last_entry_list {
-            Some((name, lid)) if name == e.list => lid,
+            Some((name, lid)) if Arc::ptr_eq(name, &e.list) || **name == *e.list => lid,
             _ => {
                 let lid = list_id(status_lists, &e.list);
-                last_entry_list = Some((e.list.as_str(), lid));
+                last_entry_list = Some((&e.list, lid));
                 lid
             }
         };
         if lid == NO_LIST {
             continue;
         }
-        match wanted.get(&u32::from(e.address)) {
-            Some(&w) => {
-                let w = w as usize;
-                let d = &devices[w];
-                if device_list[w] == lid && !kept[w] && e.comment.user() == Some(d.user) {
-                    kept[w] = true;
+        let claimant = wanted
+            .get(&u32::from(e.address))
+            .and_then(|&d| Some((d as usize, devices[d as usize].as_ref()?)));
+        match claimant {
+            Some((d, dev)) => {
+                if device_list[d] == lid && !kept[d] && e.comment.user() == Some(dev.user) {
+                    kept[d] = true;
                 } else {
-                    removals.push((Some(d.user), e.id.clone()));
+                    removals.push((Some(dev.user), e.id.clone()));
                 }
             }
             None => {
@@ -568,16 +843,17 @@ pub fn plan(
     }
     // Adds before removals: a device moving to a better list gets access a moment sooner, and
     // one that moves to a worse list is never on none.
-    for (i, d) in devices.iter().enumerate() {
-        let Some(ip) = d.ip else { continue };
-        if claimed[i] && !kept[i] {
-            kept[i] = true;
+    for (d, dev) in devices.iter().enumerate() {
+        let Some(dev) = dev else { continue };
+        let Some(ip) = dev.ip else { continue };
+        if claimed[d] && !kept[d] {
+            kept[d] = true;
             out.push(
-                Some(d.user),
+                Some(dev.user),
                 RouterWrite::AddAddress {
-                    list: d.list.to_owned(),
+                    list: dev.list.to_owned(),
                     address: ip,
-                    comment: OwnedComment::for_user(d.user).with("status", d.status.as_str()),
+                    comment: OwnedComment::for_user(dev.user).with("status", dev.status.as_str()),
                 },
             );
         }
@@ -649,6 +925,24 @@ mod tests {
         assert_eq!(Baseline::decode("garbage"), None);
     }
 
+    fn fleet(owners: &[(u8, i64)]) -> Fleet {
+        Fleet::new(owners.iter().map(|&(n, user)| FleetDevice {
+            user: UserId(user),
+            mac: mac(n),
+            ip: Some(Ipv4Addr::new(10, 0, 0, n)),
+        }))
+    }
+
+    fn bases(rows: &[(u8, Baseline)]) -> Baselines {
+        Baselines::from_rows(rows.iter().map(|(n, b)| (mac(*n), b.clone())))
+    }
+
+    /// The bytes charged to `user` (a position-free view of `per_user`).
+    fn charged(u: &Usage, f: &Fleet, user: i64) -> Option<i64> {
+        let i = f.users().iter().position(|x| *x == UserId(user))?;
+        Some(u.per_user[i]).filter(|n| *n > 0)
+    }
+
     #[test]
     fn deltas_follow_the_rules() {
         let hosts = vec![
@@ -660,77 +954,120 @@ mod tests {
             host(6, "*6", 999, 1),    // nobody's MAC: ignored
             host(7, "*7", 50, 50),    // unchanged
         ];
-        let mut baselines = FastMap::default();
-        baselines.insert(mac(1), base("*1", 1000, 90));
-        baselines.insert(mac(2), base("*2", 100, 50));
-        baselines.insert(mac(3), base("*3", 900, 400));
-        baselines.insert(mac(4), base("*4", 4000, 20));
-        baselines.insert(mac(7), base("*7", 50, 50));
-        baselines.insert(mac(9), base("*9", 1, 1)); // host gone
-        let mut owners = FastMap::default();
-        for n in [1, 2, 3, 4, 5, 7, 9] {
-            owners.insert(mac(n), UserId(i64::from(n % 2) + 1));
-        }
-        let by_mac = dedup_hosts(&hosts);
-        let u = usage(&by_mac, &baselines, &owners);
-        assert_eq!(u.per_mac.get(&mac(1)), Some(&500));
-        assert_eq!(u.per_mac.get(&mac(2)), Some(&300));
-        assert_eq!(u.per_mac.get(&mac(3)), Some(&200));
-        assert_eq!(u.per_mac.get(&mac(4)), Some(&5000));
-        assert_eq!(u.per_mac.get(&mac(5)), Some(&700));
-        assert_eq!(u.per_mac.get(&mac(6)), None);
-        assert_eq!(u.per_mac.get(&mac(7)), None);
+        let baselines = bases(&[
+            (1, base("*1", 1000, 90)),
+            (2, base("*2", 100, 50)),
+            (3, base("*3", 900, 400)),
+            (4, base("*4", 4000, 20)),
+            (7, base("*7", 50, 50)),
+            (9, base("*9", 1, 1)), // host gone
+        ]);
+        // One user per MAC (user n owns MAC n), so per-user totals are per-MAC deltas.
+        let f = fleet(&[1, 2, 3, 4, 5, 7, 9].map(|n| (n, i64::from(n))));
+        let u = usage(&hosts, &f, &baselines);
+        assert_eq!(charged(&u, &f, 1), Some(500));
+        assert_eq!(charged(&u, &f, 2), Some(300));
+        assert_eq!(charged(&u, &f, 3), Some(200));
+        assert_eq!(charged(&u, &f, 4), Some(5000));
+        assert_eq!(charged(&u, &f, 5), Some(700));
+        assert_eq!(charged(&u, &f, 6), None);
+        assert_eq!(charged(&u, &f, 7), None);
+        assert_eq!(u.users_charged, 5);
         assert_eq!(u.recreated, 3);
         assert_eq!(u.unknown_macs, 1);
         assert_eq!(u.devices_matched, 6);
         assert_eq!(u.hosts_seen, 7);
         assert_eq!(u.bytes_counted, 500 + 300 + 200 + 5000 + 700);
-        // users: odd MACs → user 2, even → user 1
-        assert_eq!(u.per_user.get(&UserId(2)), Some(&(500 + 200 + 700)));
-        assert_eq!(u.per_user.get(&UserId(1)), Some(&(300 + 5000)));
         assert_eq!(u.delete, vec![mac(9)]);
-        let put: FastSet<Mac> = u.put.iter().map(|(m, _)| *m).collect();
+        let changed: FastSet<Mac> = u.changed().map(|(m, _)| m).collect();
         assert_eq!(
-            put.len(),
+            changed.len(),
             5,
             "unchanged and unowned-without-baseline are not written"
         );
-        assert!(!put.contains(&mac(7)) && !put.contains(&mac(6)));
+        assert!(!changed.contains(&mac(7)) && !changed.contains(&mac(6)));
+        // The next baselines: every counted host, in snapshot order, the unchanged one kept.
+        let next: Vec<Mac> = u.next.iter().map(|(m, _)| m).collect();
+        assert_eq!(next, [1, 2, 3, 4, 5, 7].map(mac));
+        assert_eq!(u.next.get(mac(7)), Some(&base("*7", 50, 50)));
+        // Where the devices are: seen ones on their host's IP, the gone one away.
+        let at = |n: u8| u.presence[f.device_of(mac(n)).unwrap_or(usize::MAX)];
+        assert_eq!(at(1).ip(), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert!(at(1).is_online() && !at(9).is_online());
+    }
+
+    #[test]
+    fn two_users_devices_add_up_per_user() {
+        let hosts = vec![
+            host(1, "*1", 10, 1),
+            host(2, "*2", 20, 1),
+            host(3, "*3", 5, 1),
+        ];
+        let f = fleet(&[(1, 7), (2, 3), (3, 7)]);
+        let u = usage(&hosts, &f, &Baselines::default());
+        assert_eq!(f.users(), &[UserId(3), UserId(7)], "owners ascending");
+        assert_eq!(u.per_user, vec![20, 15]);
+        assert_eq!(u.users_charged, 2);
     }
 
     #[test]
     fn applying_the_new_baselines_makes_the_next_run_count_nothing() {
         let hosts = vec![host(1, "*1", 10, 1), host(2, "*2", 20, 1)];
-        let owners: FastMap<Mac, UserId> = [(mac(1), UserId(1)), (mac(2), UserId(1))]
-            .into_iter()
-            .collect();
-        let mut baselines = FastMap::default();
-        let by_mac = dedup_hosts(&hosts);
-        let first = usage(&by_mac, &baselines, &owners);
+        let f = fleet(&[(1, 1), (2, 1)]);
+        let first = usage(&hosts, &f, &Baselines::default());
         assert_eq!(first.bytes_counted, 30);
-        for (m, b) in first.put {
-            baselines.insert(m, b);
-        }
-        let second = usage(&by_mac, &baselines, &owners);
+        let second = usage(&hosts, &f, &first.next);
         assert_eq!(second.bytes_counted, 0);
-        assert!(second.put.is_empty() && second.delete.is_empty());
+        assert!(second.changed.is_empty() && second.delete.is_empty());
+        assert_eq!(second.next, first.next);
+    }
+
+    #[test]
+    fn baselines_in_any_order_meet_the_same_hosts() {
+        // Stored baselines come back in key order, hosts in the router's; the join must not
+        // care (it only gets slower).
+        let hosts: Vec<HostEntry> = (1..=200u8)
+            .rev()
+            .map(|n| host(n, &format!("*{n:X}"), 1000 + u64::from(n), 10))
+            .collect();
+        let owners: Vec<(u8, i64)> = (1..=200u8).map(|n| (n, i64::from(n))).collect();
+        let f = fleet(&owners);
+        let mut rows: Vec<(u8, Baseline)> = (1..=200u8)
+            .filter(|n| n % 10 != 0)
+            .map(|n| (n, base(&format!("*{n:X}"), 1000, 5)))
+            .collect();
+        rows.push((250, base("*FA", 1, 1)));
+        let u = usage(&hosts, &f, &bases(&rows));
+        // Known MACs: +n bytes each; the 20 without a baseline count from zero.
+        let expected: i64 = (1..=200i64)
+            .map(|n| if n % 10 == 0 { 1000 + n } else { n })
+            .sum();
+        assert_eq!(u.bytes_counted, expected);
+        assert_eq!(u.recreated, 0);
+        assert_eq!(u.delete, vec![mac(250)]);
+        assert_eq!(u.next.len(), 200);
     }
 
     #[test]
     fn unowned_baseline_follows_the_router_without_charging() {
         let hosts = vec![host(1, "*1", 100, 10)];
-        let mut baselines = FastMap::default();
-        baselines.insert(mac(1), base("*1", 40, 5));
-        let u = usage(&dedup_hosts(&hosts), &baselines, &FastMap::default());
+        let baselines = bases(&[(1, base("*1", 40, 5))]);
+        let u = usage(&hosts, &Fleet::default(), &baselines);
         assert_eq!(u.bytes_counted, 0);
-        assert_eq!(u.put, vec![(mac(1), base("*1", 100, 10))]);
+        let changed: Vec<(Mac, &Baseline)> = u.changed().collect();
+        assert_eq!(changed, vec![(mac(1), &base("*1", 100, 10))]);
     }
 
     #[test]
     fn duplicate_macs_pick_the_longest_lived_entry() {
         let hosts = vec![host(1, "*A", 10, 5), host(1, "*B", 10, 50)];
-        let by_mac = dedup_hosts(&hosts);
-        assert_eq!(by_mac.get(&mac(1)).map(|h| h.id.as_str()), Some("*B"));
+        let u = usage(&hosts, &fleet(&[(1, 1)]), &Baselines::default());
+        assert_eq!(u.hosts_seen, 1);
+        assert_eq!(
+            u.next.get(mac(1)).map(|b| &b.host_id),
+            Some(&HostId::from("*B"))
+        );
+        assert_eq!(u.bytes_counted, 10);
     }
 
     fn binding(id: &str, n: u8, kind: BindingType, user: i64) -> IpBinding {
@@ -758,15 +1095,34 @@ mod tests {
             mac: mac(n),
             ip: Some(Ipv4Addr::new(10, 0, 0, n)),
             status,
-            binding: crate::status::binding_for(status),
+            binding: status::binding_for(status),
             list,
         }
     }
 
+    /// Plans for these devices as a whole fleet.
+    fn plan_for(
+        devices: &[DesiredDevice<'_>],
+        bindings: &[IpBinding],
+        entries: &[AddressListEntry],
+        remove_foreign: bool,
+    ) -> Plan {
+        let f = Fleet::new(devices.iter().map(|d| FleetDevice {
+            user: d.user,
+            mac: d.mac,
+            ip: d.ip,
+        }));
+        let desired: Vec<Option<DesiredDevice<'_>>> = devices.iter().copied().map(Some).collect();
+        let rows = RouterRows {
+            bindings,
+            entries,
+            users: &[],
+        };
+        plan(&f, &desired, rows, &lists(), &[], remove_foreign)
+    }
+
     fn lists() -> Vec<String> {
-        crate::settings::QuotaSettings::default()
-            .address_lists
-            .all()
+        QuotaSettings::default().address_lists.all()
     }
 
     #[test]
@@ -784,7 +1140,7 @@ mod tests {
             entry("*A2", "habis", 2, 2),
             entry("*X", "walled", 3, 9), // not a status list: never touched
         ];
-        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], true);
+        let p = plan_for(&devices, &bindings, &entries, true);
         assert_eq!(p.writes, vec![]);
         assert_eq!(p.orphan_rows, 0);
     }
@@ -794,7 +1150,7 @@ mod tests {
         let devices = [dev(1, 1, AccessStatus::Habis, "habis")];
         let bindings = [binding("*B1", 1, BindingType::Bypassed, 1)];
         let entries = [entry("*A1", "active", 1, 1), entry("*A9", "fup", 1, 1)];
-        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
+        let p = plan_for(&devices, &bindings, &entries, false);
         assert_eq!(
             p.writes,
             vec![
@@ -820,7 +1176,7 @@ mod tests {
         let devices = [dev(1, 1, AccessStatus::Fup, "fup")];
         let bindings = [binding("*B7", 7, BindingType::Bypassed, 7)];
         let entries = [entry("*A7", "active", 7, 7)];
-        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
+        let p = plan_for(&devices, &bindings, &entries, false);
         assert_eq!(p.writes.len(), 2);
         assert!(matches!(
             p.writes[0],
@@ -831,7 +1187,7 @@ mod tests {
         ));
         assert!(matches!(&p.writes[1], RouterWrite::AddAddress { list, .. } if list == "fup"));
         assert_eq!(p.orphan_rows, 2);
-        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], true);
+        let p = plan_for(&devices, &bindings, &entries, true);
         assert_eq!(p.writes.len(), 4);
         assert!(
             p.writes
@@ -848,7 +1204,7 @@ mod tests {
         let devices = [dev(1, 2, AccessStatus::Ok, "active")];
         let bindings = [binding("*B1", 1, BindingType::Bypassed, 2)];
         let entries = [entry("*A1", "active", 1, 1)];
-        let p = plan(&devices, &bindings, &entries, &lists(), &[], &[], false);
+        let p = plan_for(&devices, &bindings, &entries, false);
         assert_eq!(p.writes.len(), 2);
         assert!(
             matches!(&p.writes[0], RouterWrite::AddAddress { comment, .. } if comment.user() == Some(UserId(2)))
@@ -883,13 +1239,99 @@ mod tests {
             comment: OwnedComment::for_user(UserId(user)),
         };
         let users = [on_router("*1", "0811", 1), on_router("*2", "0812", 2)];
-        let p = plan(&[], &[], &[], &lists(), &profiles, &users, false);
+        let rows = RouterRows {
+            users: &users,
+            ..RouterRows::default()
+        };
+        let p = plan(&Fleet::default(), &[], rows, &lists(), &profiles, false);
         assert_eq!(
             p.writes,
             vec![RouterWrite::SetUserProfile {
                 name: "0811".into(),
                 profile: "fup".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_second_binding_for_a_device_mac_is_removed_and_the_first_kept() {
+        let devices = [dev(1, 1, AccessStatus::Ok, "active")];
+        let bindings = [
+            binding("*B1", 1, BindingType::Bypassed, 1),
+            binding("*B2", 1, BindingType::Regular, 1),
+        ];
+        let entries = [entry("*A1", "active", 1, 1)];
+        let p = plan_for(&devices, &bindings, &entries, false);
+        assert_eq!(
+            p.writes,
+            vec![RouterWrite::RemoveBinding { id: "*B2".into() }]
+        );
+        assert_eq!(p.orphan_rows, 0);
+    }
+
+    #[test]
+    fn rows_in_any_order_plan_nothing_when_right() {
+        // The router's order follows creation; after edits it drifts from the device order.
+        let devices: Vec<DesiredDevice<'_>> = (1..=150u8)
+            .map(|n| dev(n, i64::from(n), AccessStatus::Ok, "active"))
+            .collect();
+        let mut bindings: Vec<IpBinding> = (1..=150u8)
+            .map(|n| binding(&format!("*B{n}"), n, BindingType::Bypassed, i64::from(n)))
+            .collect();
+        let mut entries: Vec<AddressListEntry> = (1..=150u8)
+            .map(|n| entry(&format!("*A{n}"), "active", n, i64::from(n)))
+            .collect();
+        bindings.swap(3, 140);
+        bindings[70..].reverse();
+        entries.reverse();
+        // One orphan in the middle: the cursor steps over it.
+        bindings.insert(20, binding("*BX", 200, BindingType::Bypassed, 99));
+        let p = plan_for(&devices, &bindings, &entries, false);
+        assert_eq!(p.writes, vec![]);
+        assert_eq!(p.orphan_rows, 1);
+    }
+
+    #[test]
+    fn an_away_device_keeps_its_ip_unless_a_host_holds_it_now() {
+        let settings = QuotaSettings::default();
+        let f = Fleet::new([
+            FleetDevice {
+                user: UserId(1),
+                mac: mac(1),
+                ip: Some(Ipv4Addr::new(10, 0, 0, 9)),
+            },
+            FleetDevice {
+                user: UserId(1),
+                mac: mac(2),
+                ip: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            },
+            FleetDevice {
+                user: UserId(2),
+                mac: mac(3),
+                ip: None,
+            },
+        ]);
+        // A stranger (MAC 9) holds 10.0.0.9 now; MAC 2 is away; MAC 3 is online.
+        let hosts = vec![host(9, "*9", 1, 1), host(3, "*3", 1, 1)];
+        let seen = presence(&hosts, &f);
+        assert_eq!(
+            seen,
+            vec![
+                Presence::Away,
+                Presence::Away,
+                Presence::Online {
+                    host: 1,
+                    ip: Some(Ipv4Addr::new(10, 0, 0, 3))
+                }
+            ]
+        );
+        let statuses = [Some(AccessStatus::Ok), None];
+        let d = desired_devices(&f, &seen, &hosts, &statuses, &settings);
+        let ips: Vec<Option<Option<Ipv4Addr>>> = d.iter().map(|d| d.map(|d| d.ip)).collect();
+        assert_eq!(
+            ips,
+            vec![Some(None), Some(Some(Ipv4Addr::new(10, 0, 0, 2))), None],
+            "the stranger's IP is not granted; user 2 has no status, so no state"
         );
     }
 }

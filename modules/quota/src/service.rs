@@ -31,7 +31,10 @@ use crate::api::{
     AccessStatus, DailyUsage, Grant, GrantOutcome, QuotaSummary, QuotaView, SyncSummary,
     SyncTimings,
 };
-use crate::core::{self, Baseline, DesiredDevice, DesiredProfile, FastMap, FastSet};
+use crate::core::{
+    self, Baseline, Baselines, DesiredDevice, DesiredProfile, FastMap, FastSet, Fleet, FleetDevice,
+    Presence, RouterRows,
+};
 use crate::entity::{account, ledger, sync_run, usage_daily};
 use crate::error::QuotaError;
 use crate::notify::{self, NoticeContext, NoticeFacts, NoticeMemory, Templates};
@@ -94,11 +97,19 @@ struct Snapshot {
     users: Vec<HotspotUser>,
 }
 
+/// Users with the status this run gave them (`statuses[i]` is `users[i]`'s) and their facts.
+#[derive(Clone, Copy)]
+struct UserStates<'a> {
+    users: &'a [UserId],
+    facts: &'a FastMap<UserId, UserFacts>,
+    statuses: &'a [Option<AccessStatus>],
+}
+
 /// What one run reads from the database about who owns which device.
 struct Registry {
+    /// Ordered by owner; `fleet` numbers them in this order.
     devices: Vec<Device>,
-    /// Owners of at least one device, ascending.
-    user_ids: Vec<UserId>,
+    fleet: Fleet,
     facts: FastMap<UserId, UserFacts>,
 }
 
@@ -106,7 +117,7 @@ struct Registry {
 #[derive(Default)]
 struct RunState {
     /// Baselines as promoted; `None` = (re)load from the store.
-    baselines: Option<FastMap<Mac, Baseline>>,
+    baselines: Option<Baselines>,
 }
 
 pub struct Service {
@@ -295,18 +306,16 @@ impl Service {
                 .scan_prefix(BASELINE_PREFIX)
                 .await
                 .map_err(store_err)?;
-            let mut map = FastMap::default();
-            map.reserve(rows.len());
-            for (key, value) in rows {
+            let parsed = rows.into_iter().filter_map(|(key, value)| {
                 let mac = key
                     .strip_prefix(BASELINE_PREFIX)
-                    .and_then(|m| Mac::parse(m).ok());
-                let base = std::str::from_utf8(&value).ok().and_then(Baseline::decode);
-                if let (Some(mac), Some(base)) = (mac, base) {
-                    map.insert(mac, base);
-                }
-            }
-            state.baselines = Some(map);
+                    .and_then(|m| Mac::parse(m).ok())?;
+                let base = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(Baseline::decode)?;
+                Some((mac, base))
+            });
+            state.baselines = Some(Baselines::from_rows(parsed));
         }
         Ok(())
     }
@@ -385,23 +394,17 @@ impl Service {
     /// Every registered device and the facts of their owners.
     async fn registry(&self) -> Result<Registry, QuotaError> {
         let devices = self.devices.all().await?;
-        let mut user_ids: Vec<UserId> = devices
-            .iter()
-            .map(|d| d.user_id)
-            .collect::<FastSet<_>>()
-            .into_iter()
-            .collect();
-        user_ids.sort_unstable();
+        let fleet = fleet_of(&devices);
         let facts = self
             .users
-            .many(&user_ids)
+            .many(fleet.users())
             .await?
             .into_iter()
             .map(|f| (f.id, f))
             .collect();
         Ok(Registry {
             devices,
-            user_ids,
+            fleet,
             facts,
         })
     }
@@ -433,14 +436,12 @@ impl Service {
         };
         let Registry {
             devices,
-            user_ids,
+            fleet,
             facts,
         } = registry?;
         timings.snapshot_ms = lap.next();
-        let owners: FastMap<Mac, UserId> = devices.iter().map(|d| (d.mac, d.user_id)).collect();
-        let by_mac = core::dedup_hosts(&hosts);
         let baselines = state.baselines.take().unwrap_or_default();
-        let usage = core::usage(&by_mac, &baselines, &owners);
+        let usage = core::usage(&hosts, &fleet, &baselines);
         let now = self.clock.now();
         let today = self.local_day(now);
         let low_levels = self.settings.low_levels();
@@ -449,25 +450,25 @@ impl Service {
         // 2. Accounts: read, add usage, decide status and notices, write; all under the
         //    accounts lock and, for the writes, one transaction.
         let guard = self.accounts.lock().await;
-        let accounts = self.load_accounts(&user_ids).await?;
-        let mut statuses: FastMap<UserId, AccessStatus> = FastMap::default();
+        let accounts = self.load_accounts(fleet.users()).await?;
+        let mut statuses: Vec<Option<AccessStatus>> = vec![None; fleet.users().len()];
         let mut account_rows: Vec<(UserId, i64, AccountRow)> = Vec::new();
         let mut ledger_rows: Vec<(UserId, AccountRow, i64)> = Vec::new();
         let mut messages: Vec<OutboxMessage> = Vec::new();
-        for user in &user_ids {
+        for (ui, user) in fleet.users().iter().enumerate() {
             let Some(f) = facts.get(user) else { continue };
             let before = accounts
                 .get(user)
                 .cloned()
                 .unwrap_or_else(AccountRow::empty);
-            let delta = usage.per_user.get(user).copied().unwrap_or(0);
+            let delta = usage.per_user[ui];
             let mut after = before.clone();
             after.used = after.used.saturating_add(delta);
             let st = status::resolve(
                 &status_input(f, &after, self.settings.fup_threshold_bytes),
                 now,
             );
-            statuses.insert(*user, st);
+            statuses[ui] = Some(st);
             let remaining = status::remaining(after.purchased, after.used);
             let (notices, memory) = notify::due(
                 &NoticeFacts {
@@ -515,8 +516,7 @@ impl Service {
         let journal = Journal {
             run_id: run_id.clone(),
             put: usage
-                .put
-                .iter()
+                .changed()
                 .map(|(m, b)| (m.to_string(), b.encode()))
                 .collect(),
             delete: usage.delete.iter().map(Mac::to_string).collect(),
@@ -537,7 +537,7 @@ impl Service {
             devices_matched: usage.devices_matched,
             unknown_macs: usage.unknown_macs,
             recreated_hosts: usage.recreated,
-            users_charged: usage.per_user.len(),
+            users_charged: usage.users_charged,
             bytes_counted: usage.bytes_counted,
             notifications_queued: messages.len(),
             recovered,
@@ -565,18 +565,9 @@ impl Service {
         }
 
         // 3. Promote: the run is committed, its baselines become the truth.
-        let mut baselines = baselines;
         if has_journal {
             match self.promote(&journal).await {
-                Ok(()) => {
-                    for (m, b) in usage.put.iter().cloned() {
-                        baselines.insert(m, b);
-                    }
-                    for m in &usage.delete {
-                        baselines.remove(m);
-                    }
-                    state.baselines = Some(baselines);
-                }
+                Ok(()) => state.baselines = Some(usage.next),
                 Err(e) => {
                     // The journal stays; the next run's recovery promotes it.
                     tracing::error!(error = %e, "could not promote the sync journal");
@@ -584,19 +575,30 @@ impl Service {
                 }
             }
         } else {
-            state.baselines = Some(baselines);
+            // Nothing changed, but the new order is the one the next snapshot will have.
+            state.baselines = Some(usage.next);
         }
 
         timings.commit_ms = lap.next();
 
         // 4. Enforce: diff against the rows read at the start, write only the differences.
         let mut summary = summary_base;
-        let desired = self.desired_devices(&devices, &by_mac, &statuses);
+        let desired =
+            core::desired_devices(&fleet, &usage.presence, &hosts, &statuses, &self.settings);
+        let rows = RouterRows {
+            bindings: &bindings,
+            entries: &entries,
+            users: &hotspot_users,
+        };
         let (orphan_rows, writes, errors) = self
             .enforce(
-                &desired,
-                (&facts, &statuses),
-                (&bindings, &entries, &hotspot_users),
+                (&fleet, &desired),
+                UserStates {
+                    users: fleet.users(),
+                    facts: &facts,
+                    statuses: &statuses,
+                },
+                rows,
                 self.settings.remove_foreign_rows,
             )
             .await;
@@ -618,7 +620,7 @@ impl Service {
         if let Err(e) = self.db.execute(&update).await {
             tracing::warn!(error = %e, "could not finish the sync_runs row");
         }
-        self.record_sightings(&devices, &by_mac, now).await;
+        self.record_sightings(&devices, &usage.presence, now).await;
         tracing::debug!(?summary, "sync run done");
         Ok(summary)
     }
@@ -752,79 +754,45 @@ impl Service {
         txn.commit().await
     }
 
-    /// One entry per device: the IP the router sees it on now, else its last known IP unless
-    /// a device on the network holds that IP now. Devices on the network come first so they win
-    /// an IP conflict.
-    fn desired_devices<'a>(
-        &'a self,
-        devices: &[Device],
-        by_mac: &core::Hosts<'_>,
-        statuses: &FastMap<UserId, AccessStatus>,
-    ) -> Vec<DesiredDevice<'a>> {
-        let live_ips: FastSet<Ipv4Addr> = by_mac.values().filter_map(|h| h.address).collect();
-        let mut online = Vec::new();
-        let mut offline = Vec::new();
-        for d in devices {
-            let Some(st) = statuses.get(&d.user_id).copied() else {
-                continue;
-            };
-            let want = status::desired(st, &self.settings);
-            let (ip, bucket) = match by_mac.get(&d.mac) {
-                Some(h) => (h.address, &mut online),
-                None => (d.ip.filter(|ip| !live_ips.contains(ip)), &mut offline),
-            };
-            bucket.push(DesiredDevice {
-                user: d.user_id,
-                mac: d.mac,
-                ip,
-                status: st,
-                binding: want.binding,
-                list: want.list,
-            });
-        }
-        online.extend(offline);
-        online
-    }
-
+    /// The profile each user's status wants; `statuses[i]` is `users[i]`'s.
     fn desired_profiles<'a>(
         &'a self,
+        users: &[UserId],
         facts: &FastMap<UserId, UserFacts>,
-        statuses: &FastMap<UserId, AccessStatus>,
+        statuses: &[Option<AccessStatus>],
     ) -> Vec<DesiredProfile<'a>> {
         if !self.settings.manage_profiles {
             return Vec::new();
         }
-        let mut out: Vec<DesiredProfile<'a>> = statuses
+        users
             .iter()
+            .zip(statuses)
             .filter_map(|(user, st)| {
                 Some(DesiredProfile {
                     user: *user,
                     name: facts.get(user)?.phone.local_form(),
-                    profile: self.settings.profiles.for_status(*st),
+                    profile: self.settings.profiles.for_status((*st)?),
                 })
             })
-            .collect();
-        out.sort_by_key(|p| p.user);
-        out
+            .collect()
     }
 
     /// Diffs the desired devices and the users' hotspot profiles against the router rows read
     /// in the snapshot, and writes only the differences. Returns (orphan rows, writes, failed).
     async fn enforce(
         &self,
-        desired: &[DesiredDevice<'_>],
-        (facts, statuses): (&FastMap<UserId, UserFacts>, &FastMap<UserId, AccessStatus>),
-        (bindings, entries, hotspot_users): (&[IpBinding], &[AddressListEntry], &[HotspotUser]),
+        (fleet, desired): (&Fleet, &[Option<DesiredDevice<'_>>]),
+        users: UserStates<'_>,
+        rows: RouterRows<'_>,
         remove_foreign: bool,
     ) -> (usize, usize, usize) {
-        let profiles = self.desired_profiles(facts, statuses);
+        let profiles = self.desired_profiles(users.users, users.facts, users.statuses);
         let plan = core::plan(
+            fleet,
             desired,
-            bindings,
-            entries,
+            rows,
             &self.settings.address_lists.all(),
             &profiles,
-            hotspot_users,
             remove_foreign,
         );
         let orphan_rows = plan.orphan_rows;
@@ -859,21 +827,22 @@ impl Service {
     async fn record_sightings(
         &self,
         devices: &[Device],
-        by_mac: &core::Hosts<'_>,
+        presence: &[Presence],
         now: DateTime<Utc>,
     ) {
         let stale = now - Duration::seconds(SIGHTING_REFRESH_SECS);
         let sightings: Vec<Sighting> = devices
             .iter()
-            .filter_map(|d| {
-                let h = by_mac.get(&d.mac)?;
-                (d.last_seen_at < stale || (h.address.is_some() && h.address != d.ip)).then_some(
-                    Sighting {
-                        mac: d.mac,
-                        ip: h.address,
-                        at: now,
-                    },
-                )
+            .zip(presence)
+            .filter_map(|(d, seen)| {
+                let Presence::Online { ip, .. } = *seen else {
+                    return None;
+                };
+                (d.last_seen_at < stale || (ip.is_some() && ip != d.ip)).then_some(Sighting {
+                    mac: d.mac,
+                    ip,
+                    at: now,
+                })
             })
             .collect();
         if !sightings.is_empty()
@@ -912,11 +881,12 @@ impl Service {
             &status_input(&facts, &acc, self.settings.fup_threshold_bytes),
             self.clock.now(),
         );
-        let statuses: FastMap<UserId, AccessStatus> = [(user, st)].into_iter().collect();
-        let by_mac = core::dedup_hosts(&hosts);
-        let desired = self.desired_devices(&devices, &by_mac, &statuses);
+        let fleet = fleet_of(&devices);
+        let statuses = [Some(st)];
+        let seen = core::presence(&hosts, &fleet);
+        let desired = core::desired_devices(&fleet, &seen, &hosts, &statuses, &self.settings);
         let macs: FastSet<Mac> = devices.iter().map(|d| d.mac).collect();
-        let ips: FastSet<Ipv4Addr> = desired.iter().filter_map(|d| d.ip).collect();
+        let ips: FastSet<Ipv4Addr> = desired.iter().flatten().filter_map(|d| d.ip).collect();
         let bindings: Vec<IpBinding> = bindings
             .into_iter()
             .filter(|b| macs.contains(&b.mac))
@@ -926,14 +896,18 @@ impl Service {
             .filter(|e| ips.contains(&e.address))
             .collect();
         let facts_map: FastMap<UserId, UserFacts> = [(user, facts)].into_iter().collect();
-        let (_, writes, errors) = self
-            .enforce(
-                &desired,
-                (&facts_map, &statuses),
-                (&bindings, &entries, &hotspot_users),
-                false,
-            )
-            .await;
+        let rows = RouterRows {
+            bindings: &bindings,
+            entries: &entries,
+            users: &hotspot_users,
+        };
+        // The user's profile is set even without a device (a hotspot user logs in by name).
+        let users = UserStates {
+            users: &[user],
+            facts: &facts_map,
+            statuses: &statuses,
+        };
+        let (_, writes, errors) = self.enforce((&fleet, &desired), users, rows, false).await;
         Ok(SyncSummary {
             run_id: format!("user:{}", user.0),
             devices_matched: devices.len(),
@@ -1204,6 +1178,15 @@ impl Service {
         let rows = account::Entity::find().all(&self.db).await?;
         Ok(rows.iter().map(|r| r.used_bytes).sum())
     }
+}
+
+/// The run's view of the registry: devices numbered in the order they were read.
+fn fleet_of(devices: &[Device]) -> Fleet {
+    Fleet::new(devices.iter().map(|d| FleetDevice {
+        user: d.user_id,
+        mac: d.mac,
+        ip: d.ip,
+    }))
 }
 
 fn clamp(n: usize) -> i32 {
