@@ -11,6 +11,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use lpsaring_benches as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
