@@ -16,7 +16,7 @@ use lpsaring_devices::api::{Device, Sighting};
 use lpsaring_kernel::outbox::{self, OutboxMessage};
 use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, HostEntry, HotspotUser, IpBinding, RouterError,
+    AddressListEntry, DeviceRows, HostEntry, HotspotUser, IpBinding, RouterError,
 };
 use lpsaring_kernel::ports::users::{UserDirectory, UserFacts};
 use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, Mac, UserId};
@@ -863,13 +863,22 @@ impl Service {
             .await?
             .ok_or(QuotaError::UserNotFound)?;
         let devices = self.devices.devices_of(user).await?;
-        let Snapshot {
+        // Only this user's rows, filtered on the router: constant work however big the site.
+        let macs: Vec<Mac> = devices.iter().map(|d| d.mac).collect();
+        let known_ips: Vec<Ipv4Addr> = devices.iter().filter_map(|d| d.ip).collect();
+        let name = facts.phone.local_form();
+        let DeviceRows {
             hosts,
             bindings,
             entries,
             users: hotspot_users,
         } = self
-            .snapshot()
+            .router
+            .rows_for(
+                &macs,
+                &known_ips,
+                self.settings.manage_profiles.then_some(name.as_str()),
+            )
             .await
             .map_err(QuotaError::RouterUnavailable)?;
         let acc = self
@@ -885,12 +894,8 @@ impl Service {
         let statuses = [Some(st)];
         let seen = core::presence(&hosts, &fleet);
         let desired = core::desired_devices(&fleet, &seen, &hosts, &statuses, &self.settings);
-        let macs: FastSet<Mac> = devices.iter().map(|d| d.mac).collect();
+        // An IP the registry remembers but another host holds now is not this user's to touch.
         let ips: FastSet<Ipv4Addr> = desired.iter().flatten().filter_map(|d| d.ip).collect();
-        let bindings: Vec<IpBinding> = bindings
-            .into_iter()
-            .filter(|b| macs.contains(&b.mac))
-            .collect();
         let entries: Vec<AddressListEntry> = entries
             .into_iter()
             .filter(|e| ips.contains(&e.address))

@@ -11,7 +11,7 @@ use lpsaring_kernel::ports::router::{RouterError, RouterHealth};
 use mikrotik_rs::proto::command::Command;
 use mikrotik_rs::proto::connection::Event;
 use mikrotik_rs::proto::error::LoginError;
-use mikrotik_rs::{CommandBuilder, MikrotikDevice};
+use mikrotik_rs::{CommandBuilder, MikrotikDevice, QueryOperator};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, timeout};
 
@@ -24,6 +24,8 @@ pub type Row = HashMap<String, String>;
 #[derive(Debug, Clone)]
 pub enum Query {
     Equal(String, String),
+    /// `?#|…|`: ORs the top `n + 1` values of the query stack into one.
+    Or(usize),
 }
 
 /// A command to send, in our terms; turned into a mikrotik-rs [`Command`] at send time.
@@ -58,6 +60,20 @@ impl Cmd {
         self
     }
 
+    /// Rows matching any of `terms` (key = value). With no terms the print would match every
+    /// row, so callers skip it instead.
+    pub fn any<'a>(mut self, terms: impl IntoIterator<Item = (&'a str, String)>) -> Self {
+        let before = self.queries.len();
+        for (key, value) in terms {
+            self = self.eq(key, value);
+        }
+        let added = self.queries.len() - before;
+        if added > 1 {
+            self.queries.push(Query::Or(added - 1));
+        }
+        self
+    }
+
     fn build(&self) -> Command {
         let mut builder = CommandBuilder::new().command(&self.path);
         for (k, v) in &self.attributes {
@@ -67,6 +83,7 @@ impl Cmd {
         for q in &self.queries {
             builder = match q {
                 Query::Equal(k, v) => builder.query_equal(k, v),
+                Query::Or(n) => builder.query_operations(&vec![QueryOperator::Or; *n]),
             };
         }
         builder.build()

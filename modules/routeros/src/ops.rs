@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lpsaring_kernel::Mac;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, BindingType, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
+    AddressListEntry, BindingType, DeviceRows, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
     OwnedComment, Router, RouterError, RouterHealth, RouterWrite,
 };
 
@@ -43,6 +43,10 @@ pub const HOST_PROPLIST: [&str; 11] = [
     "bypassed",
     "comment",
 ];
+
+const BINDING_PROPLIST: [&str; 5] = [".id", "mac-address", "type", "server", "comment"];
+const ENTRY_PROPLIST: [&str; 4] = [".id", "list", "address", "comment"];
+const USER_PROPLIST: [&str; 4] = [".id", "name", "profile", "comment"];
 
 /// The Router port over one RouterOS API connection (mikrotik-rs), with timeouts, reconnect and
 /// a circuit breaker. Build it inside a tokio runtime; dropping it stops its supervisor.
@@ -112,6 +116,48 @@ pub fn parse_host(row: &Row) -> Option<HostEntry> {
         authorized: get(row, "authorized").and_then(parse_bool).unwrap_or(false),
         bypassed: get(row, "bypassed").and_then(parse_bool).unwrap_or(false),
         comment: get(row, "comment").map(str::to_owned),
+    })
+}
+
+/// One of our ip-binding rows; `None` for a row that is not ours.
+fn parse_binding(row: &Row) -> Option<IpBinding> {
+    Some(IpBinding {
+        comment: ours(row)?,
+        id: get(row, ".id")?.to_owned(),
+        mac: get(row, "mac-address").and_then(parse_mac)?,
+        kind: binding_type(get(row, "type")),
+        server: get(row, "server").map(str::to_owned),
+    })
+}
+
+/// Our address-list rows. The router prints a list's rows together: each name is allocated
+/// once per run of rows and shared.
+fn parse_entries(rows: &[Row]) -> Vec<AddressListEntry> {
+    let mut last_list: Option<Arc<str>> = None;
+    rows.iter()
+        .filter_map(|r| {
+            let name = get(r, "list")?;
+            let list = match &last_list {
+                Some(l) if **l == *name => l.clone(),
+                _ => last_list.insert(Arc::from(name)).clone(),
+            };
+            Some(AddressListEntry {
+                comment: ours(r)?,
+                id: get(r, ".id")?.to_owned(),
+                list,
+                address: ip(r, "address")?,
+            })
+        })
+        .collect()
+}
+
+/// One of our hotspot users; `None` for a row that is not ours.
+fn parse_user(row: &Row) -> Option<HotspotUser> {
+    Some(HotspotUser {
+        comment: ours(row)?,
+        id: get(row, ".id")?.to_owned(),
+        name: get(row, "name")?.to_owned(),
+        profile: get(row, "profile").unwrap_or("default").to_owned(),
     })
 }
 
@@ -300,26 +346,75 @@ impl Router for RouterOsClient {
 
     async fn ip_bindings(&self) -> Result<Vec<IpBinding>, RouterError> {
         let rows = self
-            .rows(cmd(BINDING, "print").proplist(&[
-                ".id",
-                "mac-address",
-                "type",
-                "server",
-                "comment",
-            ]))
+            .rows(cmd(BINDING, "print").proplist(&BINDING_PROPLIST))
             .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some(IpBinding {
-                    comment: ours(r)?,
-                    id: get(r, ".id")?.to_owned(),
-                    mac: get(r, "mac-address").and_then(parse_mac)?,
-                    kind: binding_type(get(r, "type")),
-                    server: get(r, "server").map(str::to_owned),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(parse_binding).collect())
+    }
+
+    async fn rows_for(
+        &self,
+        macs: &[Mac],
+        ips: &[Ipv4Addr],
+        user: Option<&str>,
+    ) -> Result<DeviceRows, RouterError> {
+        let by_mac = || macs.iter().map(|m| ("mac-address", m.to_string()));
+        let on = |ips: &[Ipv4Addr]| {
+            ips.iter()
+                .map(|ip| ("address", ip.to_string()))
+                .collect::<Vec<_>>()
+        };
+        // An empty filter would print every row: such a print is skipped instead.
+        let hosts: Vec<HostEntry> = if macs.is_empty() && ips.is_empty() {
+            Vec::new()
+        } else {
+            let print = cmd(HOST, "print")
+                .proplist(&HOST_PROPLIST)
+                .any(by_mac().chain(on(ips)));
+            self.rows(print)
+                .await?
+                .iter()
+                .filter_map(parse_host)
+                .collect()
+        };
+        // Entries on the IPs the devices have now, too.
+        let mut entry_ips: Vec<Ipv4Addr> = ips.to_vec();
+        entry_ips.extend(hosts.iter().filter_map(|h| h.address));
+        entry_ips.sort_unstable();
+        entry_ips.dedup();
+        let bindings = async {
+            if macs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let print = cmd(BINDING, "print")
+                .proplist(&BINDING_PROPLIST)
+                .any(by_mac());
+            self.rows(print).await
+        };
+        let entries = async {
+            if entry_ips.is_empty() {
+                return Ok(Vec::new());
+            }
+            let print = cmd(ADDRESS_LIST, "print")
+                .proplist(&ENTRY_PROPLIST)
+                .any(on(&entry_ips));
+            self.rows(print).await
+        };
+        let users = async {
+            match user {
+                Some(name) => {
+                    let print = cmd(USER, "print").proplist(&USER_PROPLIST).eq("name", name);
+                    self.rows(print).await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let (bindings, entries, users) = tokio::try_join!(bindings, entries, users)?;
+        Ok(DeviceRows {
+            hosts,
+            bindings: bindings.iter().filter_map(parse_binding).collect(),
+            entries: parse_entries(&entries),
+            users: users.iter().filter_map(parse_user).collect(),
+        })
     }
 
     async fn upsert_ip_binding(
@@ -349,26 +444,9 @@ impl Router for RouterOsClient {
 
     async fn address_list(&self) -> Result<Vec<AddressListEntry>, RouterError> {
         let rows = self
-            .rows(cmd(ADDRESS_LIST, "print").proplist(&[".id", "list", "address", "comment"]))
+            .rows(cmd(ADDRESS_LIST, "print").proplist(&ENTRY_PROPLIST))
             .await?;
-        // The router prints a list's rows together: each name is allocated once per run of rows.
-        let mut last_list: Option<Arc<str>> = None;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let name = get(r, "list")?;
-                let list = match &last_list {
-                    Some(l) if **l == *name => l.clone(),
-                    _ => last_list.insert(Arc::from(name)).clone(),
-                };
-                Some(AddressListEntry {
-                    comment: ours(r)?,
-                    id: get(r, ".id")?.to_owned(),
-                    list,
-                    address: ip(r, "address")?,
-                })
-            })
-            .collect())
+        Ok(parse_entries(&rows))
     }
 
     async fn set_status_list(
@@ -469,19 +547,9 @@ impl Router for RouterOsClient {
 
     async fn hotspot_users(&self) -> Result<Vec<HotspotUser>, RouterError> {
         let rows = self
-            .rows(cmd(USER, "print").proplist(&[".id", "name", "profile", "comment"]))
+            .rows(cmd(USER, "print").proplist(&USER_PROPLIST))
             .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                Some(HotspotUser {
-                    comment: ours(r)?,
-                    id: get(r, ".id")?.to_owned(),
-                    name: get(r, "name")?.to_owned(),
-                    profile: get(r, "profile").unwrap_or("default").to_owned(),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(parse_user).collect())
     }
 
     async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError> {

@@ -240,6 +240,62 @@ async fn status_list_holds_exactly_one_of_ours() {
 }
 
 #[tokio::test]
+async fn rows_for_a_few_devices_are_filtered_on_the_router() {
+    let (sim, client) = setup().await;
+    let lists: Vec<String> = ["active", "habis"].map(String::from).to_vec();
+    for n in 1..=40u8 {
+        host(&sim, n, 10, 20);
+        let kind = BindingType::Bypassed;
+        client
+            .upsert_ip_binding(mac(n), kind, &comment(i64::from(n)))
+            .await
+            .unwrap();
+        client
+            .set_status_list(ip(n), "active", &lists, &comment(i64::from(n)))
+            .await
+            .unwrap();
+    }
+    // Device 3 is on 10.5.0.3; device 50 is away and remembered on 10.5.0.7 (host 7 has it).
+    let rows = client
+        .rows_for(&[mac(3), mac(50)], &[ip(7)], None)
+        .await
+        .unwrap();
+    let mut host_macs: Vec<Mac> = rows.hosts.iter().map(|h| h.mac).collect();
+    host_macs.sort();
+    assert_eq!(
+        host_macs,
+        [mac(3), mac(7)],
+        "by MAC, and whoever is on the IP"
+    );
+    assert_eq!(
+        rows.bindings.iter().map(|b| b.mac).collect::<Vec<_>>(),
+        [mac(3)]
+    );
+    let mut entry_ips: Vec<Ipv4Addr> = rows.entries.iter().map(|e| e.address).collect();
+    entry_ips.sort();
+    assert_eq!(
+        entry_ips,
+        [ip(3), ip(7)],
+        "the asked IPs and the hosts' IPs"
+    );
+    assert!(rows.users.is_empty());
+
+    let spec = HotspotUserSpec {
+        name: "0811".into(),
+        password: "pw".into(),
+        profile: "default".into(),
+        limit_bytes_total: None,
+        limit_uptime_secs: None,
+        comment: comment(3),
+    };
+    client.upsert_hotspot_user(&spec).await.unwrap();
+    let rows = client.rows_for(&[], &[], Some("0811")).await.unwrap();
+    assert!(rows.hosts.is_empty() && rows.bindings.is_empty() && rows.entries.is_empty());
+    assert_eq!(rows.users.len(), 1);
+    assert_eq!(rows.users[0].name, "0811");
+}
+
+#[tokio::test]
 async fn hotspot_users_and_profiles() {
     let (sim, client) = setup().await;
     sim_exec(

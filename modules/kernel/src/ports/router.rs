@@ -140,6 +140,15 @@ pub struct HotspotUser {
     pub comment: OwnedComment,
 }
 
+/// What [`Router::rows_for`] read about a few devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceRows {
+    pub hosts: Vec<HostEntry>,
+    pub bindings: Vec<IpBinding>,
+    pub entries: Vec<AddressListEntry>,
+    pub users: Vec<HotspotUser>,
+}
+
 /// A hotspot user (`/ip/hotspot/user`) as we want it to exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HotspotUserSpec {
@@ -234,6 +243,17 @@ pub trait Router: Send + Sync {
 
     /// Our ip-bindings (comment starts with `lpsaring|`).
     async fn ip_bindings(&self) -> Result<Vec<IpBinding>, RouterError>;
+
+    /// The rows about a few devices, filtered on the router: host entries with one of `macs`
+    /// or on one of `ips`, our bindings for `macs`, our address-list entries on `ips` or on the
+    /// hosts' addresses, and our hotspot user `user` (when given). A one-user apply reads these
+    /// instead of printing the whole router.
+    async fn rows_for(
+        &self,
+        macs: &[Mac],
+        ips: &[Ipv4Addr],
+        user: Option<&str>,
+    ) -> Result<DeviceRows, RouterError>;
 
     /// Creates or updates the binding for `mac`. Refuses a foreign binding for the same MAC.
     async fn upsert_ip_binding(
