@@ -5,6 +5,8 @@
 //!
 //! - `idle`: nothing moved since the last run (snapshot, counting, diff; nothing to write);
 //! - `traffic`: 1 host in 20 moved bytes since the last run (plus the SQL of charging them).
+//! - `apply_user`: one user's router state applied at once, as after a purchase (reads only that
+//!   user's rows from the router).
 //!
 //! `cargo bench -p lpsaring-benches --bench quota_sync -- --warm-up-time 1 --measurement-time 5`
 //! (Postgres too with `LPSARING_TEST_POSTGRES_URL`; a trailing `sqlite` or `postgres` picks one.)
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use lpsaring_kernel::ports::users::UserDirectory;
-use lpsaring_kernel::{EphemeralStore, FakeClock};
+use lpsaring_kernel::{EphemeralStore, FakeClock, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
 use lpsaring_quota::{Deps, QuotaSettings, Service};
 use lpsaring_routeros::{RouterOsClient, RouterSettings, Secret};
@@ -243,6 +245,22 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, p
                 spent += started.elapsed();
                 assert_eq!(s.router_writes, 0, "{s:?}");
                 assert_eq!(s.users_charged, DEVICES / 20, "{s:?}");
+            }
+            spent
+        });
+    });
+    // A purchase or an admin change applies one user's state at once: it must not cost a
+    // whole-router read.
+    let mut user = 0i64;
+    group.bench_function("apply_user", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                user = user % USERS as i64 + 1;
+                let started = Instant::now();
+                let s = rt.block_on(w.svc.apply_user(UserId(user))).unwrap();
+                spent += started.elapsed();
+                assert_eq!((s.router_writes, s.devices_matched), (0, 2), "{s:?}");
             }
             spent
         });
