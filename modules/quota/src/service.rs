@@ -15,9 +15,7 @@ use chrono_tz::Tz;
 use lpsaring_devices::api::{Device, Sighting};
 use lpsaring_kernel::outbox::{self, OutboxMessage};
 use lpsaring_kernel::ports::Router;
-use lpsaring_kernel::ports::router::{
-    AddressListEntry, DeviceRows, HostEntry, HotspotUser, IpBinding, RouterError,
-};
+use lpsaring_kernel::ports::router::{AddressListEntry, RouterError, Snapshot};
 use lpsaring_kernel::ports::users::{UserDirectory, UserFacts};
 use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, Mac, UserId};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
@@ -86,15 +84,6 @@ impl Lap {
     fn total(&self) -> u64 {
         u64::try_from(self.first.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
-}
-
-/// What one run reads from the router before deciding anything.
-struct Snapshot {
-    hosts: Vec<HostEntry>,
-    bindings: Vec<IpBinding>,
-    entries: Vec<AddressListEntry>,
-    /// Our hotspot users (empty when profiles are not managed).
-    users: Vec<HotspotUser>,
 }
 
 /// Users with the status this run gave them (`statuses[i]` is `users[i]`'s) and their facts.
@@ -867,7 +856,7 @@ impl Service {
         let macs: Vec<Mac> = devices.iter().map(|d| d.mac).collect();
         let known_ips: Vec<Ipv4Addr> = devices.iter().filter_map(|d| d.ip).collect();
         let name = facts.phone.local_form();
-        let DeviceRows {
+        let Snapshot {
             hosts,
             bindings,
             entries,

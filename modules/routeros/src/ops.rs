@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lpsaring_kernel::Mac;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, BindingType, DeviceRows, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
-    OwnedComment, Router, RouterError, RouterHealth, RouterWrite,
+    AddressListEntry, BindingType, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
+    OwnedComment, Router, RouterError, RouterHealth, RouterWrite, Snapshot,
 };
 
 use crate::client::{Cmd, Link, Row, spawn_supervisor};
@@ -356,7 +356,7 @@ impl Router for RouterOsClient {
         macs: &[Mac],
         ips: &[Ipv4Addr],
         user: Option<&str>,
-    ) -> Result<DeviceRows, RouterError> {
+    ) -> Result<Snapshot, RouterError> {
         let by_mac = || macs.iter().map(|m| ("mac-address", m.to_string()));
         let on = |ips: &[Ipv4Addr]| {
             ips.iter()
@@ -409,7 +409,7 @@ impl Router for RouterOsClient {
             }
         };
         let (bindings, entries, users) = tokio::try_join!(bindings, entries, users)?;
-        Ok(DeviceRows {
+        Ok(Snapshot {
             hosts,
             bindings: bindings.iter().filter_map(parse_binding).collect(),
             entries: parse_entries(&entries),

@@ -140,9 +140,10 @@ pub struct HotspotUser {
     pub comment: OwnedComment,
 }
 
-/// What [`Router::rows_for`] read about a few devices.
+/// Our rows as one read saw them: the whole router for a sync run, or a few devices' rows
+/// from [`Router::rows_for`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceRows {
+pub struct Snapshot {
     pub hosts: Vec<HostEntry>,
     pub bindings: Vec<IpBinding>,
     pub entries: Vec<AddressListEntry>,
@@ -253,7 +254,7 @@ pub trait Router: Send + Sync {
         macs: &[Mac],
         ips: &[Ipv4Addr],
         user: Option<&str>,
-    ) -> Result<DeviceRows, RouterError>;
+    ) -> Result<Snapshot, RouterError>;
 
     /// Creates or updates the binding for `mac`. Refuses a foreign binding for the same MAC.
     async fn upsert_ip_binding(
