@@ -6,7 +6,7 @@
 //! ([`Fleet`]), so users and devices are found by position afterwards; the one hash probe per
 //! host row finds device and owner together; rows we keep or create (baselines, bindings, list
 //! entries) come back from the router in the order we last saw them, so they are joined by a
-//! cursor ([`CursorJoin`]) and hashed only where that order broke.
+//! cursor (`CursorJoin`) and hashed only where that order broke.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -262,7 +262,7 @@ impl<K: Fn(usize) -> u64> CursorJoin<K> {
 }
 
 /// Baselines of the MACs counted so far, kept in the order the router last printed their hosts
-/// so the next run meets them in the same order (see [`CursorJoin`]).
+/// so the next run meets them in the same order (see `CursorJoin`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Baselines {
     rows: Vec<(u64, Baseline)>,
