@@ -14,6 +14,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use lpsaring_benches as _;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,8 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use lpsaring_kernel::ports::users::UserDirectory;
 use lpsaring_kernel::{EphemeralStore, FakeClock, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
-use lpsaring_quota::{Deps, QuotaSettings, Service};
+use lpsaring_quota::api::SyncSummary;
+use lpsaring_quota::{Deps, QuotaError, QuotaSettings, Service};
 use lpsaring_routeros::{RouterOsClient, RouterSettings, Secret};
 use lpsaring_routeros_sim::{Menu, SimConfig, SimHandle, Simulator};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -213,6 +215,28 @@ fn traffic(w: &World, round: u64) {
     });
 }
 
+/// `iters` runs: `next` prepares one (untimed) and returns it, the run alone is timed, and
+/// every summary is checked.
+fn timed<F>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    mut next: impl FnMut() -> F,
+    check: impl Fn(&SyncSummary),
+) -> Duration
+where
+    F: Future<Output = Result<SyncSummary, QuotaError>>,
+{
+    let mut spent = Duration::ZERO;
+    for _ in 0..iters {
+        let run = next();
+        let started = Instant::now();
+        let summary = rt.block_on(run).unwrap();
+        spent += started.elapsed();
+        check(&summary);
+    }
+    spent
+}
+
 fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, pg: Option<&str>) {
     let w = rt.block_on(world(pg));
     rt.block_on(settle(&w));
@@ -223,30 +247,28 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, p
         .measurement_time(Duration::from_secs(10));
     group.bench_function("idle", |b| {
         b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                let started = Instant::now();
-                let s = rt.block_on(w.svc.sync_once()).unwrap();
-                spent += started.elapsed();
-                assert_eq!((s.router_writes, s.bytes_counted), (0, 0), "{s:?}");
-            }
-            spent
+            timed(
+                rt,
+                iters,
+                || w.svc.sync_once(),
+                |s| {
+                    assert_eq!((s.router_writes, s.bytes_counted), (0, 0), "{s:?}");
+                },
+            )
         });
     });
     let mut round = 0u64;
     group.bench_function("traffic", |b| {
         b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
+            let next = || {
                 round += 1;
                 traffic(&w, round);
-                let started = Instant::now();
-                let s = rt.block_on(w.svc.sync_once()).unwrap();
-                spent += started.elapsed();
+                w.svc.sync_once()
+            };
+            timed(rt, iters, next, |s| {
                 assert_eq!(s.router_writes, 0, "{s:?}");
                 assert_eq!(s.users_charged, DEVICES / 20, "{s:?}");
-            }
-            spent
+            })
         });
     });
     // A purchase or an admin change applies one user's state at once: it must not cost a
@@ -254,15 +276,13 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, p
     let mut user = 0i64;
     group.bench_function("apply_user", |b| {
         b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
+            let next = || {
                 user = user % USERS as i64 + 1;
-                let started = Instant::now();
-                let s = rt.block_on(w.svc.apply_user(UserId(user))).unwrap();
-                spent += started.elapsed();
+                w.svc.apply_user(UserId(user))
+            };
+            timed(rt, iters, next, |s| {
                 assert_eq!((s.router_writes, s.devices_matched), (0, 2), "{s:?}");
-            }
-            spent
+            })
         });
     });
     group.finish();
