@@ -1239,6 +1239,15 @@ mod tests {
     use super::*;
     use crate::codec::{ReplyKind, SentenceReader, parse_reply};
 
+    fn add_host(s: &mut SimState, mac: &str, address: &str) {
+        s.add_host(&NewHost {
+            mac: mac.into(),
+            address: address.into(),
+            ..NewHost::default()
+        })
+        .unwrap();
+    }
+
     fn run(
         state: &mut SimState,
         command: &str,
@@ -1305,12 +1314,7 @@ mod tests {
     #[test]
     fn bypassed_binding_marks_its_host_and_duplicates_trap() {
         let mut s = SimState::default();
-        s.add_host(&NewHost {
-            mac: "aa:bb:cc:00:00:01".into(),
-            address: "10.0.0.5".into(),
-            ..NewHost::default()
-        })
-        .unwrap();
+        add_host(&mut s, "aa:bb:cc:00:00:01", "10.0.0.5");
         let r = run(
             &mut s,
             "/ip/hotspot/ip-binding/add",
@@ -1341,12 +1345,7 @@ mod tests {
             ("aa:bb:cc:00:00:01", "10.0.0.5"),
             ("aa:bb:cc:00:00:02", "10.0.0.6"),
         ] {
-            s.add_host(&NewHost {
-                mac: mac.into(),
-                address: ip.into(),
-                ..NewHost::default()
-            })
-            .unwrap();
+            add_host(&mut s, mac, ip);
         }
         let r = run(
             &mut s,
