@@ -844,8 +844,8 @@ impl Service {
     /// Applies one user's router state now (after a grant or an admin change), without counting
     /// usage: the next run does that.
     pub async fn apply_user(&self, user: UserId) -> Result<SyncSummary, QuotaError> {
-        let mut state = self.run.lock().await;
-        self.load_state(&mut state).await?;
+        // Held so a run's writes and this one never interleave; baselines are not needed here.
+        let _run = self.run.lock().await;
         let facts = self
             .users
             .get(user)
