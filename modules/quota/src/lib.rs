@@ -12,14 +12,14 @@ pub mod api;
 pub mod core;
 mod entity;
 mod error;
-mod http;
 pub mod notify;
 mod policy;
+mod routes;
 mod service;
 pub mod settings;
 pub mod status;
 
 pub use error::QuotaError;
-pub use http::router;
+pub use routes::router;
 pub use service::{Deps, Service, run_sync_loop};
 pub use settings::QuotaSettings;
