@@ -11,10 +11,12 @@
 //! let router: Arc<dyn Router> = Arc::new(RouterOsClient::start(settings.router.clone()));
 //! ```
 
+mod apply;
 mod client;
 mod ops;
 pub mod parse;
 mod settings;
 
-pub use ops::{HOST_PROPLIST, RouterOsClient, parse_host, print};
+pub use ops::{RouterOsClient, print};
+pub use parse::{HOST_PROPLIST, parse_host};
 pub use settings::{RouterSettings, Secret};

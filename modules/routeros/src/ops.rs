@@ -16,42 +16,27 @@ use lpsaring_kernel::ports::router::{
     OwnedComment, Router, RouterError, RouterHealth, RouterWrite, Snapshot,
 };
 
+use crate::apply::check_ours;
 use crate::client::{Cmd, Link, Row, spawn_supervisor};
-use crate::parse::{format_duration, parse_bool, parse_duration, parse_mac};
+use crate::parse::{
+    BINDING_PROPLIST, ENTRY_PROPLIST, HOST_PROPLIST, USER_PROPLIST, format_duration, get, id, ours,
+    parse_binding, parse_bool, parse_entries, parse_host, parse_mac, parse_user,
+};
 use crate::settings::RouterSettings;
 
-const HOST: &str = "/ip/hotspot/host";
+pub(crate) const HOST: &str = "/ip/hotspot/host";
 const ACTIVE: &str = "/ip/hotspot/active";
-const BINDING: &str = "/ip/hotspot/ip-binding";
-const USER: &str = "/ip/hotspot/user";
+pub(crate) const BINDING: &str = "/ip/hotspot/ip-binding";
+pub(crate) const USER: &str = "/ip/hotspot/user";
 const PROFILE: &str = "/ip/hotspot/user/profile";
-const ADDRESS_LIST: &str = "/ip/firewall/address-list";
+pub(crate) const ADDRESS_LIST: &str = "/ip/firewall/address-list";
 const ARP: &str = "/ip/arp";
 const LEASE: &str = "/ip/dhcp-server/lease";
-
-/// Properties of a host print: exactly what [`HostEntry`] holds.
-pub const HOST_PROPLIST: [&str; 11] = [
-    ".id",
-    "mac-address",
-    "address",
-    "to-address",
-    "server",
-    "bytes-in",
-    "bytes-out",
-    "uptime",
-    "authorized",
-    "bypassed",
-    "comment",
-];
-
-const BINDING_PROPLIST: [&str; 5] = [".id", "mac-address", "type", "server", "comment"];
-const ENTRY_PROPLIST: [&str; 4] = [".id", "list", "address", "comment"];
-const USER_PROPLIST: [&str; 4] = [".id", "name", "profile", "comment"];
 
 /// The Router port over one RouterOS API connection (mikrotik-rs), with timeouts, reconnect and
 /// a circuit breaker. Build it inside a tokio runtime; dropping it stops its supervisor.
 pub struct RouterOsClient {
-    link: Arc<Link>,
+    pub(crate) link: Arc<Link>,
     supervisor: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -71,114 +56,8 @@ impl Drop for RouterOsClient {
     }
 }
 
-fn cmd(menu: &str, verb: &str) -> Cmd {
+pub(crate) fn cmd(menu: &str, verb: &str) -> Cmd {
     Cmd::new(&format!("{menu}/{verb}"))
-}
-
-fn get<'a>(row: &'a Row, key: &str) -> Option<&'a str> {
-    row.get(key).map(String::as_str).filter(|v| !v.is_empty())
-}
-
-fn ip(row: &Row, key: &str) -> Option<Ipv4Addr> {
-    get(row, key)?.parse().ok()
-}
-
-fn number(row: &Row, key: &str) -> u64 {
-    get(row, key).and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-fn ours(row: &Row) -> Option<OwnedComment> {
-    OwnedComment::parse(get(row, "comment")?)
-}
-
-fn id(row: &Row) -> Result<String, RouterError> {
-    get(row, ".id")
-        .map(str::to_owned)
-        .ok_or_else(|| RouterError::Protocol("row without .id".into()))
-}
-
-/// Parses one host row; `None` (and a log line) for a row without a usable MAC.
-pub fn parse_host(row: &Row) -> Option<HostEntry> {
-    let mac = get(row, "mac-address").and_then(parse_mac);
-    let Some(mac) = mac else {
-        tracing::warn!(row = ?row.get(".id"), "hotspot host without a usable mac-address; skipped");
-        return None;
-    };
-    Some(HostEntry {
-        id: get(row, ".id")?.to_owned(),
-        mac,
-        address: ip(row, "address"),
-        to_address: ip(row, "to-address"),
-        server: get(row, "server").map(str::to_owned),
-        bytes_in: number(row, "bytes-in"),
-        bytes_out: number(row, "bytes-out"),
-        uptime_secs: get(row, "uptime").and_then(parse_duration).unwrap_or(0),
-        authorized: get(row, "authorized").and_then(parse_bool).unwrap_or(false),
-        bypassed: get(row, "bypassed").and_then(parse_bool).unwrap_or(false),
-        comment: get(row, "comment").map(str::to_owned),
-    })
-}
-
-/// One of our ip-binding rows; `None` for a row that is not ours.
-fn parse_binding(row: &Row) -> Option<IpBinding> {
-    Some(IpBinding {
-        comment: ours(row)?,
-        id: get(row, ".id")?.to_owned(),
-        mac: get(row, "mac-address").and_then(parse_mac)?,
-        kind: binding_type(get(row, "type")),
-        server: get(row, "server").map(str::to_owned),
-    })
-}
-
-/// Our address-list rows. The router prints a list's rows together: each name is allocated
-/// once per run of rows and shared.
-fn parse_entries(rows: &[Row]) -> Vec<AddressListEntry> {
-    let mut last_list: Option<Arc<str>> = None;
-    rows.iter()
-        .filter_map(|r| {
-            let name = get(r, "list")?;
-            let list = match &last_list {
-                Some(l) if **l == *name => l.clone(),
-                _ => last_list.insert(Arc::from(name)).clone(),
-            };
-            Some(AddressListEntry {
-                comment: ours(r)?,
-                id: get(r, ".id")?.to_owned(),
-                list,
-                address: ip(r, "address")?,
-            })
-        })
-        .collect()
-}
-
-/// One of our hotspot users; `None` for a row that is not ours.
-fn parse_user(row: &Row) -> Option<HotspotUser> {
-    Some(HotspotUser {
-        comment: ours(row)?,
-        id: get(row, ".id")?.to_owned(),
-        name: get(row, "name")?.to_owned(),
-        profile: get(row, "profile").unwrap_or("default").to_owned(),
-    })
-}
-
-fn binding_type(text: Option<&str>) -> BindingType {
-    match text {
-        Some("bypassed") => BindingType::Bypassed,
-        Some("blocked") => BindingType::Blocked,
-        _ => BindingType::Regular,
-    }
-}
-
-/// Result of comparing a write with its prefetched target.
-fn check_ours(row: Option<&Row>, what: &str) -> Result<(), RouterError> {
-    match row {
-        Some(r) if ours(r).is_some() => Ok(()),
-        Some(_) => Err(RouterError::NotOurs(what.to_owned())),
-        None => Err(RouterError::Trap {
-            category: Some(1),
-            message: format!("no such item ({what})"),
-        }),
-    }
 }
 
 impl RouterOsClient {
@@ -193,7 +72,7 @@ impl RouterOsClient {
         &self.link.settings
     }
 
-    async fn rows(&self, cmd: Cmd) -> Result<Vec<Row>, RouterError> {
+    pub(crate) async fn rows(&self, cmd: Cmd) -> Result<Vec<Row>, RouterError> {
         self.link.run(&cmd).await
     }
 
@@ -221,49 +100,9 @@ impl RouterOsClient {
 
     async fn binding_for(&self, mac: Mac) -> Result<Option<Row>, RouterError> {
         let rows = self
-            .first_of(
-                BINDING,
-                "mac-address",
-                mac.to_string(),
-                &[".id", "mac-address", "type", "server", "comment"],
-            )
+            .first_of(BINDING, "mac-address", mac.to_string(), &BINDING_PROPLIST)
             .await?;
         Ok(rows.into_iter().next())
-    }
-
-    fn binding_write(
-        &self,
-        existing: Option<&Row>,
-        mac: Mac,
-        kind: BindingType,
-        comment: &OwnedComment,
-    ) -> Result<Option<Cmd>, RouterError> {
-        let rendered = comment.render();
-        match existing {
-            Some(row) => {
-                if ours(row).is_none() {
-                    return Err(RouterError::NotOurs(format!("ip-binding for {mac}")));
-                }
-                if get(row, "type") == Some(kind.as_str())
-                    && get(row, "comment") == Some(rendered.as_str())
-                {
-                    return Ok(None);
-                }
-                Ok(Some(
-                    cmd(BINDING, "set")
-                        .attr(".id", id(row)?)
-                        .attr("type", kind.as_str())
-                        .attr("comment", rendered),
-                ))
-            }
-            None => Ok(Some(
-                cmd(BINDING, "add")
-                    .attr("mac-address", mac.to_string())
-                    .attr("type", kind.as_str())
-                    .attr("server", self.link.settings.hotspot_server.clone())
-                    .attr("comment", rendered),
-            )),
-        }
     }
 
     async fn lookup_chain(
@@ -288,22 +127,11 @@ impl RouterOsClient {
         Ok(None)
     }
 
+    /// A hotspot user's row as the writes check it (id, profile, owner); the password and
+    /// limits are written, never read back.
     async fn user_row(&self, name: &str) -> Result<Option<Row>, RouterError> {
         let rows = self
-            .first_of(
-                USER,
-                "name",
-                name.to_owned(),
-                &[
-                    ".id",
-                    "name",
-                    "password",
-                    "profile",
-                    "limit-bytes-total",
-                    "limit-uptime",
-                    "comment",
-                ],
-            )
+            .first_of(USER, "name", name.to_owned(), &USER_PROPLIST)
             .await?;
         Ok(rows.into_iter().next())
     }
@@ -608,134 +436,7 @@ impl Router for RouterOsClient {
         &self,
         writes: Vec<RouterWrite>,
     ) -> Result<Vec<Result<(), RouterError>>, RouterError> {
-        let needs = |f: fn(&RouterWrite) -> bool| writes.iter().any(f);
-        // Prefetch what the writes must be checked against, once per menu.
-        let bindings: Vec<Row> = if needs(|w| {
-            matches!(
-                w,
-                RouterWrite::UpsertBinding { .. } | RouterWrite::RemoveBinding { .. }
-            )
-        }) {
-            self.rows(cmd(BINDING, "print").proplist(&[
-                ".id",
-                "mac-address",
-                "type",
-                "server",
-                "comment",
-            ]))
-            .await?
-        } else {
-            Vec::new()
-        };
-        let addresses: Vec<Row> = if needs(|w| {
-            matches!(
-                w,
-                RouterWrite::RemoveAddress { .. } | RouterWrite::AddAddress { .. }
-            )
-        }) {
-            self.rows(cmd(ADDRESS_LIST, "print").proplist(&[".id", "list", "address", "comment"]))
-                .await?
-        } else {
-            Vec::new()
-        };
-        let users: Vec<Row> = if needs(|w| matches!(w, RouterWrite::SetUserProfile { .. })) {
-            self.rows(cmd(USER, "print").proplist(&[".id", "name", "profile", "comment"]))
-                .await?
-        } else {
-            Vec::new()
-        };
-        // Indexed once: a first run after install plans tens of thousands of writes, and a
-        // linear search per write would make applying them quadratic.
-        // The first row wins when a key repeats, as a front-to-back search would pick.
-        let index_by = |rows: &[Row], key: &str| -> HashMap<String, usize> {
-            let mut out = HashMap::with_capacity(rows.len());
-            for (i, r) in rows.iter().enumerate() {
-                if let Some(k) = get(r, key) {
-                    out.entry(k.to_owned()).or_insert(i);
-                }
-            }
-            out
-        };
-        let binding_ids = index_by(&bindings, ".id");
-        let address_ids = index_by(&addresses, ".id");
-        let user_names = index_by(&users, "name");
-        let mut binding_macs: HashMap<Mac, usize> = HashMap::with_capacity(bindings.len());
-        for (i, r) in bindings.iter().enumerate() {
-            if let Some(mac) = get(r, "mac-address").and_then(parse_mac) {
-                binding_macs.entry(mac).or_insert(i);
-            }
-        }
-        let listed: std::collections::HashSet<(&str, Ipv4Addr)> = addresses
-            .iter()
-            .filter_map(|r| Some((get(r, "list")?, ip(r, "address")?)))
-            .collect();
-        let by_id = |rows: &[Row], ids: &HashMap<String, usize>, wanted: &str| {
-            ids.get(wanted).map(|&i| rows[i].clone())
-        };
-
-        // Each write becomes at most one command; writes needing none (already so, or refused)
-        // get their result now.
-        let mut results: Vec<Option<Result<(), RouterError>>> = Vec::with_capacity(writes.len());
-        let mut cmds = Vec::new();
-        let mut slots = Vec::new();
-        for (index, write) in writes.iter().enumerate() {
-            let planned: Result<Option<Cmd>, RouterError> = match write {
-                RouterWrite::UpsertBinding { mac, kind, comment } => {
-                    let existing = binding_macs.get(mac).map(|&i| &bindings[i]);
-                    self.binding_write(existing, *mac, *kind, comment)
-                }
-                RouterWrite::RemoveBinding { id } => check_ours(
-                    by_id(&bindings, &binding_ids, id).as_ref(),
-                    &format!("ip-binding {id}"),
-                )
-                .map(|()| Some(cmd(BINDING, "remove").attr(".id", id.clone()))),
-                RouterWrite::AddAddress {
-                    list,
-                    address,
-                    comment,
-                } => {
-                    let present = listed.contains(&(list.as_str(), *address));
-                    Ok((!present).then(|| {
-                        cmd(ADDRESS_LIST, "add")
-                            .attr("list", list.clone())
-                            .attr("address", address.to_string())
-                            .attr("comment", comment.render())
-                    }))
-                }
-                RouterWrite::RemoveAddress { id } => check_ours(
-                    by_id(&addresses, &address_ids, id).as_ref(),
-                    &format!("address-list entry {id}"),
-                )
-                .map(|()| Some(cmd(ADDRESS_LIST, "remove").attr(".id", id.clone()))),
-                RouterWrite::SetUserProfile { name, profile } => {
-                    let row = user_names.get(name.as_str()).map(|&i| &users[i]);
-                    check_ours(row, &format!("hotspot user {name}")).and_then(|()| match row {
-                        Some(r) if get(r, "profile") != Some(profile.as_str()) => Ok(Some(
-                            cmd(USER, "set")
-                                .attr(".id", id(r)?)
-                                .attr("profile", profile.clone()),
-                        )),
-                        _ => Ok(None),
-                    })
-                }
-            };
-            match planned {
-                Ok(Some(c)) => {
-                    cmds.push(c);
-                    slots.push(index);
-                    results.push(None);
-                }
-                Ok(None) => results.push(Some(Ok(()))),
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        if !cmds.is_empty() {
-            let outcomes = self.link.run_many(&cmds).await?;
-            for (slot, outcome) in slots.into_iter().zip(outcomes) {
-                results[slot] = Some(outcome.map(|_| ()));
-            }
-        }
-        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        self.apply_writes(&writes).await
     }
 }
 

@@ -1,6 +1,134 @@
-//! Small parsers for the value formats RouterOS prints in API replies.
+//! Parsers for what RouterOS prints in API replies: value formats (durations, booleans, MACs)
+//! and whole rows of the menus we read, each beside the proplist that asks for exactly the
+//! properties it reads.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use lpsaring_kernel::Mac;
+use lpsaring_kernel::ports::router::{
+    AddressListEntry, BindingType, HostEntry, HotspotUser, IpBinding, OwnedComment, RouterError,
+};
+
+use crate::client::Row;
+
+/// Properties of a host print: exactly what [`HostEntry`] holds.
+pub const HOST_PROPLIST: [&str; 11] = [
+    ".id",
+    "mac-address",
+    "address",
+    "to-address",
+    "server",
+    "bytes-in",
+    "bytes-out",
+    "uptime",
+    "authorized",
+    "bypassed",
+    "comment",
+];
+
+/// Properties of an ip-binding print: what [`IpBinding`] holds.
+pub(crate) const BINDING_PROPLIST: [&str; 5] = [".id", "mac-address", "type", "server", "comment"];
+/// Properties of an address-list print: what [`AddressListEntry`] holds.
+pub(crate) const ENTRY_PROPLIST: [&str; 4] = [".id", "list", "address", "comment"];
+/// Properties of a hotspot user print: what [`HotspotUser`] holds.
+pub(crate) const USER_PROPLIST: [&str; 4] = [".id", "name", "profile", "comment"];
+
+/// A property's value; an empty value counts as absent.
+pub(crate) fn get<'a>(row: &'a Row, key: &str) -> Option<&'a str> {
+    row.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+pub(crate) fn ip(row: &Row, key: &str) -> Option<Ipv4Addr> {
+    get(row, key)?.parse().ok()
+}
+
+fn number(row: &Row, key: &str) -> u64 {
+    get(row, key).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// The row's comment when it is ours (`lpsaring|…`).
+pub(crate) fn ours(row: &Row) -> Option<OwnedComment> {
+    OwnedComment::parse(get(row, "comment")?)
+}
+
+pub(crate) fn id(row: &Row) -> Result<String, RouterError> {
+    get(row, ".id")
+        .map(str::to_owned)
+        .ok_or_else(|| RouterError::Protocol("row without .id".into()))
+}
+
+/// Parses one host row; `None` (and a log line) for a row without a usable MAC.
+pub fn parse_host(row: &Row) -> Option<HostEntry> {
+    let mac = get(row, "mac-address").and_then(parse_mac);
+    let Some(mac) = mac else {
+        tracing::warn!(row = ?row.get(".id"), "hotspot host without a usable mac-address; skipped");
+        return None;
+    };
+    Some(HostEntry {
+        id: get(row, ".id")?.to_owned(),
+        mac,
+        address: ip(row, "address"),
+        to_address: ip(row, "to-address"),
+        server: get(row, "server").map(str::to_owned),
+        bytes_in: number(row, "bytes-in"),
+        bytes_out: number(row, "bytes-out"),
+        uptime_secs: get(row, "uptime").and_then(parse_duration).unwrap_or(0),
+        authorized: get(row, "authorized").and_then(parse_bool).unwrap_or(false),
+        bypassed: get(row, "bypassed").and_then(parse_bool).unwrap_or(false),
+        comment: get(row, "comment").map(str::to_owned),
+    })
+}
+
+/// One of our ip-binding rows; `None` for a row that is not ours.
+pub(crate) fn parse_binding(row: &Row) -> Option<IpBinding> {
+    Some(IpBinding {
+        comment: ours(row)?,
+        id: get(row, ".id")?.to_owned(),
+        mac: get(row, "mac-address").and_then(parse_mac)?,
+        kind: binding_type(get(row, "type")),
+        server: get(row, "server").map(str::to_owned),
+    })
+}
+
+/// Our address-list rows. The router prints a list's rows together: each name is allocated
+/// once per run of rows and shared.
+pub(crate) fn parse_entries(rows: &[Row]) -> Vec<AddressListEntry> {
+    let mut last_list: Option<Arc<str>> = None;
+    rows.iter()
+        .filter_map(|r| {
+            let name = get(r, "list")?;
+            let list = match &last_list {
+                Some(l) if **l == *name => l.clone(),
+                _ => last_list.insert(Arc::from(name)).clone(),
+            };
+            Some(AddressListEntry {
+                comment: ours(r)?,
+                id: get(r, ".id")?.to_owned(),
+                list,
+                address: ip(r, "address")?,
+            })
+        })
+        .collect()
+}
+
+/// One of our hotspot users; `None` for a row that is not ours.
+pub(crate) fn parse_user(row: &Row) -> Option<HotspotUser> {
+    Some(HotspotUser {
+        comment: ours(row)?,
+        id: get(row, ".id")?.to_owned(),
+        name: get(row, "name")?.to_owned(),
+        profile: get(row, "profile").unwrap_or("default").to_owned(),
+    })
+}
+
+fn binding_type(text: Option<&str>) -> BindingType {
+    match text {
+        Some("bypassed") => BindingType::Bypassed,
+        Some("blocked") => BindingType::Blocked,
+        _ => BindingType::Regular,
+    }
+}
 
 /// Parses a RouterOS duration into whole seconds: `1w2d3h4m5s` (any subset, in order),
 /// `150ms` style fractions (truncated), the v6 clock form `1d02:03:04` / `02:03:04`, or plain
