@@ -1,0 +1,65 @@
+//! The simulated router: in-memory menus with the behaviour the portal relies on, the `/sim/…`
+//! control commands, fault settings and command statistics.
+//!
+//! Every command is executed synchronously under one lock and its replies are encoded straight
+//! into bytes, so a 50k-row host print costs one pass over the table.
+//!
+//! - `table`: rows, tables and the value formats they hold;
+//! - `menus`: the menus and their commands;
+//! - `hotspot`: hosts, traffic, bypass, active logins, reboots;
+//! - `control`: the `/sim/…` commands, faults and statistics;
+//! - `dispatch` and `reply`: routing one command and encoding its answer.
+
+use std::collections::BTreeMap;
+
+mod control;
+mod dispatch;
+mod hotspot;
+mod menus;
+mod reply;
+mod table;
+
+pub use control::{Faults, SimStats};
+pub use dispatch::mac_query;
+pub use hotspot::NewHost;
+pub use menus::Menu;
+pub use reply::{Outcome, fatal};
+pub use table::{Row, Table, format_duration, normalise_mac, parse_duration};
+
+/// The whole simulated router.
+#[derive(Debug)]
+pub struct SimState {
+    tables: BTreeMap<Menu, Table>,
+    pub faults: Faults,
+    pub stats: SimStats,
+    /// RouterOS ≥ 7.18 answers an empty print with `!empty` (then `!done`); older versions only
+    /// with `!done`.
+    pub empty_replies: bool,
+    /// Put `.tag` last in reply sentences instead of right after the reply word (RouterOS
+    /// documentation shows it last, captured traffic shows it first; clients must take both).
+    pub tag_last: bool,
+}
+
+impl Default for SimState {
+    fn default() -> Self {
+        let mut state = SimState {
+            tables: Menu::ALL
+                .into_iter()
+                .map(|m| (m, Table::default()))
+                .collect(),
+            faults: Faults::default(),
+            stats: SimStats::default(),
+            empty_replies: true,
+            tag_last: false,
+        };
+        state.table_mut(Menu::UserProfile).insert(vec![
+            ("name".into(), "default".into()),
+            ("shared-users".into(), "1".into()),
+            ("default".into(), "true".into()),
+        ]);
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests;
