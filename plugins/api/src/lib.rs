@@ -22,6 +22,8 @@ pub mod encoding;
 pub mod export;
 pub mod plugin;
 pub mod protocol;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use abi::{
     ABI_VERSION, CALL_BAD_ARGUMENTS, CALL_OK, CALL_PANICKED, ENTRY_SYMBOL, EntryFn, PluginBuffer,

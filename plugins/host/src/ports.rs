@@ -151,3 +151,117 @@ impl PaymentGateway for PluginPaymentGateway {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The payment types exist twice on purpose (the kernel's port and the MIT/Apache plugin
+    //! protocol, which may not depend on the kernel) and cross the boundary as JSON. These
+    //! round trips fail when one copy gains, loses or renames a field the other does not.
+
+    use std::fmt::Debug;
+
+    use lpsaring_kernel::ports::payment as kernel;
+    use lpsaring_plugin_api as api;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::json;
+
+    /// `value` → JSON → the other side's type → JSON is the same JSON, and back again is
+    /// the same value.
+    fn mirrors<T, U>(value: &T)
+    where
+        T: Serialize + DeserializeOwned + PartialEq + Debug,
+        U: Serialize + DeserializeOwned,
+    {
+        let json = serde_json::to_value(value).unwrap();
+        let other: U = serde_json::from_value(json.clone()).unwrap();
+        let other_json = serde_json::to_value(&other).unwrap();
+        assert_eq!(other_json, json, "{}", std::any::type_name::<U>());
+        let back: T = serde_json::from_value(other_json).unwrap();
+        assert_eq!(&back, value);
+    }
+
+    fn kernel_order(optional: bool) -> kernel::CreatePayment {
+        kernel::CreatePayment {
+            order_id: "V-20260101-0001".into(),
+            amount: 20_000,
+            item: kernel::PaymentItem {
+                id: "plan-1d".into(),
+                name: "1 hari".into(),
+                price: 10_000,
+                quantity: 2,
+            },
+            customer: kernel::Customer {
+                name: "Budi".into(),
+                phone: "+6281234567890".into(),
+                email: optional.then(|| "budi@example.com".into()),
+            },
+            method: optional.then(|| "qris".into()),
+            return_url: "https://portal.example/pay/done".into(),
+            expiry_minutes: 60,
+        }
+    }
+
+    fn api_created(optional: bool) -> api::PaymentCreated {
+        let some = |v: &str| optional.then(|| v.to_owned());
+        api::PaymentCreated {
+            redirect_url: some("https://pay.example/x"),
+            qr_string: some("000201010212"),
+            va_number: some("8808123456"),
+            bank: some("bca"),
+            provider_ref: some("ref-1"),
+        }
+    }
+
+    fn api_event(status: api::PaymentStatus, optional: bool) -> api::PaymentEvent {
+        api::PaymentEvent {
+            order_id: "V-20260101-0001".into(),
+            status,
+            gross_amount: 20_000,
+            provider_ref: optional.then(|| "ref-1".into()),
+            method: optional.then(|| "qris".into()),
+            raw: json!({"transaction_status": "settlement", "nested": [1, 2]}),
+        }
+    }
+
+    const STATUSES: [api::PaymentStatus; 6] = [
+        api::PaymentStatus::Pending,
+        api::PaymentStatus::Paid,
+        api::PaymentStatus::Failed,
+        api::PaymentStatus::Expired,
+        api::PaymentStatus::Cancelled,
+        api::PaymentStatus::Refunded,
+    ];
+
+    #[test]
+    fn kernel_and_protocol_payment_types_share_one_json_shape() {
+        for optional in [true, false] {
+            // Host → plugin.
+            mirrors::<kernel::CreatePayment, api::CreatePayment>(&kernel_order(optional));
+            // Plugin → host.
+            mirrors::<api::PaymentCreated, kernel::PaymentCreated>(&api_created(optional));
+            for status in STATUSES {
+                mirrors::<api::PaymentEvent, kernel::PaymentEvent>(&api_event(status, optional));
+            }
+        }
+        for status in STATUSES {
+            mirrors::<api::PaymentStatus, kernel::PaymentStatus>(&status);
+        }
+        // Every kernel status is one the protocol knows. The match is exhaustive: a new kernel
+        // variant stops this test compiling until it is listed here and mirrored.
+        let listed = |s: kernel::PaymentStatus| match s {
+            kernel::PaymentStatus::Pending => 0,
+            kernel::PaymentStatus::Paid => 1,
+            kernel::PaymentStatus::Failed => 2,
+            kernel::PaymentStatus::Expired => 3,
+            kernel::PaymentStatus::Cancelled => 4,
+            kernel::PaymentStatus::Refunded => 5,
+        };
+        for (i, status) in STATUSES.iter().enumerate() {
+            let json = serde_json::to_value(status).unwrap();
+            let theirs: kernel::PaymentStatus = serde_json::from_value(json).unwrap();
+            assert_eq!(listed(theirs), i);
+            mirrors::<kernel::PaymentStatus, api::PaymentStatus>(&theirs);
+        }
+    }
+}

@@ -1,26 +1,16 @@
-use lpsaring_plugin_api::{Customer, PaymentItem, Resume};
+use lpsaring_plugin_api::testing::{context, resumed};
+use lpsaring_plugin_api::{Customer, PaymentItem};
 
 use super::*;
 
 const KEY: &str = "SB-Mid-server-TEST123";
 
 fn ctx() -> CallContext {
-    let mut ctx = CallContext {
-        now: "2026-01-01T03:00:00Z".into(),
-        now_unix: 1_767_236_400,
-        ..Default::default()
-    };
-    ctx.config.insert("server_key".into(), json!(KEY));
-    ctx
-}
-
-fn resumed(state: Value, status: u16, body: &str) -> CallContext {
-    let mut ctx = ctx();
-    ctx.resume = Some(Resume {
-        state,
-        response: HttpResponse::new(status, body.as_bytes().to_vec()),
-    });
-    ctx
+    context(
+        "2026-01-01T03:00:00Z",
+        1_767_236_400,
+        [("server_key", json!(KEY))],
+    )
 }
 
 fn order(method: Option<&str>) -> CreatePayment {
@@ -122,8 +112,10 @@ fn qris_and_va_use_the_core_api() {
 #[test]
 fn snap_success_and_errors() {
     let ok = r#"{"token":"66e4fa55-fdac-4ef9-91b5-733b97d1b862","redirect_url":"https://app.sandbox.midtrans.com/snap/v2/vtweb/66e4fa55-fdac-4ef9-91b5-733b97d1b862"}"#;
-    let step =
-        MidtransPlugin.create_payment(&resumed(json!({"flow": "snap"}), 201, ok), &order(None));
+    let step = MidtransPlugin.create_payment(
+        &resumed(&ctx(), json!({"flow": "snap"}), 201, ok),
+        &order(None),
+    );
     let Step::Done(created) = step else {
         panic!("{step:?}")
     };

@@ -166,16 +166,16 @@ impl PaymentPlugin for SandboxPlugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lpsaring_plugin_api::testing::context;
     use lpsaring_plugin_api::{Customer, ErrorKind, HostInfo, PaymentItem};
 
     fn ctx() -> CallContext {
         CallContext {
-            now: "2026-01-01T00:00:00Z".into(),
             host: HostInfo {
                 data_dir: None,
                 public_url: Some("https://portal.example".into()),
             },
-            ..Default::default()
+            ..context("2026-01-01T00:00:00Z", 0, [])
         }
     }
 

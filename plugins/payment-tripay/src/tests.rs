@@ -1,28 +1,20 @@
-use lpsaring_plugin_api::{Customer, PaymentItem, Resume};
+use lpsaring_plugin_api::testing::{context, resumed};
+use lpsaring_plugin_api::{Customer, PaymentItem};
 
 use super::*;
 
 const PRIVATE: &str = "ytf6ooi2gmlNPfpchd94jDOk8hRWOu";
 
 fn ctx() -> CallContext {
-    let mut ctx = CallContext {
-        now: "2026-01-01T00:00:00Z".into(),
-        now_unix: 1_767_225_600,
-        ..Default::default()
-    };
-    ctx.config.insert("api_key".into(), json!("DEV-apikey-abc"));
-    ctx.config.insert("private_key".into(), json!(PRIVATE));
-    ctx.config.insert("merchant_code".into(), json!("T0001"));
-    ctx
-}
-
-fn resumed(status: u16, body: &str) -> CallContext {
-    let mut ctx = ctx();
-    ctx.resume = Some(Resume {
-        state: Value::Null,
-        response: HttpResponse::new(status, body.as_bytes().to_vec()),
-    });
-    ctx
+    context(
+        "2026-01-01T00:00:00Z",
+        1_767_225_600,
+        [
+            ("api_key", json!("DEV-apikey-abc")),
+            ("private_key", json!(PRIVATE)),
+            ("merchant_code", json!("T0001")),
+        ],
+    )
 }
 
 fn order(method: Option<&str>) -> CreatePayment {
@@ -102,7 +94,9 @@ fn create_request_shape() {
 #[test]
 fn create_success_gives_the_pay_code_and_checkout() {
     let ok = r#"{"success":true,"message":"","data":{"reference":"T0001000000000000006","merchant_ref":"INV55567","payment_selection_type":"static","payment_method":"BRIVA","payment_name":"BRI Virtual Account","amount":1500000,"fee_merchant":1500,"fee_customer":0,"pay_code":"57585748548596587","pay_url":null,"checkout_url":"https://tripay.co.id/checkout/T0001000000000000006","status":"UNPAID","expired_time":1767229200,"qr_string":null,"qr_url":null}}"#;
-    let Step::Done(created) = TripayPlugin.create_payment(&resumed(200, ok), &order(None)) else {
+    let Step::Done(created) =
+        TripayPlugin.create_payment(&resumed(&ctx(), Value::Null, 200, ok), &order(None))
+    else {
         panic!()
     };
     assert_eq!(created.va_number.as_deref(), Some("57585748548596587"));

@@ -252,27 +252,17 @@ impl MessagingPlugin for CloudPlugin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpsaring_plugin_api::Resume;
+    use lpsaring_plugin_api::testing::{context, resumed};
 
     fn ctx() -> CallContext {
-        let mut ctx = CallContext {
-            now: "2026-01-01T00:00:00Z".into(),
-            ..Default::default()
-        };
-        ctx.config
-            .insert("access_token".into(), json!("EAAG-secret-token"));
-        ctx.config
-            .insert("phone_number_id".into(), json!("106540352242922"));
-        ctx
-    }
-
-    fn resumed(status: u16, body: &str) -> CallContext {
-        let mut ctx = ctx();
-        ctx.resume = Some(Resume {
-            state: Value::Null,
-            response: HttpResponse::new(status, body.as_bytes().to_vec()),
-        });
-        ctx
+        context(
+            "2026-01-01T00:00:00Z",
+            0,
+            [
+                ("access_token", json!("EAAG-secret-token")),
+                ("phone_number_id", json!("106540352242922")),
+            ],
+        )
     }
 
     fn text(t: &str) -> SendText {
@@ -348,7 +338,7 @@ mod tests {
     fn success_gives_the_wamid() {
         let body = r#"{"messaging_product":"whatsapp","contacts":[{"input":"6281234567890","wa_id":"6281234567890"}],"messages":[{"id":"wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjQ1"}]}"#;
         assert_eq!(
-            CloudPlugin.send_text(&resumed(200, body), &text("x")),
+            CloudPlugin.send_text(&resumed(&ctx(), Value::Null, 200, body), &text("x")),
             Step::Done(MessageSent {
                 provider_id: Some("wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjQ1".into())
             })

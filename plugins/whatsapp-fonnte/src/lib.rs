@@ -176,26 +176,16 @@ impl MessagingPlugin for FonntePlugin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpsaring_plugin_api::Resume;
     use lpsaring_plugin_api::encoding::form_decode;
+    use lpsaring_plugin_api::testing::{context, resumed};
     use serde_json::json;
 
     fn ctx() -> CallContext {
-        let mut ctx = CallContext {
-            now: "2026-01-01T00:00:00Z".into(),
-            ..Default::default()
-        };
-        ctx.config.insert("token".into(), json!("fonnte-token-123"));
-        ctx
-    }
-
-    fn resumed(status: u16, body: &str) -> CallContext {
-        let mut ctx = ctx();
-        ctx.resume = Some(Resume {
-            state: Value::Null,
-            response: HttpResponse::new(status, body.as_bytes().to_vec()),
-        });
-        ctx
+        context(
+            "2026-01-01T00:00:00Z",
+            0,
+            [("token", json!("fonnte-token-123"))],
+        )
     }
 
     const SUCCESS: &str = r#"{"detail":"success! message in queue","id":[142223099],"process":"pending","requestid":369052479,"status":true,"target":["6281234567890"],"quota":{"6281234567890":{"details":"deduced from total quota","quota":990,"remaining":989,"used":1}}}"#;
@@ -244,7 +234,7 @@ mod tests {
     #[test]
     fn success_answer_gives_the_message_id() {
         let step = FonntePlugin.send_text(
-            &resumed(200, SUCCESS),
+            &resumed(&ctx(), Value::Null, 200, SUCCESS),
             &SendText {
                 to: "+6281234567890".into(),
                 text: "x".into(),
