@@ -1,0 +1,445 @@
+//! The server-rendered login flows: `/captive` (behind the hotspot, binds the device) and
+//! `/login` (anywhere), the connected page, the policy pages, registration and the form logout.
+
+use std::collections::HashMap;
+
+use lpsaring_kernel::ports::access::AccessStatus;
+use lpsaring_kernel::web::{client_ip, is_https};
+use lpsaring_kernel::{ApiError, Lang, Phone};
+use sailfish::TemplateSimple;
+use salvo::http::StatusCode;
+use salvo::prelude::*;
+
+use super::{service, start_session};
+use crate::captive::LoginOutcome;
+use crate::context::CaptiveContext;
+use crate::error::AuthError;
+use crate::messages::{form_expired, localized};
+use crate::pages::{
+    ConnectedTexts, ConnectedView, HotspotForm, LoginTexts, LoginView, REGISTERED, RegisterTexts,
+    RegisterView, page, policy_page,
+};
+use crate::service::VerifyInput;
+use crate::session;
+
+/// Which page family a form belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    /// `/captive`: behind the hotspot; binds the device.
+    Captive,
+    /// `/login`: anywhere; no binding.
+    Login,
+}
+
+impl Flow {
+    fn base(self) -> &'static str {
+        match self {
+            Flow::Captive => "/captive",
+            Flow::Login => "/login",
+        }
+    }
+}
+
+async fn form_fields(req: &mut Request) -> HashMap<String, String> {
+    match req.form_data().await {
+        Ok(form) => form
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+struct LoginStep<'a> {
+    flow: Flow,
+    ctx: &'a CaptiveContext,
+    phone: &'a str,
+    code_step: bool,
+    sent_to: String,
+    info: Option<String>,
+    error: Option<String>,
+    resend_after_secs: u64,
+    attempts_left: Option<u32>,
+    ask_takeover: bool,
+}
+
+fn render_login(
+    lang: Lang,
+    csrf: &str,
+    step: LoginStep<'_>,
+    status: StatusCode,
+) -> lpsaring_kernel::ui::Page {
+    let t = LoginTexts::new(lang, step.flow == Flow::Captive);
+    let title = t.title;
+    let hidden = match step.flow {
+        Flow::Captive => step.ctx.hidden_fields(),
+        Flow::Login => Vec::new(),
+    };
+    let view = LoginView {
+        t,
+        action_base: step.flow.base(),
+        csrf,
+        hidden,
+        phone: step.phone,
+        step_code: step.code_step,
+        sent_to: step.sent_to,
+        info: step.info,
+        error: step.error,
+        resend_after_secs: step.resend_after_secs,
+        attempts_left: step.attempts_left,
+        ask_takeover: step.ask_takeover,
+    };
+    page(lang, title, view.render_once()).with_status(status)
+}
+
+/// `GET /captive` and `GET /login`: the phone step.
+pub(super) struct ShowLogin(pub(super) Flow);
+
+#[async_trait]
+impl Handler for ShowLogin {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let lang = Lang::of_request(req);
+        let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
+        let csrf = session::csrf_token(depot);
+        let step = LoginStep {
+            flow: self.0,
+            ctx: &ctx,
+            phone: "",
+            code_step: false,
+            sent_to: String::new(),
+            info: None,
+            error: None,
+            resend_after_secs: 0,
+            attempts_left: None,
+            ask_takeover: false,
+        };
+        res.render(render_login(lang, &csrf, step, StatusCode::OK));
+    }
+}
+
+/// `POST …/request`: sends a code and shows the code step, or the phone step with the error.
+pub(super) struct RequestCodeForm(pub(super) Flow);
+
+#[async_trait]
+impl Handler for RequestCodeForm {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let lang = Lang::of_request(req);
+        let fields = form_fields(req).await;
+        let ctx = CaptiveContext::from_fields(|k| fields.get(k).cloned());
+        let raw_phone = fields.get("phone_number").cloned().unwrap_or_default();
+        let csrf = session::csrf_token(depot);
+        let Ok(svc) = service(depot) else {
+            res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        };
+        let mut step = LoginStep {
+            flow: self.0,
+            ctx: &ctx,
+            phone: &raw_phone,
+            code_step: false,
+            sent_to: String::new(),
+            info: None,
+            error: None,
+            resend_after_secs: 0,
+            attempts_left: None,
+            ask_takeover: false,
+        };
+        if !session::verify_form_token(
+            depot,
+            fields
+                .get(session::CSRF_FIELD)
+                .map(String::as_str)
+                .unwrap_or(""),
+        ) {
+            step.error = Some(form_expired(lang));
+            res.render(render_login(lang, &csrf, step, StatusCode::FORBIDDEN));
+            return;
+        }
+        match svc.request_code(&raw_phone, client_ip(depot), lang).await {
+            Ok((phone, sent)) => {
+                let phone_text = phone.to_string();
+                step.phone = &phone_text;
+                step.code_step = true;
+                step.sent_to = sent.sent_to;
+                step.resend_after_secs = sent.resend_after_secs;
+                step.attempts_left = Some(svc.settings.otp_max_attempts);
+                res.render(render_login(lang, &csrf, step, StatusCode::OK));
+            }
+            Err(e) => {
+                // A cooldown on a valid phone still lets the user type the code already sent.
+                if let (AuthError::OtpCooldown { retry_after_secs }, Ok(phone)) =
+                    (&e, Phone::parse(&raw_phone))
+                {
+                    let phone_text = phone.to_string();
+                    step.phone = &phone_text;
+                    step.code_step = true;
+                    step.sent_to = phone.masked();
+                    step.resend_after_secs = *retry_after_secs;
+                    step.info = Some(localized(lang, &e));
+                    res.render(render_login(lang, &csrf, step, StatusCode::OK));
+                    return;
+                }
+                step.error = Some(localized(lang, &e));
+                let status = ApiError::from(&e).status;
+                res.render(render_login(lang, &csrf, step, status));
+            }
+        }
+    }
+}
+
+/// `POST …/verify`: logs in, sets cookies and goes to the connected page; errors stay in place.
+pub(super) struct VerifyCodeForm(pub(super) Flow);
+
+#[async_trait]
+impl Handler for VerifyCodeForm {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let lang = Lang::of_request(req);
+        let fields = form_fields(req).await;
+        let ctx = match self.0 {
+            Flow::Captive => CaptiveContext::from_fields(|k| fields.get(k).cloned()),
+            Flow::Login => CaptiveContext::default(),
+        };
+        let raw_phone = fields.get("phone_number").cloned().unwrap_or_default();
+        let csrf = session::csrf_token(depot);
+        let Ok(svc) = service(depot) else {
+            res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        };
+        let code_step = |error: Option<String>, attempts: Option<u32>, takeover: bool| LoginStep {
+            flow: self.0,
+            ctx: &ctx,
+            phone: &raw_phone,
+            code_step: true,
+            sent_to: Phone::parse(&raw_phone)
+                .map(|p| p.masked())
+                .unwrap_or_default(),
+            info: None,
+            error,
+            resend_after_secs: 0,
+            attempts_left: attempts,
+            ask_takeover: takeover,
+        };
+        if !session::verify_form_token(
+            depot,
+            fields
+                .get(session::CSRF_FIELD)
+                .map(String::as_str)
+                .unwrap_or(""),
+        ) {
+            res.render(render_login(
+                lang,
+                &csrf,
+                code_step(Some(form_expired(lang)), None, false),
+                StatusCode::FORBIDDEN,
+            ));
+            return;
+        }
+        let input = VerifyInput {
+            phone_number: raw_phone.clone(),
+            otp: fields.get("otp").cloned().unwrap_or_default(),
+            confirm_device_takeover: fields
+                .get("confirm_device_takeover")
+                .is_some_and(|v| v == "true" || v == "on"),
+            ctx: ctx.clone(),
+        };
+        match svc.verify(input, req, depot).await {
+            Ok(outcome) => {
+                if let Err(e) = start_session(&svc, req, depot, res, &outcome.user).await {
+                    res.render(render_login(
+                        lang,
+                        &csrf,
+                        code_step(Some(localized(lang, &e)), None, false),
+                        ApiError::from(&e).status,
+                    ));
+                    return;
+                }
+                res.render(connected_page(lang, &ctx, &outcome));
+            }
+            Err(e) => {
+                let takeover = matches!(
+                    e,
+                    AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
+                );
+                let status = ApiError::from(&e).status;
+                let step = if matches!(
+                    e,
+                    AuthError::OtpExpired
+                        | AuthError::OtpTooManyAttempts
+                        | AuthError::InvalidPhone(_)
+                ) {
+                    LoginStep {
+                        code_step: false,
+                        ..code_step(Some(localized(lang, &e)), None, false)
+                    }
+                } else {
+                    // Still on the code form: the resend button keeps counting down the cooldown
+                    // of the code already sent. Attempts left are in the error text itself.
+                    let wait = match Phone::parse(&raw_phone) {
+                        Ok(phone) => svc.otp.cooldown_left(&phone).await.unwrap_or(0),
+                        Err(_) => 0,
+                    };
+                    LoginStep {
+                        resend_after_secs: wait,
+                        ..code_step(Some(localized(lang, &e)), None, takeover)
+                    }
+                };
+                res.render(render_login(lang, &csrf, step, status));
+            }
+        }
+    }
+}
+
+fn connected_page(
+    lang: Lang,
+    ctx: &CaptiveContext,
+    outcome: &LoginOutcome,
+) -> lpsaring_kernel::ui::Page {
+    let t = ConnectedTexts::new(lang);
+    let title = t.title;
+    let hotspot = match (&outcome.hotspot_login, &ctx.link_login_only) {
+        (Some(creds), Some(action)) => Some(HotspotForm {
+            action: action.clone(),
+            username: creds.username.clone(),
+            password: creds.password.clone(),
+            dst: ctx.link_orig.clone(),
+        }),
+        _ => None,
+    };
+    let status_path = (!matches!(outcome.status, AccessStatus::Ok | AccessStatus::Unlimited))
+        .then(|| format!("/policy/{}", outcome.status.as_str()));
+    let view = ConnectedView {
+        t,
+        hotspot,
+        continue_to: ctx.link_orig.clone(),
+        status_path,
+    };
+    page(lang, title, view.render_once())
+}
+
+/// `GET /captive/terhubung`: the connected page (also reachable directly after a login).
+#[handler]
+pub(super) async fn connected(req: &mut Request) -> lpsaring_kernel::ui::Page {
+    let lang = Lang::of_request(req);
+    let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
+    let t = ConnectedTexts::new(lang);
+    let title = t.title;
+    let view = ConnectedView {
+        t,
+        hotspot: None,
+        continue_to: ctx.link_orig,
+        status_path: None,
+    };
+    page(lang, title, view.render_once())
+}
+
+/// `GET /policy/{status}`: what the state means and what to do.
+#[handler]
+pub(super) async fn policy(req: &mut Request, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let status = match req.param::<String>("status").as_deref() {
+        Some("blocked") => Some(AccessStatus::Blocked),
+        Some("inactive") => Some(AccessStatus::Inactive),
+        Some("expired") => Some(AccessStatus::Expired),
+        Some("habis") => Some(AccessStatus::Habis),
+        Some("fup") => Some(AccessStatus::Fup),
+        _ => None,
+    };
+    match status.and_then(|s| policy_page(lang, s)) {
+        Some(p) => res.render(p),
+        None => {
+            res.status_code(StatusCode::NOT_FOUND);
+        }
+    }
+}
+
+pub(super) struct RegisterPage;
+
+#[async_trait]
+impl Handler for RegisterPage {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let lang = Lang::of_request(req);
+        let is_post = req.method() == salvo::http::Method::POST;
+        let fields = if is_post {
+            form_fields(req).await
+        } else {
+            HashMap::new()
+        };
+        let csrf = session::csrf_token(depot);
+        let name = fields.get("full_name").cloned().unwrap_or_default();
+        let phone = fields.get("phone_number").cloned().unwrap_or_default();
+        let mut view = RegisterView {
+            t: RegisterTexts::new(lang),
+            csrf: &csrf,
+            name: &name,
+            phone: &phone,
+            info: None,
+            error: None,
+            done: false,
+        };
+        let mut status = StatusCode::OK;
+        if is_post {
+            let outcome = if session::verify_form_token(
+                depot,
+                fields
+                    .get(session::CSRF_FIELD)
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            ) {
+                match service(depot) {
+                    Ok(svc) => svc.register(&phone, &name).await,
+                    Err(_) => Err(AuthError::Internal("auth service missing".to_owned())),
+                }
+            } else {
+                Err(AuthError::Validation(form_expired(lang)))
+            };
+            match outcome {
+                Ok(_) => {
+                    view.info = Some(REGISTERED.get(lang).to_owned());
+                    view.done = true;
+                    status = StatusCode::CREATED;
+                }
+                Err(e) => {
+                    status = ApiError::from(&e).status;
+                    view.error = Some(localized(lang, &e));
+                }
+            }
+        }
+        let title = view.t.title;
+        res.render(page(lang, title, view.render_once()).with_status(status));
+    }
+}
+
+/// `POST /logout` (form): ends the session and the router access, then back to the login page.
+#[handler]
+pub(super) async fn logout_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    if let Ok(svc) = service(depot) {
+        svc.logout(req, depot).await;
+    }
+    session::Sessions::clear_cookies(res, is_https(depot));
+    res.render(Redirect::other("/login"));
+}
