@@ -319,6 +319,9 @@ impl Connection {
             }
             state.faults.drop_after = Some(left - 1);
         }
+        if !is_sim && state.faults.silent {
+            return Next::Continue;
+        }
         let tag = request.tag.as_deref();
         match request.command.as_str() {
             "/login" => {

@@ -364,3 +364,35 @@ async fn fifty_thousand_hosts_print_completely() {
     assert_eq!(rows, 50_000);
     assert_eq!(ids.len(), 50_000, "ids are unique");
 }
+
+#[tokio::test]
+async fn a_silent_router_answers_nothing_but_sim_commands() {
+    let sim = sim().await;
+    let mut raw = Raw::login(&sim).await;
+    sim.set_fault(Faults {
+        silent: true,
+        ..Faults::default()
+    });
+    raw.send(&["/ip/hotspot/host/print", ".tag=1"]).await;
+    let mut fresh = Raw::connect(&sim).await;
+    fresh
+        .send(&["/login", "=name=admin", "=password=secret"])
+        .await;
+    let quiet = Duration::from_millis(300);
+    assert!(
+        tokio::time::timeout(quiet, raw.read()).await.is_err(),
+        "a command gets no answer"
+    );
+    assert!(
+        tokio::time::timeout(quiet, fresh.read()).await.is_err(),
+        "nor does a login"
+    );
+    // `/sim/fault` without arguments clears every fault; the skipped print stays unanswered.
+    let cleared = raw.call(&["/sim/fault"]).await;
+    assert_eq!(cleared.last().unwrap().kind, ReplyKind::Done);
+    let print = raw.call(&["/ip/hotspot/host/print", ".tag=2"]).await;
+    assert!(
+        print.iter().all(|r| r.tag.as_deref() == Some("2")),
+        "{print:?}"
+    );
+}

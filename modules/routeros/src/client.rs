@@ -3,11 +3,11 @@
 //! classification into the kernel's [`RouterError`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use lpsaring_kernel::ports::router::{RouterError, RouterHealth};
+use lpsaring_kernel::ports::router::{OwnedComment, ProfileCheck, RouterError, RouterHealth};
 use mikrotik_rs::proto::command::Command;
 use mikrotik_rs::proto::connection::Event;
 use mikrotik_rs::proto::error::LoginError;
@@ -106,9 +106,28 @@ pub(crate) struct Link {
     device: tokio::sync::Mutex<(u64, Option<MikrotikDevice>)>,
     connected: AtomicBool,
     breaker: Mutex<Breaker>,
-    /// Wakes the supervisor when the connection is found dead.
+    /// Wakes the supervisor when the connection is found dead, or when it has new work (a
+    /// profile requirement to check).
     lost: Notify,
+    /// Failed dials so far, and the last one's error: a caller that queued behind a dial which
+    /// failed takes that answer instead of dialling again (one timeout per call, not two).
+    failed_dials: AtomicU64,
+    last_dial_error: Mutex<Option<RouterError>>,
+    /// The hotspot user profiles the portal assigns, and what their last check found.
+    profiles: Mutex<Profiles>,
 }
+
+/// [`Router::require_profiles`](lpsaring_kernel::ports::Router::require_profiles) state.
+#[derive(Debug, Default)]
+struct Profiles {
+    required: Vec<String>,
+    create: bool,
+    /// The connection generation the last check ran on (0: none yet).
+    checked_on: u64,
+    last: ProfileCheck,
+}
+
+pub(crate) const PROFILE_MENU: &str = "/ip/hotspot/user/profile";
 
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,6 +141,12 @@ impl std::fmt::Debug for Link {
 fn install_crypto_provider() {
     // An error only means a provider is already installed, which is what we need.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Locks a std mutex, taking the data of a poisoned one (no lock here guards an invariant a
+/// panic could break half-way).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn classify_device_error(error: mikrotik_rs::DeviceError) -> RouterError {
@@ -153,6 +178,9 @@ impl Link {
             connected: AtomicBool::new(false),
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
             lost: Notify::new(),
+            failed_dials: AtomicU64::new(0),
+            last_dial_error: Mutex::new(None),
+            profiles: Mutex::new(Profiles::default()),
         })
     }
 
@@ -252,12 +280,29 @@ impl Link {
     }
 
     /// The live connection, dialling one if there is none.
+    ///
+    /// A caller that waited for the slot while another dial ran and failed gets that dial's
+    /// error instead of dialling again: against a router that stopped answering, one
+    /// user-facing call then waits at most one timeout, not its own dial after someone else's.
     async fn device(&self) -> Result<(u64, MikrotikDevice), RouterError> {
+        let failed_before = self.failed_dials.load(Ordering::Acquire);
         let mut slot = self.device.lock().await;
         if let Some(device) = slot.1.as_ref() {
             return Ok((slot.0, device.clone()));
         }
-        let device = self.dial().await?;
+        if self.failed_dials.load(Ordering::Acquire) != failed_before
+            && let Some(error) = lock(&self.last_dial_error).clone()
+        {
+            return Err(error);
+        }
+        let device = match self.dial().await {
+            Ok(device) => device,
+            Err(error) => {
+                *lock(&self.last_dial_error) = Some(error.clone());
+                self.failed_dials.fetch_add(1, Ordering::Release);
+                return Err(error);
+            }
+        };
         tracing::info!(address = %self.settings.address, "connected to router");
         slot.0 += 1;
         slot.1 = Some(device.clone());
@@ -361,6 +406,115 @@ impl Link {
     }
 }
 
+impl Link {
+    /// See [`Router::require_profiles`](lpsaring_kernel::ports::Router::require_profiles).
+    pub(crate) fn require_profiles(&self, mut names: Vec<String>, create: bool) {
+        names.retain(|n| !n.trim().is_empty());
+        names.sort_unstable();
+        names.dedup();
+        *lock(&self.profiles) = Profiles {
+            required: names,
+            create,
+            ..Profiles::default()
+        };
+        // The supervisor checks at once when connected, else right after it connects.
+        self.lost.notify_one();
+    }
+
+    pub(crate) fn profile_check(&self) -> ProfileCheck {
+        lock(&self.profiles).last.clone()
+    }
+
+    /// Checks the required profiles on connection `generation` unless that was done: creates
+    /// the missing ones (when allowed) with our comment, never touching an existing profile,
+    /// and records and logs what is still missing. A connectivity failure leaves the check to
+    /// the next connection.
+    async fn check_profiles(&self, generation: u64) {
+        let (required, create) = {
+            let p = lock(&self.profiles);
+            if p.required.is_empty() || p.checked_on == generation {
+                return;
+            }
+            (p.required.clone(), p.create)
+        };
+        let print = Cmd::new(&format!("{PROFILE_MENU}/print")).proplist(&["name"]);
+        let rows = match self.run(&print).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the router's hotspot user profiles");
+                if !error.is_connectivity() {
+                    lock(&self.profiles).checked_on = generation;
+                }
+                return;
+            }
+        };
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|name| !rows.iter().any(|r| r.get("name") == Some(*name)))
+            .cloned()
+            .collect();
+        let mut check = ProfileCheck {
+            checked: true,
+            missing: Vec::new(),
+            created: Vec::new(),
+        };
+        if create && !missing.is_empty() {
+            let comment = OwnedComment::default()
+                .with("kind", "status-profile")
+                .render();
+            let adds: Vec<Cmd> = missing
+                .iter()
+                .map(|name| {
+                    Cmd::new(&format!("{PROFILE_MENU}/add"))
+                        .attr("name", name.clone())
+                        .attr("comment", comment.clone())
+                })
+                .collect();
+            let results = match self.run_many(&adds).await {
+                Ok(results) => results,
+                Err(error) => {
+                    tracing::warn!(%error, "could not create the missing hotspot user profiles");
+                    return;
+                }
+            };
+            for (name, result) in missing.into_iter().zip(results) {
+                match result {
+                    Ok(_) => check.created.push(name),
+                    Err(error) => {
+                        tracing::warn!(profile = %name, %error, "could not create a hotspot user profile");
+                        check.missing.push(name);
+                    }
+                }
+            }
+        } else {
+            check.missing = missing;
+        }
+        if !check.created.is_empty() {
+            tracing::info!(profiles = ?check.created, "created the missing hotspot user profiles");
+        }
+        if !check.missing.is_empty() {
+            tracing::warn!(
+                profiles = ?check.missing,
+                create,
+                "hotspot user profiles the portal assigns are missing on the router; logins of \
+                 those statuses get the `default` profile until they exist (quota.manage_profiles \
+                 creates them)"
+            );
+        }
+        let mut p = lock(&self.profiles);
+        if p.required == required {
+            p.checked_on = generation;
+            p.last = check;
+        }
+    }
+
+    /// The current connection's generation, when connected.
+    async fn generation(&self) -> Option<u64> {
+        let slot = self.device.lock().await;
+        slot.1.as_ref().map(|_| slot.0)
+    }
+}
+
 /// Commands in flight at once during a pipelined batch.
 const PIPELINE_WINDOW: usize = 256;
 
@@ -447,7 +601,12 @@ pub(crate) fn spawn_supervisor(link: &Arc<Link>) -> Option<tokio::task::JoinHand
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            // Connected: wait for a loss notice, or probe after the keepalive interval.
+            // Connected: make sure the status profiles exist on this connection (at start and
+            // after every reconnect), then wait for a loss notice or probe after the keepalive
+            // interval.
+            if let Some(generation) = link.generation().await {
+                link.check_profiles(generation).await;
+            }
             let probe_after = if keepalive == 0 {
                 Duration::from_secs(3600)
             } else {
@@ -455,7 +614,7 @@ pub(crate) fn spawn_supervisor(link: &Arc<Link>) -> Option<tokio::task::JoinHand
             };
             let lost = timeout(probe_after, link.lost.notified()).await.is_ok();
             if !lost && keepalive > 0 {
-                let probe = Cmd::new("/ip/hotspot/user/profile/print")
+                let probe = Cmd::new(&format!("{PROFILE_MENU}/print"))
                     .eq("name", "default")
                     .proplist(&[".id"]);
                 if let Err(error) = link.run(&probe).await {

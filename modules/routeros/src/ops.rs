@@ -13,11 +13,11 @@ use async_trait::async_trait;
 use lpsaring_kernel::Mac;
 use lpsaring_kernel::ports::router::{
     AddressListEntry, BindingType, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
-    OwnedComment, Router, RouterError, RouterHealth, RouterWrite, Snapshot,
+    OwnedComment, ProfileCheck, Router, RouterError, RouterHealth, RouterWrite, Snapshot,
 };
 
 use crate::apply::check_ours;
-use crate::client::{Cmd, Link, Row, spawn_supervisor};
+use crate::client::{Cmd, Link, PROFILE_MENU, Row, spawn_supervisor};
 use crate::parse::{
     BINDING_PROPLIST, ENTRY_PROPLIST, HOST_PROPLIST, USER_PROPLIST, format_duration, get, id, ours,
     parse_binding, parse_bool, parse_entries, parse_host, parse_mac, parse_user,
@@ -28,7 +28,7 @@ pub(crate) const HOST: &str = "/ip/hotspot/host";
 const ACTIVE: &str = "/ip/hotspot/active";
 pub(crate) const BINDING: &str = "/ip/hotspot/ip-binding";
 pub(crate) const USER: &str = "/ip/hotspot/user";
-const PROFILE: &str = "/ip/hotspot/user/profile";
+const PROFILE: &str = PROFILE_MENU;
 pub(crate) const ADDRESS_LIST: &str = "/ip/firewall/address-list";
 const ARP: &str = "/ip/arp";
 const LEASE: &str = "/ip/dhcp-server/lease";
@@ -386,6 +386,14 @@ impl Router for RouterOsClient {
             .iter()
             .filter_map(|r| get(r, "name").map(str::to_owned))
             .collect())
+    }
+
+    fn require_profiles(&self, names: Vec<String>, create: bool) {
+        self.link.require_profiles(names, create);
+    }
+
+    fn profile_check(&self) -> ProfileCheck {
+        self.link.profile_check()
     }
 
     async fn active_login(

@@ -570,18 +570,22 @@ async fn tag_after_attributes_is_understood() {
     );
 }
 
-#[tokio::test]
-async fn slow_router_times_out_then_recovers() {
-    let sim = Simulator::start(SimConfig::local()).await.unwrap();
-    let client = RouterOsClient::start(RouterSettings {
-        timeout_ms: 200,
-        ..settings(&sim)
-    });
-    assert!(client.hosts().await.is_ok());
+/// Makes the simulator stop answering (its connections stay open).
+fn go_silent(sim: &SimHandle) {
     sim.set_fault(Faults {
-        delay_ms: 1_000,
+        silent: true,
         ..Faults::default()
     });
+}
+
+// The timeouts below stay at the generous default of `settings()`: they must cover dial, login
+// and a print on a loaded machine, and a router that stops answering is the silent fault, not a
+// delay racing a short timeout.
+#[tokio::test]
+async fn slow_router_times_out_then_recovers() {
+    let (sim, client) = setup().await;
+    assert!(client.hosts().await.is_ok());
+    go_silent(&sim);
     assert_eq!(client.hosts().await, Err(RouterError::Timeout));
     sim.set_fault(Faults::default());
     let hosts = eventually(|| async { client.hosts().await.ok() }).await;
@@ -621,16 +625,12 @@ async fn reconnects_after_the_connection_drops() {
 async fn breaker_opens_after_failures_and_closes_after_a_good_probe() {
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
     let client = RouterOsClient::start(RouterSettings {
-        timeout_ms: 150,
         breaker_failures: 2,
         breaker_cooldown_ms: 400,
         ..settings(&sim)
     });
     assert!(client.hosts().await.is_ok());
-    sim.set_fault(Faults {
-        delay_ms: 1_000,
-        ..Faults::default()
-    });
+    go_silent(&sim);
     assert_eq!(client.hosts().await, Err(RouterError::Timeout));
     assert_eq!(client.hosts().await, Err(RouterError::Timeout));
     assert_eq!(
@@ -647,19 +647,23 @@ async fn breaker_opens_after_failures_and_closes_after_a_good_probe() {
 #[tokio::test]
 async fn wrong_password_is_an_authentication_error() {
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
+    // A breaker that cannot open within the test: the call must see the refusal itself, not
+    // the breaker's summary of the supervisor's earlier attempts.
     let client = RouterOsClient::start(RouterSettings {
         password: Secret::new("wrong"),
+        breaker_failures: 1_000,
         ..settings(&sim)
     });
-    match client.hosts().await {
-        Err(RouterError::Authentication(message)) => assert!(
-            message.contains("invalid user name or password"),
-            "{message}"
-        ),
-        Err(RouterError::CircuitOpen) => {} // the supervisor's own attempts may have opened it first
-        other => panic!("{other:?}"),
+    for _ in 0..3 {
+        match client.hosts().await {
+            Err(RouterError::Authentication(message)) => assert!(
+                message.contains("invalid user name or password"),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
-    assert_ne!(client.health(), RouterHealth::Connected);
+    assert_eq!(client.health(), RouterHealth::Connecting);
 }
 
 #[tokio::test]
@@ -732,4 +736,113 @@ async fn a_large_pipelined_batch_gets_one_right_result_per_write() {
     let again = client.apply(writes()).await.unwrap();
     assert!(again.iter().all(Result::is_ok));
     assert_eq!(sim.stats().writes, 0, "everything is already so");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_that_stops_answering_costs_each_call_at_most_one_timeout() {
+    let sim = Simulator::start(SimConfig::local()).await.unwrap();
+    let settings = RouterSettings {
+        breaker_failures: 1_000,
+        ..settings(&sim)
+    };
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    let client = RouterOsClient::start(settings);
+    assert!(client.hosts().await.is_ok());
+    let dialled = sim.accepted_connections();
+    go_silent(&sim);
+    assert_eq!(client.hosts().await, Err(RouterError::Timeout));
+    // The dead connection is dropped and the supervisor re-dials at once; its login hangs too.
+    eventually(|| async { (sim.accepted_connections() > dialled).then_some(()) }).await;
+    // A second operation meanwhile must not wait out that dial and then a dial of its own.
+    let started = std::time::Instant::now();
+    let second = client.hosts().await;
+    let waited = started.elapsed();
+    assert!(
+        second.as_ref().is_err_and(RouterError::is_connectivity),
+        "{second:?}"
+    );
+    assert!(
+        waited < timeout * 3 / 2,
+        "the second call waited {waited:?} with a {timeout:?} timeout"
+    );
+    sim.set_fault(Faults::default());
+    eventually(|| async { client.hosts().await.ok() }).await;
+}
+
+/// The status profiles of the default settings that a fresh router lacks, sorted.
+fn status_profiles() -> Vec<String> {
+    [
+        "default",
+        "expired",
+        "fup",
+        "habis",
+        "inactive",
+        "unlimited",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn profile_row(sim: &SimHandle, name: &str) -> Option<lpsaring_routeros_sim::Row> {
+    sim.with_state(|s| s.rows(Menu::UserProfile))
+        .into_iter()
+        .find(|r| r.get("name") == Some(name))
+}
+
+#[tokio::test]
+async fn missing_status_profiles_are_created_at_start_and_after_a_reconnect() {
+    let sim = Simulator::start(SimConfig::local()).await.unwrap();
+    sim_exec(
+        &sim,
+        "/ip/hotspot/user/profile/add",
+        &[
+            ("name", "fup"),
+            ("rate-limit", "1M/1M"),
+            ("comment", "by hand"),
+        ],
+    );
+    let operators_fup = profile_row(&sim, "fup").unwrap();
+    let client = RouterOsClient::start(settings(&sim));
+    client.require_profiles(status_profiles(), true);
+    let check = eventually(|| async {
+        let check = client.profile_check();
+        check.checked.then_some(check)
+    })
+    .await;
+    assert_eq!(check.created, ["expired", "habis", "inactive", "unlimited"]);
+    assert!(check.missing.is_empty(), "{check:?}");
+    let habis = profile_row(&sim, "habis").unwrap();
+    assert!(
+        habis.get("comment").unwrap().starts_with("lpsaring|"),
+        "{habis:?}"
+    );
+    assert_eq!(
+        profile_row(&sim, "fup").unwrap(),
+        operators_fup,
+        "an existing profile is never touched"
+    );
+
+    // A reset router loses them; the next connection puts them back.
+    let id = habis.get(".id").unwrap().to_owned();
+    sim_exec(&sim, "/ip/hotspot/user/profile/remove", &[(".id", &id)]);
+    sim.drop_connections();
+    eventually(|| async { client.hosts().await.ok() }).await;
+    eventually(|| async { profile_row(&sim, "habis") }).await;
+    assert_eq!(client.profile_check().created, ["habis"]);
+}
+
+#[tokio::test]
+async fn missing_profiles_are_reported_not_created_when_management_is_off() {
+    let (sim, client) = setup().await;
+    sim_exec(&sim, "/ip/hotspot/user/profile/add", &[("name", "fup")]);
+    client.require_profiles(vec!["default".into(), "fup".into(), "habis".into()], false);
+    let check = eventually(|| async {
+        let check = client.profile_check();
+        check.checked.then_some(check)
+    })
+    .await;
+    assert_eq!(check.missing, ["habis"]);
+    assert!(check.created.is_empty());
+    assert!(profile_row(&sim, "habis").is_none(), "nothing was created");
+    assert_eq!(sim.stats().writes, 0);
 }

@@ -216,6 +216,29 @@ impl RouterError {
             RouterError::Unreachable(_) | RouterError::Timeout | RouterError::CircuitOpen
         )
     }
+
+    /// True for the trap RouterOS answers when a hotspot user names a profile it does not have
+    /// (`input does not match any value of profile: habis`): the caller may fall back to
+    /// [`DEFAULT_PROFILE`] rather than fail a login.
+    pub fn is_unknown_profile(&self) -> bool {
+        matches!(self, RouterError::Trap { message, .. } if message.contains("value of profile"))
+    }
+}
+
+/// The hotspot user profile every RouterOS router has.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// What the last check of the hotspot user profiles the portal assigns found
+/// ([`Router::require_profiles`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileCheck {
+    /// True once a check has run on a live connection.
+    pub checked: bool,
+    /// Required profiles the router lacks: with creation off, or when creating one failed.
+    /// Logins of these statuses get [`DEFAULT_PROFILE`] until they exist.
+    pub missing: Vec<String>,
+    /// Profiles the last check created (with our comment).
+    pub created: Vec<String>,
 }
 
 /// Breaker state, shown by `/readyz` and metrics.
@@ -291,6 +314,16 @@ pub trait Router: Send + Sync {
 
     async fn hotspot_profiles(&self) -> Result<Vec<String>, RouterError>;
 
+    /// Names the hotspot user profiles the portal assigns (the status profiles). They are
+    /// checked as soon as a connection is up and again after every reconnect (a reset router
+    /// loses them): with `create`, missing ones are added with our comment, and existing ones
+    /// are never touched; otherwise missing ones are logged and reported by
+    /// [`Router::profile_check`].
+    fn require_profiles(&self, names: Vec<String>, create: bool);
+
+    /// What the last profile check found; `/readyz` reports its `missing` profiles.
+    fn profile_check(&self) -> ProfileCheck;
+
     /// `/ip/hotspot/active/login`: logs a host in as a hotspot user.
     async fn active_login(
         &self,
@@ -331,5 +364,16 @@ mod tests {
         assert_eq!(back, c);
         assert_eq!(back.user(), Some(UserId(42)));
         assert!(OwnedComment::parse("made by hand").is_none());
+    }
+
+    #[test]
+    fn an_unknown_profile_trap_is_recognised() {
+        let trap = |message: &str| RouterError::Trap {
+            category: Some(1),
+            message: message.to_owned(),
+        };
+        assert!(trap("input does not match any value of profile: habis").is_unknown_profile());
+        assert!(!trap("failure: already have such entry").is_unknown_profile());
+        assert!(!RouterError::Timeout.is_unknown_profile());
     }
 }

@@ -20,6 +20,10 @@ pub struct Faults {
     pub drop_after: Option<u64>,
     /// The next non-`/sim`, non-login command is answered with this trap (category, message).
     pub trap_next: Option<(Option<u8>, String)>,
+    /// The router stops answering: non-`/sim` sentences, logins included, get no reply at all
+    /// while connections stay open (a hung router, or a half-open socket). Replies skipped
+    /// while silent are never sent.
+    pub silent: bool,
 }
 
 /// Commands received, for tests that must prove what a client did (or did not) send.
@@ -108,6 +112,7 @@ impl SimState {
                     trap_next: request
                         .attribute("trap-message")
                         .map(|m| (category, m.to_owned())),
+                    silent: matches!(request.attribute("silent"), Some("yes" | "true")),
                 };
                 replies.done(None);
             }
