@@ -34,8 +34,10 @@ pub enum StartupError {
     Database { url: String, message: String },
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("cannot create data dir {path}: {message}")]
+    DataDir { path: String, message: String },
     #[error("cannot open state store: {0}")]
-    StateStore(String),
+    StateStore(#[source] lpsaring_kernel::StoreError),
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: String, message: String },
     #[error("config key `{key}`: {message}")]
@@ -82,11 +84,9 @@ pub async fn build_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartupError> {
     install_crypto_provider();
-    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-        StartupError::StateStore(format!(
-            "cannot create data dir {}: {e}",
-            settings.data_dir.display()
-        ))
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        message: e.to_string(),
     })?;
     let db = db::connect(&settings)
         .await
@@ -102,7 +102,7 @@ pub async fn build_with_clock(
     let store = Arc::new(
         Store::open(settings.state_path(), clock.clone())
             .await
-            .map_err(|e| StartupError::StateStore(e.to_string()))?,
+            .map_err(StartupError::StateStore)?,
     );
     let keys = lpsaring_auth::secrets::Keys::load_or_create(
         settings.auth.secret.as_ref().map(|s| s.expose().as_str()),
@@ -155,8 +155,8 @@ pub async fn build_with_clock(
             timezone: settings.tz(),
         })
         .map_err(|e| StartupError::Config {
-            key: "quota.templates_path".to_owned(),
-            message: e.to_string(),
+            key: e.key.to_owned(),
+            message: e.message,
         })?,
     );
     let access: Arc<dyn AccessPolicy> = quota.clone();

@@ -123,6 +123,31 @@ fn an_unknown_key_exits_2_naming_it() {
     assert_config_error(&output, "urll");
 }
 
+/// Templates that lack the configured language are the language's fault, not the file's: the
+/// error names `quota.notify_lang` (it used to name `quota.templates_path` for every cause).
+#[test]
+fn templates_without_the_notify_language_exit_2_naming_notify_lang() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = lpsaring_quota::notify::DEFAULT_TEMPLATES;
+    let only_id = &templates[..templates.find("[en]").expect("an [en] section")];
+    std::fs::write(dir.path().join("messages.toml"), only_id).unwrap();
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    // The service is built after the plugins load: an empty plugin folder and errors-only
+    // logging keep the error the one line on stderr.
+    let serve = |templates: &str| {
+        let mut cmd = lpsaring(dir.path());
+        cmd.arg("serve")
+            .env("LPSARING_PLUGINS__DIR", dir.path().join("plugins"))
+            .env("LPSARING_LOG__LEVEL", "error")
+            .env("LPSARING_QUOTA__TEMPLATES_PATH", templates);
+        cmd
+    };
+    let output = run(serve("messages.toml").env("LPSARING_QUOTA__NOTIFY_LANG", "en"));
+    assert_config_error(&output, "quota.notify_lang");
+    let output = run(&mut serve("missing.toml"));
+    assert_config_error(&output, "quota.templates_path");
+}
+
 #[test]
 fn a_bad_environment_value_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use lpsaring_kernel::ports::users::UserDirectory;
-use lpsaring_kernel::{EphemeralStore, Phone, SystemClock};
+use lpsaring_kernel::{EphemeralStore, Phone, StoreError, SystemClock};
 use lpsaring_quota::api::{Grant, GrantSource};
 
 use super::CliError;
@@ -50,9 +50,9 @@ pub async fn sync(settings: Settings, command: SyncCommand) -> Result<(), CliErr
     let SyncCommand::Once = command;
     let app = match crate::build(settings).await {
         Ok(app) => app,
-        Err(StartupError::StateStore(message)) if message.contains("locked") => {
+        Err(StartupError::StateStore(locked @ StoreError::Locked { .. })) => {
             return Err(CliError::Failed(format!(
-                "the state store is in use, so the service is probably running ({message}); trigger a run in the service with POST /api/admin/sync as an admin"
+                "the state store is in use, so the service is probably running ({locked}); trigger a run in the service with POST /api/admin/sync as an admin"
             )));
         }
         Err(e) => return Err(e.into()),

@@ -16,6 +16,13 @@ pub enum StoreError {
     NotACounter { key: String },
     #[error("state store is shutting down")]
     Closed,
+    /// Another process holds the file (redb allows one process per file): callers such as
+    /// `lpsaring sync once` tell the operator the service is running instead of failing.
+    #[error(
+        "state store {path} is locked: another lpsaring process probably holds it \
+         (redb allows one process per file); stop it or use another data_dir"
+    )]
+    Locked { path: String },
 }
 
 /// One write in an atomic batch.

@@ -12,8 +12,9 @@ pub enum QuotaError {
     RouterUnavailable(RouterError),
     #[error("a sync run is already in progress")]
     SyncBusy,
-    #[error("message template problem: {0}")]
-    Templates(String),
+    /// The run's journal could not be encoded (nothing was written or committed).
+    #[error("sync journal encoding failed: {0}")]
+    Journal(#[source] serde_json::Error),
     #[error("state store failure: {0}")]
     Store(#[from] lpsaring_kernel::StoreError),
     #[error("user directory failure: {0}")]
@@ -31,8 +32,8 @@ impl ErrorCode for QuotaError {
             QuotaError::InvalidGrant(_) => "QUOTA_INVALID_GRANT",
             QuotaError::RouterUnavailable(_) => "QUOTA_ROUTER_UNAVAILABLE",
             QuotaError::SyncBusy => "QUOTA_SYNC_BUSY",
-            QuotaError::Templates(_) => "QUOTA_TEMPLATES_INVALID",
-            QuotaError::Store(_)
+            QuotaError::Journal(_)
+            | QuotaError::Store(_)
             | QuotaError::Directory(_)
             | QuotaError::Devices(_)
             | QuotaError::Database(_) => "INTERNAL_ERROR",
@@ -45,7 +46,7 @@ impl ErrorCode for QuotaError {
             QuotaError::InvalidGrant(_) => StatusCode::UNPROCESSABLE_ENTITY,
             QuotaError::RouterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             QuotaError::SyncBusy => StatusCode::CONFLICT,
-            QuotaError::Templates(_)
+            QuotaError::Journal(_)
             | QuotaError::Store(_)
             | QuotaError::Directory(_)
             | QuotaError::Devices(_)
@@ -64,4 +65,14 @@ impl ErrorCode for QuotaError {
             _ => "Internal server error.".to_owned(),
         }
     }
+}
+
+/// Why [`crate::Service::new`] refused to build: the settings key at fault and what is wrong
+/// with it, so `app` reports `config key `quota.templates_path`: cannot read …` or
+/// `config key `quota.notify_lang`: …` rather than one key for every cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub message: String,
 }

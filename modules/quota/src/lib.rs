@@ -19,7 +19,7 @@ mod service;
 pub mod settings;
 pub mod status;
 
-pub use error::QuotaError;
+pub use error::{ConfigError, QuotaError};
 pub use routes::router;
 pub use service::{Deps, Service, run_sync_loop};
 pub use settings::QuotaSettings;

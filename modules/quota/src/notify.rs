@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::api::AccessStatus;
-use crate::error::QuotaError;
+use crate::error::ConfigError;
 use crate::settings::{GIB, MIB};
 
 /// A notice owed to a user.
@@ -163,27 +163,29 @@ pub struct NoticeContext<'a> {
 impl Templates {
     /// Parses the file and checks every language has every text, each using only known
     /// placeholders with balanced braces.
-    pub fn parse(text: &str, lang: &str, tz: Tz) -> Result<Self, QuotaError> {
+    pub fn parse(text: &str, lang: &str, tz: Tz) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError {
+            key: "quota.templates_path",
+            message,
+        };
         let root: BTreeMap<String, BTreeMap<String, String>> = toml::from_str(text)
-            .map_err(|e| QuotaError::Templates(format!("not valid TOML: {}", e.message())))?;
+            .map_err(|e| invalid(format!("not valid TOML: {}", e.message())))?;
         for (language, texts) in &root {
             for kind in KINDS {
-                let body = texts.get(kind).ok_or_else(|| {
-                    QuotaError::Templates(format!("[{language}] is missing `{kind}`"))
-                })?;
+                let body = texts
+                    .get(kind)
+                    .ok_or_else(|| invalid(format!("[{language}] is missing `{kind}`")))?;
                 check_placeholders(body)
-                    .map_err(|m| QuotaError::Templates(format!("[{language}] {kind}: {m}")))?;
+                    .map_err(|m| invalid(format!("[{language}] {kind}: {m}")))?;
             }
             if let Some(extra) = texts.keys().find(|k| !KINDS.contains(&k.as_str())) {
-                return Err(QuotaError::Templates(format!(
-                    "[{language}] has unknown text `{extra}`"
-                )));
+                return Err(invalid(format!("[{language}] has unknown text `{extra}`")));
             }
         }
-        let texts = root
-            .get(lang)
-            .cloned()
-            .ok_or_else(|| QuotaError::Templates(format!("no [{lang}] texts")))?;
+        let texts = root.get(lang).cloned().ok_or_else(|| ConfigError {
+            key: "quota.notify_lang",
+            message: format!("the message templates have no [{lang}] texts"),
+        })?;
         Ok(Self { texts, tz })
     }
 
@@ -344,9 +346,11 @@ mod tests {
         let typo = DEFAULT_TEMPLATES.replace("{remaining}.", "{remainig}.");
         let err = Templates::parse(&typo, "id", chrono_tz::UTC).unwrap_err();
         assert!(err.to_string().contains("remainig"), "{err}");
+        assert_eq!(err.key, "quota.templates_path");
         let missing = "[id]\nlow_quota = \"x\"\n";
         assert!(Templates::parse(missing, "id", chrono_tz::UTC).is_err());
-        assert!(Templates::parse(DEFAULT_TEMPLATES, "fr", chrono_tz::UTC).is_err());
+        let err = Templates::parse(DEFAULT_TEMPLATES, "fr", chrono_tz::UTC).unwrap_err();
+        assert_eq!(err.key, "quota.notify_lang", "{err}");
         assert!(check_placeholders("a {name").is_err());
         assert!(check_placeholders("a name}").is_err());
     }

@@ -34,7 +34,7 @@ use crate::core::{
     Presence, RouterRows,
 };
 use crate::entity::{account, ledger, sync_run, usage_daily};
-use crate::error::QuotaError;
+use crate::error::{ConfigError, QuotaError};
 use crate::notify::{self, NoticeContext, NoticeFacts, NoticeMemory, Templates};
 use crate::settings::QuotaSettings;
 use crate::status::{self, StatusInput};
@@ -193,11 +193,14 @@ fn store_err(e: lpsaring_kernel::StoreError) -> QuotaError {
 }
 
 impl Service {
-    /// Builds the service; fails when the message templates do not pass their check.
-    pub fn new(deps: Deps) -> Result<Self, QuotaError> {
+    /// The one constructor: `app`, the CLI, the benches and the tests all build the service
+    /// here. Fails, naming the settings key at fault, when the message templates cannot be read
+    /// or do not pass their check.
+    pub fn new(deps: Deps) -> Result<Self, ConfigError> {
         let text = match &deps.settings.templates_path {
-            Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                QuotaError::Templates(format!("cannot read {}: {e}", path.display()))
+            Some(path) => std::fs::read_to_string(path).map_err(|e| ConfigError {
+                key: "quota.templates_path",
+                message: format!("cannot read {}: {e}", path.display()),
             })?,
             None => notify::DEFAULT_TEMPLATES.to_owned(),
         };
@@ -512,8 +515,7 @@ impl Service {
         };
         let has_journal = !journal.put.is_empty() || !journal.delete.is_empty();
         if has_journal {
-            let bytes = serde_json::to_vec(&journal)
-                .map_err(|e| QuotaError::Templates(format!("journal encoding: {e}")))?;
+            let bytes = serde_json::to_vec(&journal).map_err(QuotaError::Journal)?;
             self.store
                 .set(JOURNAL_KEY, bytes, None)
                 .await

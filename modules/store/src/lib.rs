@@ -77,7 +77,7 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the redb file at `path` and starts the writer thread.
     ///
-    /// Fails with a message naming the path when another process already holds the file.
+    /// Fails with [`StoreError::Locked`] when another process already holds the file.
     pub async fn open(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let db = {
@@ -387,11 +387,9 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
     let db = Database::builder()
         .create(path)
         .map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Backend(format!(
-                "state store {shown} is locked: another lpsaring process probably holds {shown} \
-             (redb allows one process per file); stop it or use another data_dir",
-                shown = path.display()
-            )),
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                path: path.display().to_string(),
+            },
             other => StoreError::Backend(format!(
                 "cannot open state store {}: {other}",
                 path.display()

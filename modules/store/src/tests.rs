@@ -569,6 +569,10 @@ async fn opening_a_held_file_says_another_process_holds_it() {
     let f = Fixture::new().await;
     let path = f.store.path().to_path_buf();
     let error = Store::open(&path, f.clock.clone()).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Locked { path: p } if *p == path.display().to_string()),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(
         message.contains("another lpsaring process probably holds"),
