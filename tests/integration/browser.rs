@@ -2,7 +2,8 @@
 //! phone-sized screen, with JavaScript disabled and enabled.
 //!
 //! Runs only when `LPSARING_CHROMEDRIVER` names a chromedriver binary (CI sets it; `.ci/run`
-//! installs Debian's `chromium` and `chromium-driver`); otherwise each test says it was skipped.
+//! installs Debian's `chromium` and `chromium-driver`); otherwise each test prints
+//! `SKIP <test>: <reason>` on stderr, or fails under `LPSARING_REQUIRE_PEERS=1`.
 //! `LPSARING_CHROMIUM` overrides the browser binary (default `/usr/bin/chromium`), and
 //! `LPSARING_SCREENSHOT_DIR` keeps the screenshots somewhere that outlives the test.
 //! All traffic stays on 127.0.0.1: the app, the RouterOS simulator and chromedriver.
@@ -41,17 +42,11 @@ const PHONE: &str = "081234567890";
 /// One browser at a time: Chromium is heavy on two cores, and the suite runs tests in parallel.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The chromedriver binary to use, or `None` (the test prints that it is skipped).
+/// The chromedriver binary to use, or `None` after `SKIP <test>` was printed (a failure instead
+/// under `LPSARING_REQUIRE_PEERS=1`).
 fn driver_binary() -> Option<PathBuf> {
-    match std::env::var_os(DRIVER_ENV) {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            println!(
-                "skipped: set {DRIVER_ENV} (e.g. /usr/bin/chromedriver) to run the browser tests"
-            );
-            None
-        }
-    }
+    lpsaring_kernel::testing::peer_env(DRIVER_ENV, "a chromedriver binary (/usr/bin/chromedriver)")
+        .map(PathBuf::from)
 }
 
 /// A chromedriver child process and the browser it starts. Dropping it kills chromedriver and every
@@ -64,21 +59,41 @@ struct Driver {
 
 impl Driver {
     async fn start(binary: &Path) -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
         let profile = tempfile::tempdir().expect("profile dir");
-        let log =
-            std::fs::File::create(profile.path().join("chromedriver.log")).expect("driver log");
-        let child = Command::new(binary)
-            .arg(format!("--port={port}"))
+        let log_path = profile.path().join("chromedriver.log");
+        let log = std::fs::File::create(&log_path).expect("driver log");
+        // Port 0: chromedriver picks a free port itself and names it in its first lines (a port
+        // found by binding and releasing it could be taken again before chromedriver binds it).
+        let mut child = Command::new(binary)
+            .arg("--port=0")
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        const STARTED: &str = "started successfully on port ";
+        let deadline = Instant::now() + WAIT;
+        let port = loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(at) = text.find(STARTED) {
+                let digits: String = text[at + STARTED.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(port) = digits.parse::<u16>() {
+                    break port;
+                }
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("chromedriver exited ({status}) before it listened:\n{text}");
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("chromedriver named no port within {WAIT:?}:\n{text}");
+            }
+            tokio::time::sleep(POLL).await;
+        };
         let driver = Driver {
             child,
             profile,
@@ -89,7 +104,6 @@ impl Driver {
             .no_proxy()
             .build()
             .expect("http client");
-        let deadline = Instant::now() + WAIT;
         loop {
             let ready = http
                 .get(format!("{}/status", driver.url()))

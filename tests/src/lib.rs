@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use lpsaring::{App, Settings};
 use lpsaring_kernel::FakeClock;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-/// The env var that switches the suite to Postgres (an admin URL whose user may create databases).
-pub const POSTGRES_ENV: &str = "LPSARING_TEST_POSTGRES_URL";
+pub use lpsaring_kernel::testing::{POSTGRES_ENV, TestDatabase, with_database};
 
 /// A running portal for one test. Dropping it stops the server and removes its database.
 pub struct TestApp {
@@ -32,7 +31,7 @@ pub struct TestApp {
     pub data_dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    postgres: Option<PostgresDb>,
+    database: TestDatabase,
 }
 
 impl TestApp {
@@ -71,19 +70,26 @@ impl TestApp {
         self.sim.with_state(|s| s.rows(menu))
     }
 
-    /// The messages the console messenger wrote, oldest first, as `(to, text)`.
+    /// The messages the console messenger wrote, oldest first, as `(to, text)`. No file means
+    /// no message yet (the messenger creates it with the first one); any other read error, or a
+    /// line that is not a message, fails the test rather than reading as "nothing was sent".
     pub fn outbox(&self) -> Vec<(String, String)> {
         let path = self.data_dir.path().join("outbox.jsonl");
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return Vec::new();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => panic!("cannot read the outbox {}: {e}", path.display()),
         };
         text.lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| {
-                (
-                    v["to"].as_str().unwrap_or("").to_owned(),
-                    v["text"].as_str().unwrap_or("").to_owned(),
-                )
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("outbox line {line:?} is not JSON: {e}"));
+                let field = |k: &str| {
+                    v[k].as_str()
+                        .unwrap_or_else(|| panic!("outbox line {line:?} has no {k:?}"))
+                        .to_owned()
+                };
+                (field("to"), field("text"))
             })
             .collect()
     }
@@ -105,11 +111,7 @@ impl TestApp {
 
     /// Which backend this test runs on: `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
-        if self.postgres.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
+        self.database.backend()
     }
 
     /// Stops the server, letting in-flight requests finish.
@@ -131,95 +133,20 @@ impl Drop for TestApp {
     }
 }
 
-/// A throwaway Postgres database, dropped (forcefully) when the test ends.
-struct PostgresDb {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs outside any runtime guarantee: use a private one on a plain thread.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(db) = Database::connect(&admin_url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = db.execute_unprepared(&sql).await;
-                    let _ = db.close().await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// Replaces the database name (the last path segment) of a Postgres URL.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{}", &base[..path_start], name);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-async fn create_postgres_db(admin_url: &str) -> PostgresDb {
-    let name = format!("lpsaring_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("connect to LPSARING_TEST_POSTGRES_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create test database");
-    let _ = admin.close().await;
-    PostgresDb {
-        admin_url: admin_url.to_owned(),
-        name,
-    }
-}
-
-/// Settings for a test: fresh data dir, port 0, SQLite or Postgres per the environment.
-pub async fn test_settings(data_dir: &TempDir) -> (Settings, Option<PostgresDbHandle>) {
+/// Settings for a test: fresh data dir, port 0, SQLite (the app's default file in the data dir)
+/// or a fresh Postgres database per the environment (see `lpsaring_kernel::testing`).
+pub async fn test_settings(data_dir: &TempDir) -> (Settings, TestDatabase) {
     let mut settings = Settings {
         data_dir: data_dir.path().to_path_buf(),
         ..Settings::default()
     };
     settings.http.listen = "127.0.0.1:0".to_owned();
     settings.log.level = "warn".to_owned();
-    let mut handle = None;
-    if let Ok(admin_url) = std::env::var(POSTGRES_ENV) {
-        let db = create_postgres_db(&admin_url).await;
-        settings.database.url = Some(with_database(&admin_url, &db.name).into());
-        handle = Some(PostgresDbHandle(db));
+    let db = TestDatabase::in_dir(data_dir.path()).await;
+    if db.backend() == "postgres" {
+        settings.database.url = Some(db.url().to_owned().into());
     }
-    (settings, handle)
-}
-
-/// Keeps a per-test Postgres database alive; dropping it drops the database.
-pub struct PostgresDbHandle(PostgresDb);
-
-impl PostgresDbHandle {
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
+    (settings, db)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -305,7 +232,7 @@ pub async fn spawn_app_with(
         data_dir,
         shutdown: Some(tx),
         server: Some(server),
-        postgres: pg.map(|h| h.0),
+        database: pg,
     }
 }
 

@@ -1,15 +1,19 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{FakeClock, Mac, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 
 use crate::api::DevicePolicy;
 use crate::{Deps, DeviceError, Service, Takeover};
 
-async fn setup() -> (Service, Arc<FakeClock>) {
-    let db = Database::connect("sqlite::memory:").await.unwrap();
+/// The service on a fresh database (in-memory SQLite, or Postgres per `LPSARING_TEST_POSTGRES_URL`)
+/// with users 1 and 2. Keep the `TestDatabase`: dropping it drops a Postgres database.
+async fn setup() -> (Service, Arc<FakeClock>, TestDatabase) {
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
     for (id, phone) in [(1, "+6281100000001"), (2, "+6281100000002")] {
         db.execute_unprepared(&format!(
@@ -24,7 +28,7 @@ async fn setup() -> (Service, Arc<FakeClock>) {
         clock: clock.clone(),
         policy: DevicePolicy::default(),
     });
-    (svc, clock)
+    (svc, clock, database)
 }
 
 fn mac(n: u8) -> Mac {
@@ -33,7 +37,7 @@ fn mac(n: u8) -> Mac {
 
 #[tokio::test]
 async fn same_device_again_is_an_update_not_a_new_row() {
-    let (svc, _) = setup().await;
+    let (svc, _, _db) = setup().await;
     let first = svc
         .register_for_login(UserId(1), mac(1), None, Takeover::default())
         .await
@@ -55,7 +59,7 @@ async fn same_device_again_is_an_update_not_a_new_row() {
 
 #[tokio::test]
 async fn the_limit_replaces_the_oldest_offline_device() {
-    let (svc, clock) = setup().await;
+    let (svc, clock, _db) = setup().await;
     for n in 1..=3 {
         svc.register_for_login(UserId(1), mac(n), None, Takeover::default())
             .await
@@ -81,7 +85,7 @@ async fn the_limit_replaces_the_oldest_offline_device() {
 
 #[tokio::test]
 async fn online_devices_are_never_evicted() {
-    let (svc, _) = setup().await;
+    let (svc, _, _db) = setup().await;
     for n in 1..=3 {
         svc.register_for_login(UserId(1), mac(n), None, Takeover::default())
             .await
@@ -97,7 +101,7 @@ async fn online_devices_are_never_evicted() {
 
 #[tokio::test]
 async fn takeover_needs_confirmation_and_an_offline_owner() {
-    let (svc, _) = setup().await;
+    let (svc, _, _db) = setup().await;
     svc.register_for_login(UserId(1), mac(9), None, Takeover::default())
         .await
         .unwrap();
@@ -141,7 +145,7 @@ async fn takeover_needs_confirmation_and_an_offline_owner() {
 
 #[tokio::test]
 async fn sightings_update_last_seen_and_ip() {
-    let (svc, clock) = setup().await;
+    let (svc, clock, _db) = setup().await;
     svc.register_for_login(UserId(1), mac(1), None, Takeover::default())
         .await
         .unwrap();

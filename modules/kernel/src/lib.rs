@@ -14,6 +14,8 @@ pub mod outbox;
 pub mod ports;
 pub mod secret;
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod ui;
 pub mod web;
 

@@ -1,6 +1,7 @@
 //! Runs `librouteros_check.py` (PyPI librouteros, an independent RouterOS client) against the
 //! simulator. Needs `LPSARING_LIBROUTEROS_PYTHON` = a Python interpreter with librouteros
-//! installed (`.ci/run` makes a virtualenv); without it the test says so and passes.
+//! installed (`.ci/run` makes a virtualenv); without it the test prints `SKIP` on stderr and passes,
+//! or fails under `LPSARING_REQUIRE_PEERS=1`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
@@ -10,8 +11,10 @@ use lpsaring_routeros_sim::{SimConfig, Simulator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn librouteros_drives_the_simulator() {
-    let Ok(python) = std::env::var("LPSARING_LIBROUTEROS_PYTHON") else {
-        println!("skipped: set LPSARING_LIBROUTEROS_PYTHON to a python with librouteros installed");
+    let Some(python) = lpsaring_kernel::testing::peer_env(
+        "LPSARING_LIBROUTEROS_PYTHON",
+        "a python with librouteros installed",
+    ) else {
         return;
     };
     let sim = Simulator::start(SimConfig::local()).await.unwrap();

@@ -1,4 +1,4 @@
-//! Module tests on in-memory SQLite: tokens, rotation, grace window, reuse, cleanup, admin login.
+//! Module tests on in-memory SQLite (or Postgres, per `LPSARING_TEST_POSTGRES_URL`): tokens, rotation, grace window, reuse, cleanup, admin login.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -10,9 +10,10 @@ use chrono::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditError, AuditSink};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
+use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{Clock, EphemeralStore, ErrorCode, FakeClock, Phone, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::jwt::{AccessClaims, AccessTokens};
 use super::password::hash_password;
@@ -41,6 +42,7 @@ struct Fixture {
     audit: Arc<RecordingAudit>,
     db: sea_orm::DatabaseConnection,
     _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 const UA: Option<&str> = Some("Mozilla/5.0 test");
@@ -50,7 +52,8 @@ fn ip() -> Option<IpAddr> {
 }
 
 async fn fixture() -> Fixture {
-    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
     let clock = Arc::new(FakeClock::at_epoch_2026());
     let dir = tempfile::tempdir().unwrap();
@@ -76,6 +79,7 @@ async fn fixture() -> Fixture {
         audit,
         db,
         _dir: dir,
+        _database: database,
     }
 }
 
