@@ -193,6 +193,10 @@ async fn unknown_unapproved_and_blocked_users_are_told_what_to_do() {
         (403, Some("AUTH_USER_BLOCKED"))
     );
     assert!(app.outbox().is_empty(), "no code may be sent to them");
+    // The messenger does deliver: an approved user's code arrives, and it is the only message.
+    user(&app, PHONE, true).await;
+    request_code(&app, PHONE).await;
+    assert_eq!(app.outbox().len(), 1, "{:?}", app.outbox());
 }
 
 #[tokio::test]

@@ -36,6 +36,8 @@ macro_rules! export_plugin {
     };
     (@table $abi:expr, $adapter:ty) => {
         /// The plugin's C entry point: a pointer to its static call table.
+        // SAFETY: `no_mangle` exports this one symbol, whose name is versioned and owned by the
+        // ABI; no other item of a plugin may carry it.
         #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         pub extern "C" fn lpsaring_plugin_v1() -> *const $crate::PluginTable {
@@ -48,6 +50,8 @@ macro_rules! export_plugin {
             &TABLE
         }
 
+        // SAFETY: unsafe to call because it reads the host's raw pointers; the contract is
+        // `CallFn`'s, checked by `call_plugin` below.
         #[allow(unsafe_code)]
         unsafe extern "C" fn __lpsaring_plugin_call(
             op: *const u8,
