@@ -194,9 +194,9 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         "{runs} completed runs in {KILLS} child lives; recoveries: {promoted} promoted, {discarded} discarded; final run recovered {:?}",
         last.recovered
     );
-    assert!(
-        runs > KILLS as usize,
-        "the child must get runs done between kills: {log}"
-    );
+    // The children must have committed work before dying, or the final comparison only checks
+    // the in-process recovery. How many runs fit in a life depends on the machine's load, so
+    // the count is not asserted beyond that.
+    assert!(runs > 0, "no child got a run done between kills: {log}");
     assert_eq!(svc.total_used().await.unwrap(), router_total);
 }
