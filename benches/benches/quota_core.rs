@@ -187,13 +187,14 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("quota_core");
     group.sample_size(20);
     for devices in [1_000usize, 10_000, 100_000] {
+        let devices = lpsaring_benches::size(devices, devices / 100);
         run_on(&mut group, &world(devices, &settings), &settings, &lists);
     }
     group.finish();
 
     let mut group = c.benchmark_group("quota_core_unordered");
     group.sample_size(20);
-    let w = unordered(world(100_000, &settings));
+    let w = unordered(world(lpsaring_benches::size(100_000, 1_000), &settings));
     run_on(&mut group, &w, &settings, &lists);
     group.finish();
 }
@@ -219,13 +220,14 @@ fn run_on(
 fn phases(c: &mut Criterion) {
     let settings = QuotaSettings::default();
     let lists = settings.address_lists.all();
-    let w = world(100_000, &settings);
+    let devices = lpsaring_benches::size(100_000, 1_000);
+    let w = world(devices, &settings);
     let fleet = Fleet::new(w.devices.iter().copied());
     let usage = core::usage(&w.hosts, &fleet, &w.baselines);
     let statuses_now = statuses(&w, &usage.per_user);
     let desired =
         core::desired_devices(&fleet, &usage.presence, &w.hosts, &statuses_now, &settings);
-    let mut group = c.benchmark_group("quota_core_phases_100000");
+    let mut group = c.benchmark_group(format!("quota_core_phases_{devices}"));
     group.sample_size(20);
     group.bench_function("fleet", |b| {
         b.iter(|| black_box(Fleet::new(w.devices.iter().copied()).len()));

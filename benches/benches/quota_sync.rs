@@ -28,8 +28,14 @@ use lpsaring_routeros::{RouterOsClient, RouterSettings, Secret};
 use lpsaring_routeros_sim::{Menu, SimConfig, SimHandle, Simulator};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
-const USERS: usize = 10_000;
-const DEVICES: usize = 20_000;
+/// 10k users (50 when the bench runs once as a test), with two devices each.
+fn users() -> usize {
+    lpsaring_benches::size(10_000, 50)
+}
+
+fn devices() -> usize {
+    2 * users()
+}
 /// Rows per multi-row INSERT while seeding.
 const CHUNK: usize = 500;
 const SEEDED_AT: &str = "2026-01-01 00:00:00+00:00";
@@ -44,8 +50,8 @@ struct World {
 }
 
 async fn seed(db: &DatabaseConnection, hosts: &[(String, String)]) {
-    for start in (0..USERS).step_by(CHUNK) {
-        let end = (start + CHUNK).min(USERS);
+    for start in (0..users()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(users());
         let users: Vec<String> = (start..end)
             .map(|i| {
                 let id = i + 1;
@@ -89,7 +95,8 @@ async fn seed(db: &DatabaseConnection, hosts: &[(String, String)]) {
     }
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         db.execute_unprepared(&format!(
-            "SELECT setval(pg_get_serial_sequence('users', 'id'), {USERS})"
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), {})",
+            users()
         ))
         .await
         .expect("users sequence");
@@ -136,7 +143,7 @@ async fn world(postgres_admin: Option<&str>) -> World {
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
     let settings = QuotaSettings::default();
     sim.ensure_profiles(settings.profiles.distinct());
-    sim.with_state(|s| s.populate(DEVICES));
+    sim.with_state(|s| s.populate(devices()));
     let hosts: Vec<(String, String)> = sim.with_state(|s| {
         s.rows(Menu::Host)
             .into_iter()
@@ -198,7 +205,7 @@ async fn settle(w: &World) {
         started.elapsed()
     );
     assert_eq!(first.router_errors, 0, "{first:?}");
-    assert_eq!(first.devices_matched, DEVICES, "{first:?}");
+    assert_eq!(first.devices_matched, devices(), "{first:?}");
     let writes = w.sim.stats().writes;
     let second = w.svc.sync_once().await.unwrap();
     eprintln!("steady run phases: {:?}", second.timings);
@@ -267,7 +274,7 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, p
             };
             timed(rt, iters, next, |s| {
                 assert_eq!(s.router_writes, 0, "{s:?}");
-                assert_eq!(s.users_charged, DEVICES / 20, "{s:?}");
+                assert_eq!(s.users_charged, devices() / 20, "{s:?}");
             })
         });
     });
@@ -277,7 +284,7 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, label: &str, p
     group.bench_function("apply_user", |b| {
         b.iter_custom(|iters| {
             let next = || {
-                user = user % USERS as i64 + 1;
+                user = user % users() as i64 + 1;
                 w.svc.apply_user(UserId(user))
             };
             timed(rt, iters, next, |s| {

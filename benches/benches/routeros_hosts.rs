@@ -23,6 +23,7 @@ fn hosts_snapshot(c: &mut Criterion) {
     let mut group = c.benchmark_group("routeros_hosts_snapshot");
     group.sample_size(10);
     for hosts in [10_000usize, 50_000] {
+        let hosts = lpsaring_benches::size(hosts, hosts / 100);
         let (sim, client) = runtime.block_on(async {
             let sim = Simulator::start(SimConfig {
                 hosts,
