@@ -7,6 +7,7 @@ mod architecture;
 mod browser;
 mod captive;
 mod config;
+mod pages;
 mod quota;
 mod sessions;
 mod system;
