@@ -116,6 +116,12 @@ pub async fn build_with_clock(
     let router: Arc<dyn RouterPort> = Arc::new(lpsaring_routeros::RouterOsClient::start(
         settings.router.clone(),
     ));
+    // The status profiles logins and the sync assign: created at start and after every
+    // reconnect when quota manages profiles, logged and reported by `profile_check` otherwise.
+    router.require_profiles(
+        settings.quota.profiles.all(),
+        settings.quota.manage_profiles,
+    );
     let env = HostEnv {
         data_dir: Some(settings.data_dir.clone()),
         public_url: settings.http.public_url.clone(),

@@ -5,7 +5,7 @@ use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::{Faults, Menu, Row};
-use lpsaring_tests::{TestApp, spawn_app};
+use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 const PHONE: &str = "081234567890";
@@ -496,5 +496,76 @@ async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
             .get("comment")
             .unwrap()
             .contains(&format!("uid={uid}"))
+    );
+}
+
+/// Removes a hotspot user profile on the simulated router, as a reset or an operator would.
+fn remove_profile(app: &TestApp, name: &str) {
+    let row = app
+        .router_rows(Menu::UserProfile)
+        .into_iter()
+        .find(|r| r.get("name") == Some(name))
+        .expect("the profile exists");
+    let id = row.get(".id").unwrap().to_owned();
+    app.sim.with_state(|s| {
+        s.execute(&lpsaring_routeros_sim::request(
+            "/ip/hotspot/user/profile/remove",
+            &[(".id", &id)],
+        ))
+    });
+}
+
+#[tokio::test]
+async fn a_login_binds_the_device_when_its_status_profile_is_missing_on_the_router() {
+    // Profiles unmanaged: nothing puts `habis` back behind the test's back.
+    let app = spawn_app_with(|s| s.quota.manage_profiles = false, salvo::Router::new()).await;
+    user_without_quota(&app, PHONE, true).await;
+    app.phone_on_hotspot("02:00:00:00:04:02", "10.5.54.2");
+    remove_profile(&app, "habis");
+    let code = request_code(&app, PHONE).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.2"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["access_status"], "habis");
+    assert_eq!(body["device"]["binding"], "regular");
+    assert_eq!(app.router_rows(Menu::IpBinding).len(), 1);
+    let users = app.router_rows(Menu::User);
+    let hotspot_user = users
+        .iter()
+        .find(|r| r.get("name") == Some(PHONE))
+        .expect("a hotspot user");
+    assert_eq!(hotspot_user.get("profile"), Some("default"));
+}
+
+#[tokio::test]
+async fn the_portal_recreates_a_missing_status_profile_after_a_reconnect() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    app.phone_on_hotspot("02:00:00:00:04:03", "10.5.54.3");
+    remove_profile(&app, "habis");
+    app.sim.drop_connections();
+    // Any router call finds the connection gone; the new one gets the profiles checked.
+    let code = request_code(&app, PHONE).await;
+    let body = json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.3"});
+    let mut habis = None;
+    for _ in 0..40 {
+        let _ = post(&app, "/api/auth/verify-otp", body.clone()).await;
+        habis = app
+            .router_rows(Menu::UserProfile)
+            .into_iter()
+            .find(|r| r.get("name") == Some("habis"));
+        if habis.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let habis = habis.expect("habis is created again");
+    assert!(
+        habis.get("comment").unwrap().starts_with("lpsaring|"),
+        "{habis:?}"
     );
 }

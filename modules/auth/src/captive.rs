@@ -238,7 +238,7 @@ impl Captive {
             };
             self.d
                 .router
-                .upsert_hotspot_user(&HotspotUserSpec {
+                .upsert_hotspot_user_for_login(&HotspotUserSpec {
                     name: credentials.username.clone(),
                     password: credentials.password.clone(),
                     profile: placement.profile.clone(),

@@ -307,6 +307,34 @@ pub trait Router: Send + Sync {
 
     async fn upsert_hotspot_user(&self, user: &HotspotUserSpec) -> Result<(), RouterError>;
 
+    /// [`Router::upsert_hotspot_user`] for a login: when the router lacks the user's profile
+    /// (a status profile not created yet), the user gets [`DEFAULT_PROFILE`] instead and a WARN
+    /// line says so, so a missing profile never fails a login; the quota sync moves the user to
+    /// the right profile once it exists. Returns the profile the user got.
+    async fn upsert_hotspot_user_for_login(
+        &self,
+        user: &HotspotUserSpec,
+    ) -> Result<String, RouterError> {
+        match self.upsert_hotspot_user(user).await {
+            Ok(()) => Ok(user.profile.clone()),
+            Err(e) if e.is_unknown_profile() && user.profile != DEFAULT_PROFILE => {
+                tracing::warn!(
+                    user = %user.name,
+                    profile = %user.profile,
+                    "hotspot profile missing on the router; the device is bound with the \
+                     `default` profile until it exists"
+                );
+                let fallback = HotspotUserSpec {
+                    profile: DEFAULT_PROFILE.to_owned(),
+                    ..user.clone()
+                };
+                self.upsert_hotspot_user(&fallback).await?;
+                Ok(fallback.profile)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn set_hotspot_user_profile(&self, name: &str, profile: &str) -> Result<(), RouterError>;
 
     /// Our hotspot users (comment starts with `lpsaring|`).
