@@ -1,14 +1,27 @@
 //! Opening the SQL database: SQLite (WAL, busy timeout, so CLI commands can write beside the
-//! running service) or Postgres, chosen by URL.
+//! running service) or Postgres, chosen by URL. [`open`] is the one way the server and every CLI
+//! command get a database: connected, and migrated when `database.auto_migrate` allows.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+use lpsaring_kernel::health::{Check, Health};
 use lpsaring_migrations::sea_orm_migration;
 use lpsaring_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+use crate::StartupError;
 use crate::settings::Settings;
+
+/// Connects and, when `database.auto_migrate` is on, applies pending migrations.
+pub async fn open(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    let db = connect(settings).await?;
+    if settings.database.auto_migrate {
+        migrate_up(&db).await?;
+    }
+    Ok(db)
+}
 
 /// The URL with any password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
@@ -24,7 +37,18 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+/// Connects without migrating (`lpsaring migrate` reports what it applies); the error names the
+/// URL with its password redacted.
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    connect_url(settings)
+        .await
+        .map_err(|e| StartupError::Database {
+            url: redact_url(&settings.database_url()),
+            message: e.to_string(),
+        })
+}
+
+async fn connect_url(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.database_url();
     if url.starts_with("sqlite:")
         && let Some(parent) = sqlite_file(&url)
@@ -61,8 +85,40 @@ fn sqlite_file(url: &str) -> Option<&str> {
     }
 }
 
-pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| StartupError::Migration(e.to_string()))
+}
+
+/// `/readyz`'s `database`: down when the database does not answer, or when its schema lags
+/// this binary (pending migrations with `database.auto_migrate = false`): the portal cannot work
+/// on a schema it does not know, so it should not get traffic.
+pub struct DatabaseHealth(pub DatabaseConnection);
+
+#[async_trait]
+impl Health for DatabaseHealth {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn check(&self) -> Check {
+        if let Err(error) = self.0.ping().await {
+            tracing::warn!(%error, "readiness: database does not answer");
+            return Check::down("does not answer");
+        }
+        match Migrator::get_pending_migrations_read_only(&self.0).await {
+            Ok(pending) if pending.is_empty() => Check::ok("answers; schema up to date"),
+            Ok(pending) => Check::down(format!(
+                "{} migration(s) pending; run `lpsaring migrate`",
+                pending.len()
+            )),
+            Err(error) => {
+                tracing::warn!(%error, "readiness: cannot read the applied migrations");
+                Check::down("cannot read the applied migrations")
+            }
+        }
+    }
 }
 
 /// `(name, applied)` for every known migration, in order. Reads only: never creates the

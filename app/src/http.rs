@@ -1,15 +1,17 @@
 //! The HTTP surface: middleware every request passes (request id, client IP, panic and size
 //! guards), the error catcher that turns bare statuses into the API envelope or a readable page,
-//! and the process-level endpoints (`/healthz`, `/readyz`, `/`, the OpenAPI document).
+//! the process-level endpoints (`/healthz`, `/readyz`, `/`, the OpenAPI document), and the
+//! mounting of every module's router. `/readyz` runs the health list `app` collected.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
-use lpsaring_kernel::ports::router::RouterHealth;
+use lpsaring_kernel::health::{self, Health, Status};
 use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::{self, request_id};
-use lpsaring_kernel::{ApiError, EphemeralStore, Lang, Text};
+use lpsaring_kernel::{ApiError, Lang, Text};
 use salvo::catcher::Catcher;
 use salvo::http::StatusCode;
 use salvo::oapi::{OpenApi, ToSchema};
@@ -254,59 +256,86 @@ async fn render_error(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct Health {
+struct Liveness {
     status: &'static str,
 }
 
 /// The process is alive.
 #[endpoint(tags("system"))]
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+/// How long `/readyz` waits for any one check.
+const CHECK_LIMIT: Duration = Duration::from_secs(3);
+
+/// The parts `/readyz` asks: every module's and adapter's [`Health`], collected by `app`.
+#[derive(Clone)]
+struct Checks(Arc<[Arc<dyn Health>]>);
+
+/// `{"status": "ready", "database": "ok", "state_store": "ok", "router": "ok", ...,
+/// "checks": [{"name": "database", "status": "ok", "detail": "..."}, ...]}`.
+#[derive(Debug, ToSchema)]
+struct Readiness {
+    /// `ready`, or `not_ready` (with 503) when any part is down.
+    status: &'static str,
+    /// Each part's `ok`, `degraded` or `down`, written at the top level under the part's name
+    /// (`database`, `state_store`, `router`, `plugins`, ...), as before readiness was a port.
+    #[salvo(schema(skip))]
+    parts: Vec<(&'static str, Status)>,
+    /// Each part with a short detail for the operator, in a fixed order.
+    checks: Vec<Part>,
+}
+
+/// By hand: the parts sit beside `status` and `checks` (a flattened map, which the schema
+/// derive cannot describe).
+impl Serialize for Readiness {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.parts.len() + 2))?;
+        map.serialize_entry("status", self.status)?;
+        for (name, status) in &self.parts {
+            map.serialize_entry(name, status)?;
+        }
+        map.serialize_entry("checks", &self.checks)?;
+        map.end()
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct Readiness {
-    status: &'static str,
-    database: &'static str,
-    state_store: &'static str,
-    /// Shown but not required: the portal keeps serving pages while the router is away.
-    router: &'static str,
+struct Part {
+    name: &'static str,
+    status: Status,
+    detail: String,
 }
 
-/// The database and the state store answer. 503 when either does not.
+/// Every part answers. 503 when one is down; a degraded part (the router reconnecting, a
+/// refused plugin) is shown but the portal keeps serving.
 #[endpoint(tags("system"), status_codes(200, 503))]
 async fn readyz(depot: &mut Depot, res: &mut Response) -> Json<Readiness> {
-    let Ok(app) = depot.get_typed::<App>() else {
-        res.status_code(StatusCode::SERVICE_UNAVAILABLE);
-        return Json(Readiness {
-            status: "starting",
-            database: "unknown",
-            state_store: "unknown",
-            router: "unknown",
-        });
+    let checks = match depot.get_typed::<Checks>() {
+        Ok(checks) => checks.0.clone(),
+        Err(_) => Arc::from(Vec::new()),
     };
-    let (db, store) = tokio::join!(app.db.ping(), app.store.ping());
-    let ready = db.is_ok() && store.is_ok();
-    if let Err(e) = &db {
-        tracing::warn!(error = %e, "readiness: database does not answer");
-    }
-    if let Err(e) = &store {
-        tracing::warn!(error = %e, "readiness: state store does not answer");
-    }
+    let outcomes = health::check_all(&checks, CHECK_LIMIT).await;
+    let ready = outcomes.iter().all(|(_, c)| c.status != Status::Down);
     if !ready {
         res.status_code(StatusCode::SERVICE_UNAVAILABLE);
     }
-    let word = |ok: bool| if ok { "ok" } else { "down" };
     Json(Readiness {
         status: if ready { "ready" } else { "not_ready" },
-        database: word(db.is_ok()),
-        state_store: word(store.is_ok()),
-        router: match app.router.health() {
-            RouterHealth::Connected => "connected",
-            RouterHealth::Connecting => "connecting",
-            RouterHealth::CircuitOpen => "circuit_open",
-            RouterHealth::Disabled => "not_configured",
-        },
+        parts: outcomes
+            .iter()
+            .map(|(name, check)| (*name, check.status))
+            .collect(),
+        checks: outcomes
+            .into_iter()
+            .map(|(name, check)| Part {
+                name,
+                status: check.status,
+                detail: check.detail,
+            })
+            .collect(),
     })
 }
 
@@ -353,7 +382,6 @@ pub fn service(app: &App) -> Service {
 pub fn service_with(app: &App, extra: Router) -> Service {
     let api = Router::with_path("api").push(Router::with_path("system/client").get(client_info));
     let router = Router::new()
-        .hoop(affix_state::inject(app.clone()))
         .hoop(CatchPanic::new())
         .push(extra)
         .push(lpsaring_auth::router(app.auth.clone()))
@@ -361,7 +389,11 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .push(lpsaring_quota::router(app.quota.clone()))
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
-        .push(Router::with_path("readyz").get(readyz))
+        .push(
+            Router::with_path("readyz")
+                .hoop(affix_state::inject(Checks(app.health.clone())))
+                .get(readyz),
+        )
         .push(api)
         .get(landing);
     let doc = OpenApi::new("lpsaring", env!("CARGO_PKG_VERSION")).merge_router(&router);

@@ -1,7 +1,8 @@
 //! lpsaring: a MikroTik hotspot portal in one process.
 //!
 //! This crate is wiring only: settings, the CLI, building the modules from their dependencies,
-//! background jobs and the HTTP server. Business rules live in `modules/*`.
+//! collecting their routers, jobs and health checks, and the HTTP server. Business rules live in
+//! `modules/*`.
 
 pub mod cli;
 pub mod db;
@@ -14,6 +15,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lpsaring_kernel::health::Health;
+use lpsaring_kernel::jobs::Job;
+use lpsaring_kernel::outbox::Outbox;
 use lpsaring_kernel::ports::access::AccessPolicy;
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
 use lpsaring_kernel::{Clock, EphemeralStore, SystemClock};
@@ -44,7 +48,9 @@ pub enum StartupError {
     Config { key: String, message: String },
 }
 
-/// Everything a running portal shares between requests and jobs. Cheap to clone.
+/// The built portal: every module's service, for the HTTP mounting ([`http::service`]), the
+/// background jobs ([`App::jobs`]), the CLI commands and the tests. Cheap to clone. Never put into
+/// a request's depot: each module's router carries its own service, `/readyz` the health list.
 #[derive(Clone)]
 pub struct App {
     pub settings: Arc<Settings>,
@@ -59,6 +65,31 @@ pub struct App {
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
     pub quota: Arc<lpsaring_quota::Service>,
+    /// What `/readyz` asks, in the order it shows them.
+    pub health: Arc<[Arc<dyn Health>]>,
+}
+
+impl App {
+    /// Every module's background work, as `serve` spawns it: the state-store sweep, notice
+    /// delivery, auth's and quota's jobs.
+    pub fn jobs(&self) -> Vec<Job> {
+        let outbox = Arc::new(Outbox::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.messenger.clone(),
+        ));
+        [
+            vec![
+                lpsaring_store::sweep_job(&self.store, Duration::from_secs(60)),
+                outbox.job(Duration::from_secs(5)),
+            ],
+            lpsaring_auth::jobs(&self.sessions),
+            lpsaring_quota::jobs(&self.quota),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -74,7 +105,8 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// Opens the database (migrating it when `auto_migrate` is on) and the state store.
+/// Opens the database (migrating it when `auto_migrate` is on) and the state store, and builds
+/// every module from its dependencies.
 pub async fn build(settings: Settings) -> Result<App, StartupError> {
     build_with_clock(settings, Arc::new(SystemClock)).await
 }
@@ -88,17 +120,7 @@ pub async fn build_with_clock(
         path: settings.data_dir.display().to_string(),
         message: e.to_string(),
     })?;
-    let db = db::connect(&settings)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: db::redact_url(&settings.database_url()),
-            message: e.to_string(),
-        })?;
-    if settings.database.auto_migrate {
-        db::migrate_up(&db)
-            .await
-            .map_err(|e| StartupError::Migration(e.to_string()))?;
-    }
+    let db = db::open(&settings).await?;
     let store = Arc::new(
         Store::open(settings.state_path(), clock.clone())
             .await
@@ -113,9 +135,10 @@ pub async fn build_with_clock(
         message: e.to_string(),
     })?;
 
-    let router: Arc<dyn RouterPort> = Arc::new(lpsaring_routeros::RouterOsClient::start(
+    let router_client = Arc::new(lpsaring_routeros::RouterOsClient::start(
         settings.router.clone(),
     ));
+    let router: Arc<dyn RouterPort> = router_client.clone();
     // The status profiles logins and the sync assign: created at start and after every
     // reconnect when quota manages profiles, logged and reported by `profile_check` otherwise.
     router.require_profiles(
@@ -192,7 +215,14 @@ pub async fn build_with_clock(
         keys,
         settings: settings.auth.clone(),
     }));
+    let health: Vec<Arc<dyn Health>> = vec![
+        Arc::new(db::DatabaseHealth(db.clone())),
+        store.clone(),
+        router_client,
+        plugins.clone(),
+    ];
     Ok(App {
+        health: health.into(),
         settings: Arc::new(settings),
         db,
         store,
@@ -236,7 +266,11 @@ pub async fn serve_with(
     extra: Router,
 ) -> std::io::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = spawn_jobs(&app, &jobs_stopped);
+    let jobs: Vec<_> = app
+        .jobs()
+        .into_iter()
+        .map(|job| tokio::spawn(job.run_until(stopped(jobs_stopped.clone()))))
+        .collect();
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);
     let handle = server.handle();
@@ -260,54 +294,6 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
             return;
         }
     }
-}
-
-/// The background work of a running portal: state-store sweeping, the quota sync, notice
-/// delivery and the daily clean-up (sessions, old sync history). Each stops when the server stops.
-fn spawn_jobs(
-    app: &App,
-    stop: &tokio::sync::watch::Receiver<bool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let sweeper = lpsaring_store::spawn_sweeper(&app.store, Duration::from_secs(60));
-    let sync = tokio::spawn(lpsaring_quota::run_sync_loop(
-        app.quota.clone(),
-        stopped(stop.clone()),
-    ));
-    let outbox = Arc::new(lpsaring_kernel::outbox::Outbox::new(
-        app.db.clone(),
-        app.clock.clone(),
-        app.messenger.clone(),
-    ));
-    let notices = tokio::spawn(outbox.run(Duration::from_secs(5), stopped(stop.clone())));
-    let sessions = app.sessions.clone();
-    let quota = app.quota.clone();
-    let clock = app.clock.clone();
-    let cleanup = tokio::spawn(lpsaring_kernel::jobs::every(
-        Duration::from_secs(24 * 3600),
-        stopped(stop.clone()),
-        move || {
-            let (sessions, quota, clock) = (sessions.clone(), quota.clone(), clock.clone());
-            async move {
-                match sessions.cleanup_expired(clock.now()).await {
-                    Ok(n) => tracing::info!(
-                        deleted = n,
-                        "expired and old revoked refresh tokens deleted"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
-                }
-                match quota.purge_history().await {
-                    Ok((ledger, runs)) => tracing::info!(ledger, runs, "old sync history deleted"),
-                    Err(e) => tracing::warn!(error = %e, "sync history clean-up failed"),
-                }
-            }
-        },
-    ));
-    let stop_sweeper = stopped(stop.clone());
-    let sweeper_guard = tokio::spawn(async move {
-        stop_sweeper.await;
-        sweeper.abort();
-    });
-    vec![sync, notices, cleanup, sweeper_guard]
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -152,20 +152,13 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
 
 async fn migrate(settings: Settings, action: MigrateAction) -> Result<(), CliError> {
     let url = db::redact_url(&settings.database_url());
-    let conn = db::connect(&settings)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+    let conn = db::connect(&settings).await?;
     match action {
         MigrateAction::Up => {
             let before = db::migration_status(&conn).await;
             let pending = before.iter().filter(|(_, applied)| !applied).count();
             println!("Applying {pending} pending migration(s) to {url} ...");
-            db::migrate_up(&conn)
-                .await
-                .map_err(|e| StartupError::Migration(e.to_string()))?;
+            db::migrate_up(&conn).await?;
             println!("Database is up to date ({} migrations).", before.len());
         }
         MigrateAction::Status => {

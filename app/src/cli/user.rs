@@ -9,8 +9,8 @@ use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, SystemClock};
 
 use super::CliError;
+use crate::db;
 use crate::settings::Settings;
-use crate::{StartupError, db};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -40,17 +40,7 @@ pub enum UserCommand {
 
 /// Opens the database (migrating when allowed) and the users service.
 pub(crate) async fn open_users(settings: &Settings) -> Result<Users, CliError> {
-    let conn = db::connect(settings)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: db::redact_url(&settings.database_url()),
-            message: e.to_string(),
-        })?;
-    if settings.database.auto_migrate {
-        db::migrate_up(&conn)
-            .await
-            .map_err(|e| StartupError::Migration(e.to_string()))?;
-    }
+    let conn = db::open(settings).await?;
     Ok(Users::new(conn, Arc::new(SystemClock)))
 }
 

@@ -21,6 +21,8 @@ pub mod users;
 
 use std::sync::Arc;
 
+use lpsaring_kernel::jobs::{DAY, Job};
+
 pub use error::AuthError;
 pub use service::{Deps, Service, VerifyInput};
 pub use session::{SessionHoop, Sessions};
@@ -30,4 +32,23 @@ pub use users::{Directory, LoginMethod, Users};
 /// Pages and JSON endpoints of the login flows, with the service in the depot.
 pub fn router(svc: Arc<Service>) -> salvo::Router {
     routes::router().hoop(salvo::affix_state::inject(svc))
+}
+
+/// Auth's background work, for `app` to spawn: the daily deletion of expired refresh tokens and
+/// of revoked ones past [`session::REVOKED_RETENTION_DAYS`].
+pub fn jobs(sessions: &Arc<Sessions>) -> Vec<Job> {
+    vec![Job::new(
+        "auth.session_cleanup",
+        DAY,
+        sessions.clone(),
+        |sessions| async move {
+            match sessions.cleanup_expired(sessions.clock.now()).await {
+                Ok(n) => tracing::info!(
+                    deleted = n,
+                    "expired and old revoked refresh tokens deleted"
+                ),
+                Err(e) => tracing::warn!(error = %e, "refresh token clean-up failed"),
+            }
+        },
+    )]
 }

@@ -2,11 +2,14 @@
 //!
 //! Every module depends on this crate and on nothing else of ours except other modules' `api`.
 //! It holds the small types everyone agrees on (ids, time, errors), the ports that `app` wires to
-//! concrete adapters (router, messenger, payment gateway, ephemeral store), and the page layout.
+//! concrete adapters (router, messenger, payment gateway, ephemeral store), the shapes every
+//! module presents its background work and its health in ([`jobs`], [`health`]), and the page
+//! layout.
 
 pub mod clock;
 pub mod ephemeral;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod jobs;

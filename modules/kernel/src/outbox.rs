@@ -7,7 +7,6 @@
 //! Plain SQL over sea-orm's connection traits: no entity, so the kernel stays free of any
 //! module's schema and a caller's transaction can be passed straight in.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::clock::Clock;
 use crate::ids::Phone;
+use crate::jobs::Job;
 use crate::ports::messenger::{GatewayErrorKind, Messenger};
 
 const TABLE: &str = "outbox";
@@ -245,13 +245,12 @@ impl Outbox {
         Ok(report)
     }
 
-    /// Delivers every `every` until `shutdown` resolves. `app` spawns it.
-    pub async fn run(self: Arc<Self>, every: Duration, shutdown: impl Future<Output = ()> + Send) {
-        crate::jobs::every(every, shutdown, || async {
-            if let Err(e) = self.deliver_due().await {
+    /// The delivery pass as a background job every `every` (`app` spawns it with the others).
+    pub fn job(self: Arc<Self>, every: Duration) -> Job {
+        Job::new("outbox.deliver", every, self, |outbox| async move {
+            if let Err(e) = outbox.deliver_due().await {
                 tracing::error!(error = %e, "outbox pass failed");
             }
         })
-        .await;
     }
 }

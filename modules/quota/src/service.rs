@@ -6,7 +6,6 @@
 //! leftover journal is promoted if its run id is in `sync_runs` (the SQL committed) and
 //! discarded otherwise. Whatever instant the process dies at, every byte is counted once.
 
-use std::future::Future;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -1187,26 +1186,4 @@ fn fleet_of(devices: &[Device]) -> Fleet {
 
 fn clamp(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Runs a sync every `sync_interval_secs` until `shutdown` resolves; `app` spawns it. A run in
-/// progress (e.g. one triggered over HTTP) makes the loop skip that beat.
-pub async fn run_sync_loop(service: Arc<Service>, shutdown: impl Future<Output = ()> + Send) {
-    let every = std::time::Duration::from_secs(
-        service
-            .settings
-            .sync_interval_secs
-            .max(QuotaSettings::MIN_INTERVAL_SECS),
-    );
-    lpsaring_kernel::jobs::every(every, shutdown, || async {
-        match service.try_sync().await {
-            Ok(Some(s)) => tracing::info!(
-                run_id = %s.run_id, bytes = s.bytes_counted, writes = s.router_writes,
-                errors = s.router_errors, "quota sync"
-            ),
-            Ok(None) => tracing::debug!("quota sync skipped: a run is in progress"),
-            Err(e) => tracing::warn!(error = %e, "quota sync failed"),
-        }
-    })
-    .await;
 }

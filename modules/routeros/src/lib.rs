@@ -13,6 +13,7 @@
 
 mod apply;
 mod client;
+mod health;
 mod ops;
 pub mod parse;
 mod settings;

@@ -8,7 +8,7 @@
 //!   fill the cache: only the writer changes the cache, in commit order, so it cannot go stale.
 //! * **Expiry** is an absolute unix-millis instant stored with the value and judged against the
 //!   injected [`Clock`] on every read; expired keys are invisible at once and removed from disk by
-//!   [`EphemeralStore::sweep_expired`] (run it with [`spawn_sweeper`]).
+//!   [`EphemeralStore::sweep_expired`] (the [`sweep_job`] runs it).
 //! * **Counters** (`incr`) are stored as ASCII decimal, so `get` on a counter returns e.g. `b"3"`.
 //!
 //! redb locks its file: a second process (or a second `Store` on the same path) gets a clear error.
@@ -27,11 +27,12 @@ use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lpsaring_kernel::health::{Check, Health};
+use lpsaring_kernel::jobs::Job;
 use lpsaring_kernel::{BatchOp, Clock, EphemeralStore, StoreError};
 use moka::sync::Cache;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use crate::record::Cached;
 use crate::writer::{Command, ENTRIES, Outcome, Reply, WriteOp, Writer};
@@ -360,25 +361,37 @@ impl EphemeralStore for Store {
     }
 }
 
-/// Runs `sweep_expired` every `every` until the store is dropped or closed. Holds only a weak
-/// reference, so it never keeps the store (and its file lock) alive.
-pub fn spawn_sweeper<S>(store: &Arc<S>, every: Duration) -> JoinHandle<()>
+/// `/readyz`'s `state_store`: down when the store is closed or its file cannot be read.
+#[async_trait]
+impl Health for Store {
+    fn name(&self) -> &'static str {
+        "state_store"
+    }
+
+    async fn check(&self) -> Check {
+        match self.ping().await {
+            Ok(()) => Check::ok("answers"),
+            Err(error) => {
+                tracing::warn!(%error, "readiness: state store does not answer");
+                Check::down("does not answer")
+            }
+        }
+    }
+}
+
+/// The job that runs `sweep_expired` every `every`. It holds only a weak reference, so it never
+/// keeps the store (and its file lock) alive; once the store is gone its runs do nothing.
+pub fn sweep_job<S>(store: &Arc<S>, every: Duration) -> Job
 where
     S: EphemeralStore + ?Sized + 'static,
 {
     let store: Weak<S> = Arc::downgrade(store);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every.max(Duration::from_millis(1)));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(store) = store.upgrade() else { break };
-            match store.sweep_expired().await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::debug!(deleted, "swept expired state keys"),
-                Err(StoreError::Closed) => break,
-                Err(error) => tracing::warn!(%error, "sweeping expired state keys failed"),
-            }
+    Job::new("store.sweep", every, store, |store| async move {
+        let Some(store) = store.upgrade() else { return };
+        match store.sweep_expired().await {
+            Ok(0) | Err(StoreError::Closed) => {}
+            Ok(deleted) => tracing::debug!(deleted, "swept expired state keys"),
+            Err(error) => tracing::warn!(%error, "sweeping expired state keys failed"),
         }
     })
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lpsaring_kernel::health::{Check, Health};
 use lpsaring_kernel::ports::{Messenger, PaymentGateway};
 use lpsaring_kernel::{Clock, SystemClock};
 use lpsaring_plugin_api::{HostInfo, Manifest, PROTOCOL_VERSION, PluginKind, Step, ops};
@@ -48,6 +49,8 @@ pub struct PluginHost {
     policy: HostPolicy,
     clock: Arc<dyn Clock>,
     client: Result<reqwest::Client, String>,
+    /// Files of the plugin directory that were not loaded (for `/readyz`).
+    refused: usize,
 }
 
 impl PluginHost {
@@ -92,6 +95,7 @@ impl PluginHost {
             policy,
             clock,
             client,
+            refused: reports.iter().filter(|r| !r.is_loaded()).count(),
         };
         (host, reports)
     }
@@ -174,6 +178,30 @@ impl PluginHost {
             self.policy.clone(),
             self.clock.clone(),
         ))
+    }
+}
+
+/// `/readyz`'s `plugins`: the loaded plugins by name, degraded when a file of the directory was
+/// refused (the reasons are in the start-up log and `lpsaring plugins list`, not on the wire).
+#[async_trait::async_trait]
+impl Health for PluginHost {
+    fn name(&self) -> &'static str {
+        "plugins"
+    }
+
+    async fn check(&self) -> Check {
+        let loaded = if self.plugins.is_empty() {
+            "none loaded".to_owned()
+        } else {
+            let names: Vec<&str> = self.plugins.keys().map(String::as_str).collect();
+            format!("loaded: {}", names.join(", "))
+        };
+        match self.refused {
+            0 => Check::ok(loaded),
+            n => Check::degraded(format!(
+                "{loaded}; {n} refused (see `lpsaring plugins list`)"
+            )),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! reuse detection, cookie auto-refresh, route guards, CSRF rules and admin password login.
 //!
 //! Wiring (done by `app`): build [`Sessions`] from [`Deps`], mount [`SessionHoop`] as a
-//! service-level hoop after the request context, mount [`router`], and run
-//! [`Sessions::cleanup_expired`] daily.
+//! service-level hoop after the request context, mount [`router`], and spawn
+//! [`crate::jobs`] (which runs [`Sessions::cleanup_expired`] daily).
 
 mod admin_login;
 mod cookies;
