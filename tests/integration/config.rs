@@ -1,39 +1,18 @@
 //! The binary as an operator meets it: defaults in an empty folder, file < environment, and
 //! config errors as one readable line with exit code 2.
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use lpsaring_tests::lpsaring_bin;
+use lpsaring_tests::{Running, lpsaring_command as lpsaring};
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
-/// A command with a clean `LPSARING_*` environment, run in `dir`.
-fn lpsaring(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(lpsaring_bin());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LPSARING_") || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(dir).stdin(Stdio::null());
-    cmd
-}
-
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run lpsaring")
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Polls `GET /healthz` on `port` until it answers 200 or `limit` passes.

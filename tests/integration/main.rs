@@ -10,4 +10,5 @@ mod config;
 mod pages;
 mod quota;
 mod sessions;
+mod startup;
 mod system;

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use std::sync::Arc;
 
@@ -276,6 +276,30 @@ pub fn lpsaring_bin() -> PathBuf {
             profile_dir.join("lpsaring")
         })
         .clone()
+}
+
+/// A command running the `lpsaring` binary in `dir` with a clean `LPSARING_*` environment (and
+/// no `RUST_LOG`), so only what the test sets counts.
+pub fn lpsaring_command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(lpsaring_bin());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LPSARING_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir).stdin(Stdio::null());
+    cmd
+}
+
+/// A child process that is killed and reaped when dropped, so a failed test leaves nothing
+/// running.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The value of cookie `name` set by a response (`Set-Cookie: name=value; …`).

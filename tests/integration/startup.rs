@@ -1,0 +1,294 @@
+//! Starting the portal: `log.format = "json"`, `database.auto_migrate = false`, `lpsaring demo`
+//! through the binary, and what `/readyz` and the job list are made of.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lpsaring_tests::{Running, lpsaring_command, spawn_app, spawn_app_with};
+use serde_json::Value;
+
+/// How long a child process gets to print what a test waits for (a cold SQLite start on a
+/// loaded two-core machine included).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// The lines of a child's stdout or stderr, read on a thread so a test can wait with a limit.
+struct Lines {
+    rx: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    fn of(stream: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first line (from now) for which `pick` returns something; fails the test after
+    /// [`START_LIMIT`] or when the stream ends, showing what was read.
+    fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let picked = pick(&line);
+                    self.seen.push(line);
+                    if let Some(found) = picked {
+                        return found;
+                    }
+                }
+                Err(e) => panic!("no {what} ({e:?}); read so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Sends SIGTERM (what systemd sends) to a child this test started.
+fn terminate(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Waits for a child to exit on its own, up to `limit`.
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit in time"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn log_format_json_writes_every_line_as_json_with_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = lpsaring_command(dir.path())
+        .arg("serve")
+        .env("LPSARING_LOG__FORMAT", "json")
+        .env("LPSARING_HTTP__LISTEN", "127.0.0.1:0")
+        .env("LPSARING_PLUGINS__DIR", dir.path().join("plugins"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = Lines::of(child.stderr.take().unwrap());
+    let _guard = Running(child);
+
+    let json = |line: &str| -> Value {
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+    };
+    let addr: String = log.wait_for("`lpsaring is serving` line", |line| {
+        let v = json(line);
+        (v["message"] == "lpsaring is serving").then(|| v["addr"].as_str().unwrap().to_owned())
+    });
+    let res = client()
+        .get(format!("http://{addr}/healthz"))
+        .header("X-Request-ID", "json-log-check")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let request = log.wait_for("request line", |line| {
+        let v = json(line);
+        (v["message"] == "request").then_some(v)
+    });
+    assert_eq!(request["path"], "/healthz", "{request}");
+    assert_eq!(request["status"], 200, "{request}");
+    assert_eq!(request["span"]["request_id"], "json-log-check", "{request}");
+    // Every line so far was one JSON object with a level and a timestamp: nothing in text.
+    for line in &log.seen {
+        let v = json(line);
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_auto_migrate_off_the_schema_is_left_alone_and_readyz_says_so() {
+    let app = spawn_app_with(|s| s.database.auto_migrate = false, salvo::Router::new()).await;
+    let status = lpsaring::db::migration_status(&app.app.db).await;
+    assert!(!status.is_empty());
+    assert!(
+        status.iter().all(|(_, applied)| !applied),
+        "nothing may be migrated: {status:?}"
+    );
+
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready", "{body}");
+    assert_eq!(body["database"], "down", "{body}");
+    let detail = body["checks"][0]["detail"].as_str().unwrap_or_default();
+    assert_eq!(body["checks"][0]["name"], "database", "{body}");
+    assert!(
+        detail.contains(&format!("{} migration(s) pending", status.len())),
+        "{body}"
+    );
+
+    lpsaring::db::migrate_up(&app.app.db).await.unwrap();
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok", "{body}");
+}
+
+#[test]
+fn cli_commands_migrate_only_when_auto_migrate_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let user_list = |auto: &str| {
+        lpsaring_command(dir.path())
+            .args(["user", "list"])
+            .env("LPSARING_DATABASE__AUTO_MIGRATE", auto)
+            .output()
+            .unwrap()
+    };
+    let pending = || {
+        let out = lpsaring_command(dir.path())
+            .args(["migrate", "status"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("pending"))
+            .count()
+    };
+
+    let refused = user_list("false");
+    assert!(!refused.status.success(), "no users table yet");
+    let all = pending();
+    assert!(
+        all > 0,
+        "auto_migrate = false must leave every migration pending"
+    );
+
+    let listed = user_list("true");
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert!(listed.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("0 user(s)."));
+    assert_eq!(pending(), 0);
+}
+
+#[tokio::test]
+async fn demo_starts_answers_healthz_and_cleans_up_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = lpsaring_command(dir.path())
+        .arg("demo")
+        .env("LPSARING_HTTP__LISTEN", "127.0.0.1:0")
+        .env("LPSARING_LOG__LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = Lines::of(child.stdout.take().unwrap());
+    let mut running = Running(child);
+
+    // "  Also: http://ADDR/login (no hotspot), ..." names the address it bound.
+    let addr: String = out.wait_for("address line", |line| {
+        let rest = line.trim().strip_prefix("Also: http://")?;
+        Some(rest.split('/').next()?.to_owned())
+    });
+    let data_dir: std::path::PathBuf = out.wait_for("data dir line", |line| {
+        let rest = line.trim().strip_prefix("Data dir: ")?;
+        Some(rest.split(" (deleted on exit)").next()?.into())
+    });
+    assert!(data_dir.is_dir());
+
+    let res = client()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let res = client()
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+
+    terminate(&running.0);
+    let status = wait_exit(&mut running.0, START_LIMIT);
+    assert!(status.success(), "demo exit: {status}");
+    assert!(!data_dir.exists(), "the demo's data dir is removed on exit");
+}
+
+#[tokio::test]
+async fn readyz_shows_every_part_with_a_detail() {
+    let app = spawn_app().await;
+    let body: Value = app.get("/readyz").await.json().await.unwrap();
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["database", "state_store", "router", "plugins"],
+        "{body}"
+    );
+    for check in body["checks"].as_array().unwrap() {
+        let name = check["name"].as_str().unwrap();
+        assert_eq!(body[name], check["status"], "{body}");
+        assert!(
+            check["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+    assert_eq!(body["plugins"], "ok", "{body}");
+    assert!(
+        body["checks"][3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("console"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn jobs_of_every_module_are_collected() {
+    let app = spawn_app().await;
+    let mut names: Vec<&str> = app.app.jobs().iter().map(|j| j.name).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "auth.session_cleanup",
+            "outbox.deliver",
+            "quota.purge_history",
+            "quota.sync",
+            "store.sweep",
+        ]
+    );
+}
