@@ -499,29 +499,13 @@ async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
     );
 }
 
-/// Removes a hotspot user profile on the simulated router, as a reset or an operator would.
-fn remove_profile(app: &TestApp, name: &str) {
-    let row = app
-        .router_rows(Menu::UserProfile)
-        .into_iter()
-        .find(|r| r.get("name") == Some(name))
-        .expect("the profile exists");
-    let id = row.get(".id").unwrap().to_owned();
-    app.sim.with_state(|s| {
-        s.execute(&lpsaring_routeros_sim::request(
-            "/ip/hotspot/user/profile/remove",
-            &[(".id", &id)],
-        ))
-    });
-}
-
 #[tokio::test]
 async fn a_login_binds_the_device_when_its_status_profile_is_missing_on_the_router() {
     // Profiles unmanaged: nothing puts `habis` back behind the test's back.
     let app = spawn_app_with(|s| s.quota.manage_profiles = false, salvo::Router::new()).await;
     user_without_quota(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:04:02", "10.5.54.2");
-    remove_profile(&app, "habis");
+    app.remove_profile("habis");
     let code = request_code(&app, PHONE).await;
     let (status, body) = post(
         &app,
@@ -546,7 +530,7 @@ async fn the_portal_recreates_a_missing_status_profile_after_a_reconnect() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:04:03", "10.5.54.3");
-    remove_profile(&app, "habis");
+    app.remove_profile("habis");
     app.sim.drop_connections();
     // Any router call finds the connection gone; the new one gets the profiles checked.
     let code = request_code(&app, PHONE).await;

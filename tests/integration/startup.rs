@@ -292,3 +292,33 @@ async fn jobs_of_every_module_are_collected() {
         ]
     );
 }
+
+#[tokio::test]
+async fn readyz_names_a_status_profile_the_router_lacks() {
+    // Profiles unmanaged: the portal reports a missing one instead of creating it.
+    let app = spawn_app_with(|s| s.quota.manage_profiles = false, salvo::Router::new()).await;
+    app.remove_profile("habis");
+    // The profiles are checked again on the next connection.
+    app.sim.drop_connections();
+    let mut last = Value::Null;
+    for _ in 0..80 {
+        let _ = app.app.router.hosts().await;
+        let res = app.get("/readyz").await;
+        assert_eq!(
+            res.status(),
+            200,
+            "a missing profile only degrades the router"
+        );
+        last = res.json().await.unwrap();
+        if last["router"] == "degraded"
+            && last["checks"][2]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("missing hotspot profiles: habis"))
+        {
+            assert_eq!(last["status"], "ready", "{last}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("/readyz never named the missing profile: {last}");
+}

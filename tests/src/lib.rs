@@ -70,6 +70,22 @@ impl TestApp {
         self.sim.with_state(|s| s.rows(menu))
     }
 
+    /// Removes a hotspot user profile on the simulated router, as a reset or an operator would.
+    pub fn remove_profile(&self, name: &str) {
+        let row = self
+            .router_rows(lpsaring_routeros_sim::Menu::UserProfile)
+            .into_iter()
+            .find(|r| r.get("name") == Some(name))
+            .expect("the profile exists");
+        let id = row.get(".id").expect("a row id").to_owned();
+        self.sim.with_state(|s| {
+            s.execute(&lpsaring_routeros_sim::request(
+                "/ip/hotspot/user/profile/remove",
+                &[(".id", &id)],
+            ))
+        });
+    }
+
     /// The messages the console messenger wrote, oldest first, as `(to, text)`. No file means
     /// no message yet (the messenger creates it with the first one); any other read error, or a
     /// line that is not a message, fails the test rather than reading as "nothing was sent".
