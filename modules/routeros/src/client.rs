@@ -3,7 +3,7 @@
 //! classification into the kernel's [`RouterError`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -109,10 +109,12 @@ pub(crate) struct Link {
     /// Wakes the supervisor when the connection is found dead, or when it has new work (a
     /// profile requirement to check).
     lost: Notify,
-    /// Failed dials so far, and the last one's error: a caller that queued behind a dial which
-    /// failed takes that answer instead of dialling again (one timeout per call, not two).
-    failed_dials: AtomicU64,
-    last_dial_error: Mutex<Option<RouterError>>,
+    /// Why the router is known to be unreachable: set when a connection is found dead (a
+    /// timeout, a closed socket) or a dial fails, cleared when a dial succeeds. While set,
+    /// calls fail at once with it and only the supervisor dials, so against a router that
+    /// stopped answering one user-facing operation waits at most the one timeout that found
+    /// it dead, not that timeout plus a dial of its own.
+    down: Mutex<Option<RouterError>>,
     /// The hotspot user profiles the portal assigns, and what their last check found.
     profiles: Mutex<Profiles>,
 }
@@ -178,8 +180,7 @@ impl Link {
             connected: AtomicBool::new(false),
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
             lost: Notify::new(),
-            failed_dials: AtomicU64::new(0),
-            last_dial_error: Mutex::new(None),
+            down: Mutex::new(None),
             profiles: Mutex::new(Profiles::default()),
         })
     }
@@ -279,43 +280,48 @@ impl Link {
         }
     }
 
-    /// The live connection, dialling one if there is none.
-    ///
-    /// A caller that waited for the slot while another dial ran and failed gets that dial's
-    /// error instead of dialling again: against a router that stopped answering, one
-    /// user-facing call then waits at most one timeout, not its own dial after someone else's.
-    async fn device(&self) -> Result<(u64, MikrotikDevice), RouterError> {
-        let failed_before = self.failed_dials.load(Ordering::Acquire);
+    /// Why the router is known to be down, when it is (see [`Link::down`]).
+    fn known_down(&self) -> Option<RouterError> {
+        if self.connected.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&self.down).clone()
+    }
+
+    /// The live connection, dialling one if there is none. A caller (`redial` false) that
+    /// queued behind a dial which failed gets that dial's error rather than dialling again;
+    /// only the supervisor re-dials a router known to be down.
+    async fn device(&self, redial: bool) -> Result<(u64, MikrotikDevice), RouterError> {
         let mut slot = self.device.lock().await;
         if let Some(device) = slot.1.as_ref() {
             return Ok((slot.0, device.clone()));
         }
-        if self.failed_dials.load(Ordering::Acquire) != failed_before
-            && let Some(error) = lock(&self.last_dial_error).clone()
-        {
+        if !redial && let Some(error) = lock(&self.down).clone() {
             return Err(error);
         }
         let device = match self.dial().await {
             Ok(device) => device,
             Err(error) => {
-                *lock(&self.last_dial_error) = Some(error.clone());
-                self.failed_dials.fetch_add(1, Ordering::Release);
+                *lock(&self.down) = Some(error.clone());
                 return Err(error);
             }
         };
         tracing::info!(address = %self.settings.address, "connected to router");
         slot.0 += 1;
         slot.1 = Some(device.clone());
-        self.connected.store(true, Ordering::Relaxed);
+        *lock(&self.down) = None;
+        self.connected.store(true, Ordering::Release);
         Ok((slot.0, device))
     }
 
-    /// Forgets a connection found dead (only if it is still the current one).
-    async fn forget(&self, generation: u64) {
+    /// Forgets a connection found dead by `error` (only if it is still the current one): the
+    /// router counts as down until the supervisor's next dial succeeds.
+    async fn forget(&self, generation: u64, error: &RouterError) {
         let mut slot = self.device.lock().await;
         if slot.0 == generation && slot.1.is_some() {
             slot.1 = None;
-            self.connected.store(false, Ordering::Relaxed);
+            *lock(&self.down) = Some(error.clone());
+            self.connected.store(false, Ordering::Release);
             self.lost.notify_one();
         }
     }
@@ -337,6 +343,11 @@ impl Link {
     ) -> Result<Vec<Result<Vec<Row>, RouterError>>, RouterError> {
         if !self.enabled() {
             return Err(RouterError::Unreachable("no router configured".into()));
+        }
+        // Known down: fail at once. Not fed to the breaker (it is no new evidence); the
+        // supervisor's dials are.
+        if let Some(error) = self.known_down() {
+            return Err(error);
         }
         self.admit()?;
         let outcome = self.run_many_admitted(cmds).await;
@@ -362,7 +373,7 @@ impl Link {
         &self,
         cmds: &[Cmd],
     ) -> Result<Vec<Result<Vec<Row>, RouterError>>, RouterError> {
-        let (generation, device) = match self.device().await {
+        let (generation, device) = match self.device(false).await {
             Ok(d) => d,
             Err(e) => {
                 self.lost.notify_one();
@@ -379,8 +390,9 @@ impl Link {
                 match device.send_command(cmd.build()).await {
                     Ok(rx) => receivers.push(rx),
                     Err(e) => {
-                        self.forget(generation).await;
-                        return Err(classify_device_error(e));
+                        let error = classify_device_error(e);
+                        self.forget(generation, &error).await;
+                        return Err(error);
                     }
                 }
             }
@@ -397,7 +409,7 @@ impl Link {
                 // A dead or hung connection: drop it so the supervisor dials a fresh one rather
                 // than every later command waiting on a half-open socket; the rest of the batch
                 // is not sent.
-                self.forget(generation).await;
+                self.forget(generation, &e).await;
                 results.resize(cmds.len(), Err(e));
                 break;
             }
@@ -585,7 +597,7 @@ pub(crate) fn spawn_supervisor(link: &Arc<Link>) -> Option<tokio::task::JoinHand
             let connected = link.connected.load(Ordering::Relaxed);
             if !connected {
                 let dialled = if link.admit().is_ok() {
-                    let r = link.device().await.map(|_| ());
+                    let r = link.device(true).await.map(|_| ());
                     link.record(r.as_ref().map(|_| ()));
                     r.is_ok()
                 } else {
