@@ -54,13 +54,6 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     (status, body)
 }
 
-async fn request_code(app: &TestApp, phone: &str) -> String {
-    let (status, body) = post(app, "/api/auth/request-otp", json!({"phone_number": phone})).await;
-    assert_eq!(status, 200, "{body}");
-    let e164 = Phone::parse(phone).unwrap().to_string();
-    app.last_code(&e164).expect("a code in the outbox")
-}
-
 fn wrong(code: &str) -> String {
     let first = if code.starts_with('9') { '0' } else { '9' };
     format!("{first}{}", &code[1..])
@@ -71,7 +64,7 @@ async fn a_phone_behind_the_hotspot_gets_online() {
     let app = spawn_app().await;
     let uid = user(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:00:01", "10.5.50.11");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let res = app
         .http
         .post(app.url("/api/auth/verify-otp"))
@@ -195,7 +188,7 @@ async fn unknown_unapproved_and_blocked_users_are_told_what_to_do() {
     assert!(app.outbox().is_empty(), "no code may be sent to them");
     // The messenger does deliver: an approved user's code arrives, and it is the only message.
     user(&app, PHONE, true).await;
-    request_code(&app, PHONE).await;
+    app.request_code(PHONE).await;
     assert_eq!(app.outbox().len(), 1, "{:?}", app.outbox());
 }
 
@@ -203,7 +196,7 @@ async fn unknown_unapproved_and_blocked_users_are_told_what_to_do() {
 async fn a_second_request_within_the_cooldown_is_429_with_seconds_left() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    request_code(&app, PHONE).await;
+    app.request_code(PHONE).await;
     let (status, body) = post(
         &app,
         "/api/auth/request-otp",
@@ -229,7 +222,7 @@ async fn a_second_request_within_the_cooldown_is_429_with_seconds_left() {
 async fn five_wrong_codes_void_the_code() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     for remaining in (1..=4).rev() {
         let (status, body) = post(
             &app,
@@ -264,7 +257,7 @@ async fn five_wrong_codes_void_the_code() {
 async fn an_expired_code_is_refused() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     app.clock.advance(chrono::Duration::seconds(301));
     let (status, body) = post(
         &app,
@@ -280,7 +273,7 @@ async fn router_down_keeps_the_code_for_a_retry() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:00:02", "10.5.50.12");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     app.sim.set_fault(Faults {
         delay_ms: 5_000,
         ..Faults::default()
@@ -307,7 +300,7 @@ async fn a_mac_that_disagrees_with_the_router_is_refused() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:00:03", "10.5.50.13");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let (status, body) = post(
         &app,
         "/api/auth/verify-otp",
@@ -323,7 +316,7 @@ async fn a_mac_that_disagrees_with_the_router_is_refused() {
 
 async fn login_device(app: &TestApp, phone: &str, ip: &str, confirm: bool) -> (u16, Value) {
     app.clock.advance(chrono::Duration::seconds(61));
-    let code = request_code(app, phone).await;
+    let code = app.request_code(phone).await;
     post(
         app,
         "/api/auth/verify-otp",
@@ -389,11 +382,12 @@ async fn a_device_moves_to_another_account_only_with_confirmation() {
     );
 }
 
-#[tokio::test]
+/// Worker threads of its own, so the two logins run in parallel, not just interleaved at awaits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_logins_with_one_code_succeed_once() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let body = json!({"phone_number": PHONE, "otp": code});
     let (a, b) = tokio::join!(
         post(&app, "/api/auth/verify-otp", body.clone()),
@@ -408,7 +402,7 @@ async fn two_concurrent_logins_with_one_code_succeed_once() {
 async fn a_login_outside_the_hotspot_binds_nothing() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let (status, body) = post(
         &app,
         "/api/auth/verify-otp",
@@ -425,7 +419,7 @@ async fn logout_removes_the_router_access() {
     let app = spawn_app().await;
     user(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:03:01", "10.5.53.1");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let res = app
         .http
         .post(app.url("/api/auth/verify-otp"))
@@ -457,7 +451,7 @@ async fn a_user_without_quota_gets_a_regular_binding_and_hotspot_credentials() {
     let app = spawn_app().await;
     let uid = user_without_quota(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:04:01", "10.5.54.1");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let (status, body) = post(
         &app,
         "/api/auth/verify-otp",
@@ -506,7 +500,7 @@ async fn a_login_binds_the_device_when_its_status_profile_is_missing_on_the_rout
     user_without_quota(&app, PHONE, true).await;
     app.phone_on_hotspot("02:00:00:00:04:02", "10.5.54.2");
     app.remove_profile("habis");
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let (status, body) = post(
         &app,
         "/api/auth/verify-otp",
@@ -533,7 +527,7 @@ async fn the_portal_recreates_a_missing_status_profile_after_a_reconnect() {
     app.remove_profile("habis");
     app.sim.drop_connections();
     // Any router call finds the connection gone; the new one gets the profiles checked.
-    let code = request_code(&app, PHONE).await;
+    let code = app.request_code(PHONE).await;
     let body = json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.3"});
     let mut habis = None;
     for _ in 0..40 {
@@ -552,4 +546,156 @@ async fn the_portal_recreates_a_missing_status_profile_after_a_reconnect() {
         habis.get("comment").unwrap().starts_with("lpsaring|"),
         "{habis:?}"
     );
+}
+
+/// Issue 15 item 5: the per-IP budget is spent before the phone is looked up, so unknown,
+/// pending and known phones can only be told apart a few times a minute.
+#[tokio::test]
+async fn request_otp_spends_the_ip_budget_before_the_user_lookup() {
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    let budget = app.app.settings.auth.otp_requests_per_ip_per_minute;
+    for n in 0..budget {
+        let (status, body) = post(
+            &app,
+            "/api/auth/request-otp",
+            json!({"phone_number": format!("0819{n:08}")}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("AUTH_USER_NOT_FOUND"))
+        );
+    }
+    for phone in ["081999999999", PHONE] {
+        let (status, body) = post(
+            &app,
+            "/api/auth/request-otp",
+            json!({"phone_number": phone}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("RATE_LIMITED")),
+            "{body}"
+        );
+        let left = body["details"]["retry_after_secs"].as_u64().unwrap();
+        assert!((1..=60).contains(&left), "{left}");
+    }
+    assert!(app.outbox().is_empty(), "no code was sent past the limit");
+    // The window passes: the known phone is served again.
+    app.clock.advance(chrono::Duration::seconds(61));
+    app.request_code(PHONE).await;
+}
+
+#[tokio::test]
+async fn verify_otp_spends_the_ip_budget_before_the_user_lookup() {
+    let app = spawn_app().await;
+    let budget = app.app.settings.auth.otp_verifications_per_ip_per_minute;
+    for n in 0..budget {
+        let (status, _) = post(
+            &app,
+            "/api/auth/verify-otp",
+            json!({"phone_number": format!("0819{n:08}"), "otp": "123456"}),
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-otp",
+        json!({"phone_number": "081999999999", "otp": "123456"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{body}"
+    );
+    assert!(
+        body["details"]["retry_after_secs"].as_u64().is_some(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn registration_is_limited_per_ip() {
+    let app = spawn_app().await;
+    let budget = app.app.settings.auth.registrations_per_ip_per_hour;
+    for n in 0..budget {
+        let (status, body) = post(
+            &app,
+            "/api/auth/register",
+            json!({"phone_number": format!("0818{n:08}"), "full_name": "Budi"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"phone_number": "081899999999", "full_name": "Budi"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{body}"
+    );
+    let left = body["details"]["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=3600).contains(&left), "{left}");
+    assert!(
+        app.app
+            .users
+            .find(&Phone::parse("081899999999").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Issue 15 item 11: names that would forge terminal rows or turn text around are refused;
+/// a name is trimmed and needs a visible character.
+#[tokio::test]
+async fn names_with_control_bidi_or_only_invisible_characters_are_refused() {
+    let app = spawn_app().await;
+    for (n, bad) in [
+        "Budi\u{0}",
+        "Budi\r\n1     +6281234567890 SUPER_ADMIN",
+        "Budi\u{1b}[2J",
+        "Budi\u{202E}gnp.exe",
+        "\u{200B}\u{200B}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = post(
+            &app,
+            "/api/auth/register",
+            json!({"phone_number": format!("08170000000{n}"), "full_name": bad}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("VALIDATION_ERROR")),
+            "{bad:?}: {body}"
+        );
+        // Within the per-IP registration budget for this test.
+        app.clock.advance(chrono::Duration::hours(1));
+    }
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"phone_number": "081700000009", "full_name": "  Budi Santoso  "}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let stored = app
+        .app
+        .users
+        .find(&Phone::parse("081700000009").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "Budi Santoso");
 }

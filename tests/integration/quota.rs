@@ -8,9 +8,9 @@ use std::process::Output;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
-use lpsaring_routeros_sim::{Menu, NewHost};
+use lpsaring_routeros_sim::Menu;
 use lpsaring_tests::{TestApp, lpsaring_bin, spawn_app_with};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const PHONE: &str = "081234567001";
 const ADMIN_PHONE: &str = "081234567009";
@@ -54,34 +54,8 @@ async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i64 {
 
 /// Logs `phone` in from the hotspot device (`MAC`, `IP`) and returns its access token.
 async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
-    app.sim
-        .add_host(&NewHost {
-            mac: MAC.to_owned(),
-            address: IP.to_owned(),
-            bytes_in: 0,
-            bytes_out: 0,
-            uptime_secs: 30,
-            server: Some("hotspot1".to_owned()),
-            with_lease: true,
-        })
-        .unwrap();
-    let res = app
-        .http
-        .post(app.url("/api/auth/request-otp"))
-        .json(&json!({"phone_number": phone}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let e164 = Phone::parse(phone).unwrap().to_string();
-    let code = app.last_code(&e164).expect("a code in the outbox");
-    let res = app
-        .http
-        .post(app.url("/api/auth/verify-otp"))
-        .json(&json!({"phone_number": phone, "otp": code, "client_ip": IP, "client_mac": MAC}))
-        .send()
-        .await
-        .unwrap();
+    app.phone_on_hotspot(MAC, IP);
+    let res = app.login_by_code(phone, Some((IP, MAC))).await;
     assert_eq!(res.status(), 200);
     let token = lpsaring_tests::set_cookie(&res, "auth_token").expect("an auth_token cookie");
     let body: Value = res.json().await.unwrap();

@@ -638,7 +638,8 @@ async fn role_guards_answer_401_and_403() {
     assert_eq!(res.text().await.unwrap(), format!("user {}", admin.id.0));
 }
 
-#[tokio::test]
+/// Worker threads of its own, so the six rotations run in parallel, not just interleaved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_rotations_of_one_token_mint_one_successor() {
     // On Postgres the pool gives each rotation its own connection: the guarded UPDATE decides.
     let app = spawn_app().await;

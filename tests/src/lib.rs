@@ -125,6 +125,50 @@ impl TestApp {
             })
     }
 
+    /// Asks for a login code for `phone` over the JSON API (must answer 200) and returns the
+    /// code the messenger sent.
+    pub async fn request_code(&self, phone: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/api/auth/request-otp"))
+            .json(&serde_json::json!({ "phone_number": phone }))
+            .send()
+            .await
+            .expect("request failed");
+        let status = res.status();
+        assert_eq!(
+            status,
+            200,
+            "request-otp: {}",
+            res.text().await.unwrap_or_default()
+        );
+        let e164 = lpsaring_kernel::Phone::parse(phone)
+            .expect("a valid phone")
+            .to_string();
+        self.last_code(&e164).expect("a code in the outbox")
+    }
+
+    /// Logs `phone` in by code: asks for one, then verifies it, from the hotspot device
+    /// `(ip, mac)` when given. Returns the verify response unchecked.
+    pub async fn login_by_code(
+        &self,
+        phone: &str,
+        device: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let code = self.request_code(phone).await;
+        let mut body = serde_json::json!({ "phone_number": phone, "otp": code });
+        if let Some((ip, mac)) = device {
+            body["client_ip"] = ip.into();
+            body["client_mac"] = mac.into();
+        }
+        self.http
+            .post(self.url("/api/auth/verify-otp"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
     /// Which backend this test runs on: `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         self.database.backend()

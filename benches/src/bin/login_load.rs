@@ -104,6 +104,7 @@ async fn main() {
             // The load comes from one IP: lift the per-IP limits for this run only.
             s.auth.otp_requests_per_ip_per_minute = i64::MAX / 2;
             s.auth.otp_requests_per_ip_phone_per_hour = i64::MAX / 2;
+            s.auth.otp_verifications_per_ip_per_minute = i64::MAX / 2;
             s.quota.sync_interval_secs = 3600;
             s.log.level = "error".to_owned();
         },

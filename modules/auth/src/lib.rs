@@ -9,6 +9,7 @@ pub mod captive;
 pub mod context;
 mod entity;
 mod error;
+pub mod limits;
 mod messages;
 pub mod otp;
 mod pages;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use lpsaring_kernel::jobs::{DAY, Job};
 
 pub use error::AuthError;
-pub use service::{Deps, Service, VerifyInput};
+pub use service::{Deps, LoggedIn, LoginRefused, Service, VerifyInput};
 pub use session::{SessionHoop, Sessions};
 pub use settings::AuthSettings;
 pub use users::{Directory, LoginMethod, Users};

@@ -1,12 +1,13 @@
 //! One-time codes: six CSPRNG digits, stored only as a keyed hash with a TTL, single use, with a
-//! per-phone cooldown, per-IP and per-IP+phone rate limits, and at most N wrong attempts.
+//! per-phone cooldown, a per-IP+phone rate limit (the per-IP one is `crate::limits`), and at most N wrong attempts.
 //!
 //! Checking and consuming are separate steps so a login can check the code, do its router work,
 //! and only then consume it: a router outage leaves the code usable for a retry, and of two
 //! concurrent logins with the same code exactly one wins the consume.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lpsaring_kernel::ports::Messenger;
@@ -14,6 +15,7 @@ use lpsaring_kernel::{EphemeralStore, Lang, Phone, Text};
 use rand::Rng;
 
 use crate::error::AuthError;
+use crate::limits::RateLimits;
 use crate::secrets::{constant_time_eq, keyed_hash};
 use crate::settings::AuthSettings;
 
@@ -24,9 +26,41 @@ const CODE_TEXT: Text = Text::new(
 
 pub struct Otp {
     store: Arc<dyn EphemeralStore>,
+    limits: Arc<RateLimits>,
     messenger: Arc<dyn Messenger>,
     key: [u8; 32],
     settings: AuthSettings,
+    /// Phones whose code is being sent right now. In memory on purpose: the durable cooldown is
+    /// set only once the messenger took the message, and a process that dies mid-send must not
+    /// leave anything behind that makes the user wait.
+    sending: Mutex<HashSet<Phone>>,
+}
+
+/// Marks a phone as being sent to until dropped (also when the request is cancelled).
+struct Sending<'a> {
+    set: &'a Mutex<HashSet<Phone>>,
+    phone: Phone,
+}
+
+impl<'a> Sending<'a> {
+    /// `None` when another request is already sending to `phone`.
+    fn claim(set: &'a Mutex<HashSet<Phone>>, phone: &Phone) -> Option<Self> {
+        let mut held = set.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.insert(phone.clone()).then(|| Self {
+            set,
+            phone: phone.clone(),
+        })
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .set
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.remove(&self.phone);
+    }
 }
 
 /// What the user is told after a code was sent.
@@ -66,15 +100,18 @@ fn secs(d: Option<Duration>) -> u64 {
 impl Otp {
     pub fn new(
         store: Arc<dyn EphemeralStore>,
+        limits: Arc<RateLimits>,
         messenger: Arc<dyn Messenger>,
         key: [u8; 32],
         settings: AuthSettings,
     ) -> Self {
         Self {
             store,
+            limits,
             messenger,
             key,
             settings,
+            sending: Mutex::new(HashSet::new()),
         }
     }
 
@@ -82,20 +119,10 @@ impl Otp {
         keyed_hash(&self.key, format!("{phone}|{code}").as_bytes())
     }
 
-    /// Counts one request against a fixed-window limit; errors with the seconds left when over.
-    async fn limit(&self, key: &str, max: i64, window: Duration) -> Result<(), AuthError> {
-        let n = self.store.incr(key, 1, Some(window)).await?;
-        if n > max {
-            let left = self.store.ttl(key).await?;
-            return Err(AuthError::RateLimited {
-                retry_after_secs: secs(left),
-            });
-        }
-        Ok(())
-    }
-
-    /// Generates a code, stores its hash and sends it. A send failure removes the code and the
-    /// cooldown again and is reported, never hidden.
+    /// Generates a code, stores its hash and sends it. The cooldown starts only once the
+    /// messenger accepted the message: a failed send, or a process that dies while sending,
+    /// leaves no cooldown, so the user can ask again at once. A failed send also removes the code
+    /// and is reported, never hidden.
     pub async fn request(
         &self,
         phone: &Phone,
@@ -103,31 +130,27 @@ impl Otp {
         lang: Lang,
     ) -> Result<OtpSent, AuthError> {
         if let Some(ip) = client_ip {
-            self.limit(
-                &format!("rl:otp:ip:{ip}"),
-                self.settings.otp_requests_per_ip_per_minute,
-                Duration::from_secs(60),
-            )
-            .await?;
-            self.limit(
-                &format!("rl:otp:ipphone:{ip}:{phone}"),
-                self.settings.otp_requests_per_ip_phone_per_hour,
-                Duration::from_secs(3600),
-            )
-            .await?;
+            self.limits
+                .hit(
+                    &format!("rl:otp:ipphone:{ip}:{phone}"),
+                    self.settings.otp_requests_per_ip_phone_per_hour,
+                    Duration::from_secs(3600),
+                )
+                .await?;
         }
         let cooldown = Duration::from_secs(self.settings.otp_cooldown_secs);
         let cooldown_key = cooldown_key(phone);
-        if !self
-            .store
-            .set_if_absent(&cooldown_key, vec![1], Some(cooldown))
-            .await?
-        {
-            let left = self.store.ttl(&cooldown_key).await?;
+        if let Some(left) = self.store.ttl(&cooldown_key).await? {
             return Err(AuthError::OtpCooldown {
-                retry_after_secs: secs(left),
+                retry_after_secs: secs(Some(left)),
             });
         }
+        // A concurrent request for the same phone is about to start the cooldown.
+        let Some(_sending) = Sending::claim(&self.sending, phone) else {
+            return Err(AuthError::OtpCooldown {
+                retry_after_secs: self.settings.otp_cooldown_secs.max(1),
+            });
+        };
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let ttl = Duration::from_secs(self.settings.otp_ttl_secs);
         self.store
@@ -146,9 +169,11 @@ impl Otp {
         if let Err(e) = self.messenger.send_text(phone, &text).await {
             tracing::warn!(phone = %phone.masked(), error = %e, "one-time code could not be sent");
             self.store.delete(&code_key(phone)).await?;
-            self.store.delete(&cooldown_key).await?;
             return Err(AuthError::MessengerFailed(e.to_string()));
         }
+        self.store
+            .set(&cooldown_key, vec![1], Some(cooldown))
+            .await?;
         tracing::info!(phone = %phone.masked(), "one-time code sent");
         Ok(OtpSent {
             sent_to: phone.masked(),
@@ -232,5 +257,100 @@ impl Otp {
             None => 0,
         };
         Ok(u32::try_from((max - used).max(0)).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use lpsaring_kernel::FakeClock;
+    use lpsaring_kernel::ports::messenger::{GatewayError, GatewayErrorKind, MessageReceipt};
+
+    use super::*;
+
+    /// A messenger whose first send never returns (the process "dies" while sending); later
+    /// sends succeed.
+    #[derive(Default)]
+    struct StuckOnce {
+        calls: AtomicUsize,
+        entered: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl Messenger for StuckOnce {
+        fn name(&self) -> &str {
+            "stuck-once"
+        }
+
+        async fn send_text(
+            &self,
+            _to: &Phone,
+            _text: &str,
+        ) -> Result<MessageReceipt, GatewayError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                self.entered.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok(MessageReceipt { provider_id: None })
+        }
+
+        async fn send_document(
+            &self,
+            _to: &Phone,
+            _caption: &str,
+            _url: &str,
+            _filename: &str,
+        ) -> Result<MessageReceipt, GatewayError> {
+            Err(GatewayError::new(
+                GatewayErrorKind::Permanent,
+                "x",
+                "unused",
+            ))
+        }
+    }
+
+    /// Issue 15 item 14: a request that dies between generating the code and the messenger
+    /// accepting it leaves no cooldown behind; while it is in flight a second one waits.
+    #[tokio::test]
+    async fn a_code_never_sent_starts_no_cooldown() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FakeClock::at_epoch_2026());
+        let store: Arc<dyn EphemeralStore> = Arc::new(
+            lpsaring_store::Store::open(dir.path().join("state.redb"), clock)
+                .await
+                .unwrap(),
+        );
+        let settings = AuthSettings::default();
+        let messenger = Arc::new(StuckOnce::default());
+        let otp = Arc::new(Otp::new(
+            store.clone(),
+            Arc::new(RateLimits::new(store, settings.clone())),
+            messenger.clone(),
+            [3u8; 32],
+            settings,
+        ));
+        let phone = Phone::parse("081234567890").unwrap();
+
+        let first = tokio::spawn({
+            let (otp, phone) = (otp.clone(), phone.clone());
+            async move { otp.request(&phone, None, Lang::Id).await }
+        });
+        messenger.entered.notified().await;
+        assert!(matches!(
+            otp.request(&phone, None, Lang::Id).await,
+            Err(AuthError::OtpCooldown { .. })
+        ));
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+
+        assert_eq!(otp.cooldown_left(&phone).await.unwrap(), 0);
+        let sent = otp.request(&phone, None, Lang::Id).await.unwrap();
+        assert_eq!(
+            sent.resend_after_secs,
+            AuthSettings::default().otp_cooldown_secs
+        );
+        assert!(otp.cooldown_left(&phone).await.unwrap() > 0);
     }
 }

@@ -1,23 +1,21 @@
 //! The login half of auth as one service: what the pages and the JSON API both call. Built once
 //! from [`Deps`] by the app, the CLI and the tests alike.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use lpsaring_kernel::ports::access::AccessPolicy;
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
-use lpsaring_kernel::web::{client_ip, current_user};
-use lpsaring_kernel::{Clock, EphemeralStore, Lang, Phone};
-use salvo::{Depot, Request};
+use lpsaring_kernel::{ClientHints, Clock, EphemeralStore, Lang, Phone, UserId};
 
 use crate::captive::{LoginOutcome, LoginRequest};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
-use crate::routes::user_agent;
+use crate::limits::{Action, RateLimits};
+use crate::session::IssuedSession;
 use crate::settings::AuthSettings;
 use crate::users::Users;
-use crate::{Sessions, captive, otp, secrets, session};
+use crate::{Sessions, captive, otp, secrets};
 
 /// What auth needs from the rest of the process.
 pub struct Deps {
@@ -36,6 +34,8 @@ pub struct Deps {
 /// The login half of auth, composed from its parts.
 pub struct Service {
     pub users: Arc<Users>,
+    /// Per-IP budgets, spent before any lookup.
+    pub limits: Arc<RateLimits>,
     pub otp: Arc<otp::Otp>,
     pub captive: Arc<captive::Captive>,
     pub sessions: Arc<Sessions>,
@@ -45,8 +45,10 @@ pub struct Service {
 impl Service {
     pub fn new(deps: Deps) -> Self {
         let users = deps.users;
+        let limits = Arc::new(RateLimits::new(deps.store.clone(), deps.settings.clone()));
         let otp = Arc::new(otp::Otp::new(
             deps.store,
+            limits.clone(),
             deps.messenger,
             deps.keys.derive("otp"),
             deps.settings.clone(),
@@ -62,6 +64,7 @@ impl Service {
         }));
         Self {
             users,
+            limits,
             otp,
             captive,
             sessions: deps.sessions,
@@ -79,13 +82,42 @@ pub struct VerifyInput {
     pub ctx: CaptiveContext,
 }
 
+/// A login that went through: what it did on the router and the session it started.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub outcome: LoginOutcome,
+    pub session: IssuedSession,
+}
+
+/// A refused login and how long the code form should still count down before another code may
+/// be asked for (0 when the code is spent and the user must start over).
+#[derive(Debug)]
+pub struct LoginRefused {
+    pub error: AuthError,
+    pub resend_after_secs: u64,
+}
+
+impl LoginRefused {
+    /// Whether the code of this attempt is gone (expired, used, voided) or never applied: the
+    /// user goes back to the phone step.
+    pub fn code_is_spent(&self) -> bool {
+        matches!(
+            self.error,
+            AuthError::OtpExpired | AuthError::OtpTooManyAttempts | AuthError::InvalidPhone(_)
+        )
+    }
+}
+
 impl Service {
-    pub(crate) async fn request_code(
+    /// Sends a code to a user who may log in. The caller's IP budget is spent first, so the
+    /// distinct answers for unknown, pending and blocked phones cannot be harvested.
+    pub async fn request_code(
         &self,
         raw_phone: &str,
-        ip: Option<IpAddr>,
+        client: &ClientHints,
         lang: Lang,
     ) -> Result<(Phone, otp::OtpSent), AuthError> {
+        self.limits.spend(Action::RequestCode, client.ip).await?;
         let phone = Phone::parse(raw_phone)?;
         let user = self
             .users
@@ -93,49 +125,82 @@ impl Service {
             .await?
             .ok_or(AuthError::UserNotFound)?;
         captive::ensure_may_log_in(&user)?;
-        let sent = self.otp.request(&phone, ip, lang).await?;
+        let sent = self.otp.request(&phone, client.ip, lang).await?;
         Ok((phone, sent))
     }
 
-    pub(crate) async fn verify(
+    /// Checks the code, binds the device behind the hotspot (when the input carries a hotspot
+    /// context) and starts a session. A refusal says how long the resend button still waits.
+    pub async fn login(
         &self,
         input: VerifyInput,
-        req: &Request,
-        depot: &Depot,
-    ) -> Result<LoginOutcome, AuthError> {
+        client: &ClientHints,
+    ) -> Result<LoggedIn, LoginRefused> {
+        let raw_phone = input.phone_number.clone();
+        match self.try_login(input, client).await {
+            Ok(done) => Ok(done),
+            Err(error) => {
+                let mut refused = LoginRefused {
+                    error,
+                    resend_after_secs: 0,
+                };
+                if !refused.code_is_spent()
+                    && let Ok(phone) = Phone::parse(&raw_phone)
+                {
+                    refused.resend_after_secs = self.otp.cooldown_left(&phone).await.unwrap_or(0);
+                }
+                Err(refused)
+            }
+        }
+    }
+
+    async fn try_login(
+        &self,
+        input: VerifyInput,
+        client: &ClientHints,
+    ) -> Result<LoggedIn, AuthError> {
+        self.limits.spend(Action::VerifyCode, client.ip).await?;
         let phone = Phone::parse(&input.phone_number)?;
-        self.captive
+        let outcome = self
+            .captive
             .login(LoginRequest {
                 phone,
                 code: input.otp,
                 client_ip: input.ctx.ip,
                 client_mac: input.ctx.mac,
                 confirm_takeover: input.confirm_device_takeover,
-                request_ip: client_ip(depot),
-                user_agent: user_agent(req),
+                request_ip: client.ip,
+                user_agent: client.user_agent.clone(),
             })
-            .await
+            .await?;
+        let session = self
+            .sessions
+            .issue(&outcome.user, client.ip, client.user_agent())
+            .await?;
+        Ok(LoggedIn { outcome, session })
     }
 
-    pub(crate) async fn register(
+    /// Self-registration: the account waits for the operator's approval. Limited per client IP.
+    pub async fn register(
         &self,
         raw_phone: &str,
         name: &str,
+        client: &ClientHints,
     ) -> Result<UserFacts, AuthError> {
+        self.limits.spend(Action::Register, client.ip).await?;
         let phone = Phone::parse(raw_phone)?;
         self.users.create(&phone, name, false, Role::User).await
     }
 
-    /// Ends the session family of the refresh cookie and releases the router (best effort).
-    pub(crate) async fn logout(&self, req: &Request, depot: &Depot) {
-        if let Some(token) = req
-            .cookie(session::REFRESH_COOKIE)
-            .map(|c| c.value().to_owned())
-            && let Err(e) = self.sessions.end(&token).await
+    /// Ends the session family of `refresh_token` and releases `user`'s devices on the router.
+    /// Best effort: logging out always succeeds for the caller; failures are logged.
+    pub async fn logout(&self, refresh_token: Option<&str>, user: Option<UserId>) {
+        if let Some(token) = refresh_token
+            && let Err(e) = self.sessions.end(token).await
         {
             tracing::warn!(error = %e, "logout: could not revoke the session");
         }
-        if let Some(user) = current_user(depot)
+        if let Some(user) = user
             && let Err(e) = self.captive.release_router_state(user).await
         {
             tracing::warn!(error = %e, "logout: router clean-up failed");

@@ -20,7 +20,12 @@ pub struct AuthSettings {
     pub otp_requests_per_ip_per_minute: i64,
     /// One-time-code requests per IP + phone per hour.
     pub otp_requests_per_ip_phone_per_hour: i64,
-    /// Admin login attempts per IP (and per phone) per 15 minutes.
+    /// Code checks (`verify-otp`, the code forms) per client IP per minute, counted before the
+    /// phone is looked up.
+    pub otp_verifications_per_ip_per_minute: i64,
+    /// Self-registrations per client IP per hour.
+    pub registrations_per_ip_per_hour: i64,
+    /// Admin login attempts per IP (and per phone from one IP) per 15 minutes.
     pub admin_login_attempts_per_window: i64,
     /// Devices one user may have.
     pub max_devices_per_user: usize,
@@ -42,6 +47,8 @@ impl Default for AuthSettings {
             otp_max_attempts: 5,
             otp_requests_per_ip_per_minute: 10,
             otp_requests_per_ip_phone_per_hour: 20,
+            otp_verifications_per_ip_per_minute: 20,
+            registrations_per_ip_per_hour: 5,
             admin_login_attempts_per_window: 10,
             max_devices_per_user: 3,
             device_stale_days: 30,

@@ -6,6 +6,7 @@
 //! module presents its background work and its health in ([`jobs`], [`health`]), and the page
 //! layout.
 
+pub mod client;
 pub mod clock;
 pub mod ephemeral;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod testing;
 pub mod ui;
 pub mod web;
 
+pub use client::ClientHints;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use ephemeral::{BatchOp, EphemeralStore, StoreError};
 pub use error::{ApiError, ErrorCode};

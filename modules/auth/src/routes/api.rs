@@ -1,15 +1,15 @@
 //! The JSON API of the login flows, with the original's paths under `/api/auth`.
 
 use lpsaring_kernel::ports::users::UserFacts;
-use lpsaring_kernel::web::{client_ip, current_user, is_https};
-use lpsaring_kernel::{ApiError, Lang};
+use lpsaring_kernel::web::{current_user, is_https};
+use lpsaring_kernel::{ApiError, ClientHints, Lang};
 use salvo::http::StatusCode;
 use salvo::oapi::ToSchema;
 use salvo::oapi::extract::JsonBody;
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{api_error, service, start_session, url_encode};
+use super::{api_error, refresh_cookie, service};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
 use crate::pages::REGISTERED;
@@ -40,7 +40,7 @@ pub(super) async fn request_otp(
     let svc = service(depot)?;
     let lang = Lang::of_request(req);
     let (_, sent) = svc
-        .request_code(&body.phone_number, client_ip(depot), lang)
+        .request_code(&body.phone_number, &ClientHints::of(req, depot), lang)
         .await
         .map_err(|e| api_error(&e))?;
     Ok(Json(OtpSentResponse {
@@ -162,15 +162,18 @@ pub(super) async fn verify_otp(
         confirm_device_takeover: body.confirm_device_takeover,
         ctx: ctx.clone(),
     };
-    let outcome = svc
-        .verify(input, req, depot)
+    let client = ClientHints::of(req, depot);
+    let done = svc
+        .login(input, &client)
         .await
-        .map_err(|e| api_error(&e))?;
-    start_session(&svc, req, depot, res, &outcome.user)
-        .await
-        .map_err(|e| api_error(&e))?;
+        .map_err(|refused| api_error(&refused.error))?;
+    svc.sessions.set_cookies(res, &done.session, client.https);
+    let outcome = done.outcome;
     let redirect = match ctx.link_orig {
-        Some(orig) => format!("/captive/terhubung?link-orig={}", url_encode(&orig)),
+        Some(orig) => format!(
+            "/captive/terhubung?link-orig={}",
+            session::encode_component(&orig)
+        ),
         None => "/captive/terhubung".to_owned(),
     };
     Ok(Json(VerifyResponse {
@@ -205,7 +208,7 @@ struct MessageResponse {
 }
 
 /// Self-registration; the account waits for the operator's approval.
-#[endpoint(tags("auth"), status_codes(201, 409, 422))]
+#[endpoint(tags("auth"), status_codes(201, 409, 422, 429))]
 pub(super) async fn register(
     body: JsonBody<RegisterBody>,
     req: &mut Request,
@@ -214,9 +217,13 @@ pub(super) async fn register(
 ) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
     let lang = Lang::of_request(req);
-    svc.register(&body.phone_number, &body.full_name)
-        .await
-        .map_err(|e| api_error(&e))?;
+    svc.register(
+        &body.phone_number,
+        &body.full_name,
+        &ClientHints::of(req, depot),
+    )
+    .await
+    .map_err(|e| api_error(&e))?;
     res.status_code(StatusCode::CREATED);
     Ok(Json(MessageResponse {
         success: true,
@@ -232,7 +239,8 @@ pub(super) async fn logout(
     res: &mut Response,
 ) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
-    svc.logout(req, depot).await;
+    svc.logout(refresh_cookie(req).as_deref(), current_user(depot))
+        .await;
     session::Sessions::clear_cookies(res, is_https(depot));
     Ok(Json(MessageResponse {
         success: true,

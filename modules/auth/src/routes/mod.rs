@@ -9,8 +9,6 @@ mod pages;
 use std::sync::Arc;
 
 use lpsaring_kernel::ApiError;
-use lpsaring_kernel::ports::users::UserFacts;
-use lpsaring_kernel::web::{client_ip, is_https};
 use salvo::prelude::*;
 
 use self::pages::Flow;
@@ -34,28 +32,10 @@ fn api_error(e: &AuthError) -> ApiError {
     ApiError::from(e)
 }
 
-pub(crate) fn user_agent(req: &Request) -> Option<String> {
-    req.headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Starts a session for `user` and sets both cookies on this response.
-async fn start_session(
-    svc: &Service,
-    req: &Request,
-    depot: &Depot,
-    res: &mut Response,
-    user: &UserFacts,
-) -> Result<(), AuthError> {
-    let ua = user_agent(req);
-    let issued = svc
-        .sessions
-        .issue(user, client_ip(depot), ua.as_deref())
-        .await?;
-    svc.sessions.set_cookies(res, &issued, is_https(depot));
-    Ok(())
+/// The refresh cookie of this request, if any (logout revokes its family).
+fn refresh_cookie(req: &Request) -> Option<String> {
+    req.cookie(session::REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 /// Every route of auth's login half.
@@ -92,15 +72,4 @@ pub fn router() -> Router {
                 .hoop(session::require_same_origin)
                 .post(api::reset_login),
         )
-}
-fn url_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use lpsaring_kernel::ports::access::AccessStatus;
-use lpsaring_kernel::web::{client_ip, is_https};
-use lpsaring_kernel::{ApiError, Lang, Phone};
+use lpsaring_kernel::web::{current_user, is_https};
+use lpsaring_kernel::{ApiError, ClientHints, Lang, Phone};
 use sailfish::TemplateSimple;
 use salvo::http::StatusCode;
 use salvo::prelude::*;
 
-use super::{service, start_session};
+use super::{refresh_cookie, service};
 use crate::captive::LoginOutcome;
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
@@ -168,7 +168,10 @@ impl Handler for RequestCodeForm {
             res.render(render_login(lang, &csrf, step, StatusCode::FORBIDDEN));
             return;
         }
-        match svc.request_code(&raw_phone, client_ip(depot), lang).await {
+        match svc
+            .request_code(&raw_phone, &ClientHints::of(req, depot), lang)
+            .await
+        {
             Ok((phone, sent)) => {
                 let phone_text = phone.to_string();
                 step.phone = &phone_text;
@@ -261,45 +264,30 @@ impl Handler for VerifyCodeForm {
                 .is_some_and(|v| v == "true" || v == "on"),
             ctx: ctx.clone(),
         };
-        match svc.verify(input, req, depot).await {
-            Ok(outcome) => {
-                if let Err(e) = start_session(&svc, req, depot, res, &outcome.user).await {
-                    res.render(render_login(
-                        lang,
-                        &csrf,
-                        code_step(Some(localized(lang, &e)), None, false),
-                        ApiError::from(&e).status,
-                    ));
-                    return;
-                }
-                res.render(connected_page(lang, &ctx, &outcome));
+        let client = ClientHints::of(req, depot);
+        match svc.login(input, &client).await {
+            Ok(done) => {
+                svc.sessions.set_cookies(res, &done.session, client.https);
+                res.render(connected_page(lang, &ctx, &done.outcome));
             }
-            Err(e) => {
+            Err(refused) => {
                 let takeover = matches!(
-                    e,
+                    refused.error,
                     AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
                 );
-                let status = ApiError::from(&e).status;
-                let step = if matches!(
-                    e,
-                    AuthError::OtpExpired
-                        | AuthError::OtpTooManyAttempts
-                        | AuthError::InvalidPhone(_)
-                ) {
+                let status = ApiError::from(&refused.error).status;
+                let message = Some(localized(lang, &refused.error));
+                let step = if refused.code_is_spent() {
                     LoginStep {
                         code_step: false,
-                        ..code_step(Some(localized(lang, &e)), None, false)
+                        ..code_step(message, None, false)
                     }
                 } else {
                     // Still on the code form: the resend button keeps counting down the cooldown
                     // of the code already sent. Attempts left are in the error text itself.
-                    let wait = match Phone::parse(&raw_phone) {
-                        Ok(phone) => svc.otp.cooldown_left(&phone).await.unwrap_or(0),
-                        Err(_) => 0,
-                    };
                     LoginStep {
-                        resend_after_secs: wait,
-                        ..code_step(Some(localized(lang, &e)), None, takeover)
+                        resend_after_secs: refused.resend_after_secs,
+                        ..code_step(message, None, takeover)
                     }
                 };
                 res.render(render_login(lang, &csrf, step, status));
@@ -411,7 +399,10 @@ impl Handler for RegisterPage {
                     .unwrap_or(""),
             ) {
                 match service(depot) {
-                    Ok(svc) => svc.register(&phone, &name).await,
+                    Ok(svc) => {
+                        svc.register(&phone, &name, &ClientHints::of(req, depot))
+                            .await
+                    }
                     Err(_) => Err(AuthError::Internal("auth service missing".to_owned())),
                 }
             } else {
@@ -438,7 +429,8 @@ impl Handler for RegisterPage {
 #[handler]
 pub(super) async fn logout_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     if let Ok(svc) = service(depot) {
-        svc.logout(req, depot).await;
+        svc.logout(refresh_cookie(req).as_deref(), current_user(depot))
+            .await;
     }
     session::Sessions::clear_cookies(res, is_https(depot));
     res.render(Redirect::other("/login"));

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lpsaring_kernel::ApiError;
+use lpsaring_kernel::client::user_agent;
 use lpsaring_kernel::web::{self, client_ip, current_role, current_user};
 use rand::RngCore;
 use salvo::http::StatusCode;
@@ -83,10 +84,6 @@ pub fn verify_form_token(depot: &Depot, submitted: &str) -> bool {
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-pub(crate) fn user_agent(req: &Request) -> Option<String> {
-    header(req, "user-agent").map(str::to_owned)
 }
 
 fn bearer_token(req: &Request) -> Option<String> {
@@ -224,8 +221,8 @@ fn is_api(req: &Request) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-/// Percent-encodes a path-and-query for a `next=` parameter.
-fn encode_component(text: &str) -> String {
+/// Percent-encodes a path-and-query for a query parameter (`next=`, `link-orig=`).
+pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {

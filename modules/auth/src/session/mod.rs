@@ -20,6 +20,7 @@ mod tests;
 pub use admin_login::ADMIN_LOGIN_WINDOW;
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD};
+pub(crate) use hoop::encode_component;
 pub use hoop::{
     AuthVia, SessionHoop, SessionState, csrf_token, require_admin, require_same_origin,
     require_user, session_state, verify_form_token,

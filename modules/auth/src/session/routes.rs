@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use lpsaring_kernel::client::user_agent;
 use lpsaring_kernel::ports::access::basic_status;
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::ui::Page;
@@ -20,8 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::cookies::REFRESH_COOKIE;
 use super::csrf::{CSRF_FIELD, OriginVerdict, origin_verdict};
 use super::hoop::{
-    csrf_token, require_admin, require_same_origin, require_user, session_state, user_agent,
-    verify_form_token,
+    csrf_token, require_admin, require_same_origin, require_user, session_state, verify_form_token,
 };
 use super::service::{IssuedSession, Sessions};
 use crate::error::AuthError;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use lpsaring_kernel::client::USER_AGENT_MAX;
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::{Clock, EphemeralStore, Secret, UserId};
@@ -37,8 +38,6 @@ pub mod reason {
 
 /// Revoked rows are kept this long (for the reuse check and forensics), then deleted.
 pub const REVOKED_RETENTION_DAYS: i64 = 7;
-/// Stored user agents are cut to this many characters.
-const USER_AGENT_MAX: usize = 300;
 /// A refresh cookie longer than this cannot be ours; refused before any lookup.
 const REFRESH_MAX_LEN: usize = 128;
 
@@ -100,6 +99,32 @@ fn cut_user_agent(ua: Option<&str>) -> Option<String> {
     ua.map(|ua| ua.chars().take(USER_AGENT_MAX).collect())
 }
 
+/// A live (unrevoked) row for refresh token `plain` of `family`: a new family at login, the
+/// same family on rotation. Only the hash of `plain` is stored.
+fn live_row(
+    user_id: i64,
+    family: String,
+    plain: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    ip: Option<IpAddr>,
+    user_agent: Option<&str>,
+) -> refresh_token::ActiveModel {
+    refresh_token::ActiveModel {
+        user_id: Set(user_id),
+        family_id: Set(family),
+        token_hash: Set(sha256_hex(plain.as_bytes())),
+        issued_at: Set(now),
+        expires_at: Set(expires),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        replaced_by: Set(None),
+        ip: Set(ip.map(|i| i.to_string())),
+        user_agent: Set(cut_user_agent(user_agent)),
+        ..Default::default()
+    }
+}
+
 fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -159,19 +184,15 @@ impl Sessions {
         let plain = new_refresh_token();
         let expires = now + self.refresh_ttl();
         let _writer = self.write_gate().await;
-        refresh_token::ActiveModel {
-            user_id: Set(user.id.0),
-            family_id: Set(uuid::Uuid::new_v4().to_string()),
-            token_hash: Set(sha256_hex(plain.as_bytes())),
-            issued_at: Set(now),
-            expires_at: Set(expires),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            replaced_by: Set(None),
-            ip: Set(ip.map(|i| i.to_string())),
-            user_agent: Set(cut_user_agent(user_agent)),
-            ..Default::default()
-        }
+        live_row(
+            user.id.0,
+            uuid::Uuid::new_v4().to_string(),
+            &plain,
+            now,
+            expires,
+            ip,
+            user_agent,
+        )
         .insert(&self.db)
         .await?;
         self.session_for(user.id, user.role, now, Some((plain, expires)))
@@ -274,19 +295,15 @@ impl Sessions {
         let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
         // Writing first takes the write lock at once (SQLite), so the read-then-upgrade
         // deadlock between two rotations cannot happen.
-        let successor = refresh_token::ActiveModel {
-            user_id: Set(old.user_id),
-            family_id: Set(old.family_id.clone()),
-            token_hash: Set(sha256_hex(new_plain.as_bytes())),
-            issued_at: Set(now),
-            expires_at: Set(expires),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            replaced_by: Set(None),
-            ip: Set(ip.map(|i| i.to_string())),
-            user_agent: Set(cut_user_agent(user_agent)),
-            ..Default::default()
-        }
+        let successor = live_row(
+            old.user_id,
+            old.family_id.clone(),
+            new_plain,
+            now,
+            expires,
+            ip,
+            user_agent,
+        )
         .insert(&txn)
         .await?;
         let updated = refresh_token::Entity::update_many()
