@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use lpsaring_auth::Users;
+use lpsaring_auth::users::printable;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, SystemClock};
 
@@ -67,7 +68,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
             println!(
                 "Created user {} ({}){}.",
                 user.phone,
-                user.name,
+                printable(&user.name),
                 if user.approved {
                     ", approved"
                 } else {
@@ -77,18 +78,19 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
         }
         UserCommand::Approve { phone: raw } => {
             let user = users.approve(&phone(&raw)?).await.map_err(failed)?;
-            println!("Approved {} ({}).", user.phone, user.name);
+            println!("Approved {} ({}).", user.phone, printable(&user.name));
         }
         UserCommand::Block { phone: raw, reason } => {
             let user = users.block(&phone(&raw)?, &reason).await.map_err(failed)?;
             println!(
                 "Blocked {} ({}). The next quota sync applies it on the router.",
-                user.phone, user.name
+                user.phone,
+                printable(&user.name)
             );
         }
         UserCommand::Unblock { phone: raw } => {
             let user = users.unblock(&phone(&raw)?).await.map_err(failed)?;
-            println!("Unblocked {} ({}).", user.phone, user.name);
+            println!("Unblocked {} ({}).", user.phone, printable(&user.name));
         }
         UserCommand::List => {
             let list = users.list().await.map_err(failed)?;
@@ -104,7 +106,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
                     u.role.as_str(),
                     if u.approved { "yes" } else { "no" },
                     if u.blocked { "yes" } else { "no" },
-                    u.name
+                    printable(&u.name)
                 );
             }
             println!("{} user(s).", list.len());

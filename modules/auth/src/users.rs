@@ -35,6 +35,69 @@ impl LoginMethod {
     }
 }
 
+/// Longest accepted name, in characters.
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// Bidirectional-text controls: they reorder what a terminal or page shows (U+202E makes
+/// `gnp.exe` look like `exe.png`).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no visible room: a name made only of them looks empty.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// A person's name as stored: trimmed, 1 to [`NAME_MAX_CHARS`] characters, at least one visible
+/// character, and no control (NUL, CR, LF, ESC…) or bidi-override characters, which would let a
+/// name forge rows in `lpsaring user list` or turn text around on a page.
+pub fn clean_name(raw: &str) -> Result<String, AuthError> {
+    let name = raw.trim();
+    if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(AuthError::Validation(
+            "the name must not contain control or text-direction characters".to_owned(),
+        ));
+    }
+    if !name.chars().any(|c| !is_invisible(c)) || name.chars().count() > NAME_MAX_CHARS {
+        return Err(AuthError::Validation(format!(
+            "the name must have 1 to {NAME_MAX_CHARS} characters and a visible one"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// `text` safe to print on a terminal: control, bidi and invisible characters (other than a
+/// plain space) are shown as `\u{…}` escapes, so a stored name can neither move the cursor nor
+/// fake a row. Rows stored before names were checked may still hold such characters.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || is_bidi_control(c) || (c != ' ' && is_invisible(c)) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub struct Users {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
@@ -84,16 +147,11 @@ impl Users {
         approved: bool,
         role: Role,
     ) -> Result<UserFacts, AuthError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(AuthError::Validation(
-                "the name must have 1 to 100 characters".to_owned(),
-            ));
-        }
+        let name = clean_name(name)?;
         let now = self.clock.now();
         let inserted = user::ActiveModel {
             phone_number: Set(phone.as_str().to_owned()),
-            full_name: Set(name.to_owned()),
+            full_name: Set(name),
             role: Set(role.as_str().to_owned()),
             approval_status: Set(if approved { APPROVED } else { PENDING }.to_owned()),
             is_active: Set(true),
@@ -204,7 +262,11 @@ impl Users {
             method: Set(method.as_str().to_owned()),
             ip: Set(ip),
             mac: Set(mac.map(|m| m.to_string())),
-            user_agent: Set(user_agent.map(|ua| ua.chars().take(300).collect())),
+            user_agent: Set(user_agent.map(|ua| {
+                ua.chars()
+                    .take(lpsaring_kernel::client::USER_AGENT_MAX)
+                    .collect()
+            })),
             ..Default::default()
         }
         .insert(&self.db)
@@ -250,5 +312,40 @@ impl UserDirectory for Directory {
             out.extend(rows.iter().filter_map(facts));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_need_a_visible_character() {
+        assert_eq!(clean_name("  Budi Santoso ").unwrap(), "Budi Santoso");
+        assert_eq!(clean_name("Ni Luh Putu Ayu").unwrap(), "Ni Luh Putu Ayu");
+        assert_eq!(clean_name("Anak\u{200D}ku").unwrap(), "Anak\u{200D}ku");
+        for bad in [
+            "",
+            "   ",
+            "\u{200B}\u{200B}",
+            "\u{FEFF}",
+            "Budi\0",
+            "Budi\r\nADMIN",
+            "Budi\u{1b}[2J",
+            "Budi\u{202E}gnp.exe",
+            "Budi\u{2066}x",
+            &"x".repeat(NAME_MAX_CHARS + 1),
+        ] {
+            assert!(clean_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(printable("Budi Santoso"), "Budi Santoso");
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\r\ny"), "x\\u{d}\\u{a}y");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(printable("\u{200b}"), "\\u{200b}");
     }
 }

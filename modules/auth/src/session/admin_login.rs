@@ -1,6 +1,7 @@
 //! Admin password login: argon2id, one uniform failure for every reason (unknown phone, wrong
 //! password, not an admin, blocked…) with the same cost, and fixed-window rate limits per client
-//! IP and per phone in the ephemeral store.
+//! IP and per phone from that IP in the ephemeral store: wrong passwords sent from many IPs
+//! cannot lock the operator out of their own portal.
 
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
@@ -44,15 +45,14 @@ impl Sessions {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
     ) -> Result<(UserFacts, IssuedSession), AuthError> {
-        let ip_key = format!(
-            "auth:admin_login:ip:{}",
-            ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned())
-        );
-        self.spend_attempt(&ip_key).await?;
+        let from = ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned());
+        self.spend_attempt(&format!("auth:admin_login:ip:{from}"))
+            .await?;
         let phone = Phone::parse(phone).ok();
+        // Per phone *and* IP: failures from elsewhere never lock the operator out.
         let phone_key = phone
             .as_ref()
-            .map(|p| format!("auth:admin_login:phone:{}", p.as_str()));
+            .map(|p| format!("auth:admin_login:phone:{}:ip:{from}", p.as_str()));
         if let Some(key) = &phone_key {
             self.spend_attempt(key).await?;
         }
