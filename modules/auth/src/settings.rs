@@ -48,7 +48,7 @@ impl Default for AuthSettings {
             otp_requests_per_ip_per_minute: 10,
             otp_requests_per_ip_phone_per_hour: 20,
             otp_verifications_per_ip_per_minute: 20,
-            registrations_per_ip_per_hour: 5,
+            registrations_per_ip_per_hour: 10,
             admin_login_attempts_per_window: 10,
             max_devices_per_user: 3,
             device_stale_days: 30,
