@@ -220,6 +220,9 @@ pub async fn build_with_clock(
         store.clone(),
         router_client,
         plugins.clone(),
+        Arc::new(messaging::MessagingHealth(
+            settings.messaging.plugin.clone(),
+        )),
     ];
     Ok(App {
         health: health.into(),

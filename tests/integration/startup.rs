@@ -255,7 +255,7 @@ async fn readyz_shows_every_part_with_a_detail() {
         .collect();
     assert_eq!(
         names,
-        ["database", "state_store", "router", "plugins"],
+        ["database", "state_store", "router", "plugins", "messaging"],
         "{body}"
     );
     for check in body["checks"].as_array().unwrap() {
@@ -321,4 +321,23 @@ async fn readyz_names_a_status_profile_the_router_lacks() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     panic!("/readyz never named the missing profile: {last}");
+}
+
+#[tokio::test]
+async fn readyz_says_when_no_messaging_plugin_is_configured() {
+    let app = spawn_app_with(|s| s.messaging.plugin = None, salvo::Router::new()).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(
+        res.status(),
+        200,
+        "logins by code fail, but the portal serves"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["messaging"], "degraded", "{body}");
+    assert!(
+        body["checks"][4]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no messaging plugin configured")),
+        "{body}"
+    );
 }

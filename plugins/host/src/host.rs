@@ -181,8 +181,9 @@ impl PluginHost {
     }
 }
 
-/// `/readyz`'s `plugins`: the loaded plugins by name, degraded when a file of the directory was
-/// refused (the reasons are in the start-up log and `lpsaring plugins list`, not on the wire).
+/// `/readyz`'s `plugins`: the loaded plugins by name, degraded while a plugin's circuit breaker
+/// is open (its provider keeps failing) or when a file of the directory was refused (the reasons
+/// are in the start-up log and `lpsaring plugins list`, not on the wire).
 #[async_trait::async_trait]
 impl Health for PluginHost {
     fn name(&self) -> &'static str {
@@ -190,17 +191,33 @@ impl Health for PluginHost {
     }
 
     async fn check(&self) -> Check {
+        let now = self.clock.now();
+        let mut problems = Vec::new();
+        let open: Vec<&str> = self
+            .plugins
+            .iter()
+            .filter(|(_, p)| p.breaker.open_until(now).is_some())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !open.is_empty() {
+            problems.push(format!("circuit open: {}", open.join(", ")));
+        }
+        if self.refused > 0 {
+            problems.push(format!(
+                "{} refused (see `lpsaring plugins list`)",
+                self.refused
+            ));
+        }
         let loaded = if self.plugins.is_empty() {
             "none loaded".to_owned()
         } else {
             let names: Vec<&str> = self.plugins.keys().map(String::as_str).collect();
             format!("loaded: {}", names.join(", "))
         };
-        match self.refused {
-            0 => Check::ok(loaded),
-            n => Check::degraded(format!(
-                "{loaded}; {n} refused (see `lpsaring plugins list`)"
-            )),
+        if problems.is_empty() {
+            Check::ok(loaded)
+        } else {
+            Check::degraded(format!("{loaded}; {}", problems.join("; ")))
         }
     }
 }

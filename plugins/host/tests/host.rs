@@ -14,6 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lpsaring_kernel::health::{Check, Health};
 use lpsaring_kernel::ports::GatewayErrorKind;
 use lpsaring_kernel::{FakeClock, Phone};
 use lpsaring_plugin_host::{
@@ -56,8 +57,8 @@ fn load(
     )
 }
 
-#[test]
-fn loads_good_plugins_and_refuses_another_abi_version() {
+#[tokio::test]
+async fn loads_good_plugins_and_refuses_another_abi_version() {
     let dir = plugin_dir(&[CONSOLE, FAULTY, WRONG_ABI]);
     let (host, reports) = load(dir.path(), json!({}), HostEnv::default());
     let loaded: Vec<_> = reports
@@ -83,6 +84,11 @@ fn loads_good_plugins_and_refuses_another_abi_version() {
         refused[0]
     );
     assert_eq!(host.manifests().count(), 2);
+    // `/readyz` shows the refusal; the reason stays in the log and `plugins list`.
+    assert_eq!(
+        host.check().await,
+        Check::degraded("loaded: console, faulty; 1 refused (see `lpsaring plugins list`)")
+    );
 
     // The CLI functions say the same.
     assert_eq!(list(dir.path()), reports);

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lpsaring_kernel::health::{Check, Health, Status};
 use lpsaring_kernel::ports::GatewayErrorKind;
 use lpsaring_kernel::ports::payment::{
     CreatePayment, Customer, PaymentItem, PaymentStatus, RawWebhook,
@@ -204,6 +205,13 @@ async fn the_breaker_opens_fails_fast_and_recovers_after_the_cooldown() {
         (GatewayErrorKind::Retryable, "CIRCUIT_OPEN")
     );
     assert_eq!(mock.requests().len(), 6, "an open breaker sends nothing");
+    // `/readyz` shows it.
+    let health = host.check().await;
+    assert_eq!(health.status, Status::Degraded);
+    assert_eq!(
+        health.detail,
+        "loaded: whatsapp-fonnte; circuit open: whatsapp-fonnte"
+    );
     // The breaker is per plugin: a second binding of the same plugin sees it open too.
     let again = host
         .messenger("whatsapp-fonnte")
@@ -217,6 +225,7 @@ async fn the_breaker_opens_fails_fast_and_recovers_after_the_cooldown() {
     clock.advance(chrono::Duration::seconds(31));
     messenger.send_text(&phone(), "hi").await.unwrap();
     assert_eq!(mock.requests().len(), 7);
+    assert_eq!(host.check().await, Check::ok("loaded: whatsapp-fonnte"));
 }
 
 #[tokio::test]
