@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use lpsaring_kernel::ports::router::{OwnedComment, ProfileCheck, RouterError, RouterHealth};
+use lpsaring_kernel::ports::router::{RouterError, RouterHealth};
 use mikrotik_rs::proto::command::Command;
 use mikrotik_rs::proto::connection::Event;
 use mikrotik_rs::proto::error::LoginError;
@@ -15,6 +15,7 @@ use mikrotik_rs::{CommandBuilder, MikrotikDevice, QueryOperator};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, timeout};
 
+use crate::profiles::{PROFILE_MENU, Profiles};
 use crate::settings::RouterSettings;
 
 /// One reply row: property name → value (decoded lossily; RouterOS is not UTF-8 aware).
@@ -108,7 +109,7 @@ pub(crate) struct Link {
     breaker: Mutex<Breaker>,
     /// Wakes the supervisor when the connection is found dead, or when it has new work (a
     /// profile requirement to check).
-    lost: Notify,
+    pub(crate) lost: Notify,
     /// Why the router is known to be unreachable: set when a connection is found dead (a
     /// timeout, a closed socket) or a dial fails, cleared when a dial succeeds. While set,
     /// calls fail at once with it and only the supervisor dials, so against a router that
@@ -116,20 +117,8 @@ pub(crate) struct Link {
     /// it dead, not that timeout plus a dial of its own.
     down: Mutex<Option<RouterError>>,
     /// The hotspot user profiles the portal assigns, and what their last check found.
-    profiles: Mutex<Profiles>,
+    pub(crate) profiles: Mutex<Profiles>,
 }
-
-/// [`Router::require_profiles`](lpsaring_kernel::ports::Router::require_profiles) state.
-#[derive(Debug, Default)]
-struct Profiles {
-    required: Vec<String>,
-    create: bool,
-    /// The connection generation the last check ran on (0: none yet).
-    checked_on: u64,
-    last: ProfileCheck,
-}
-
-pub(crate) const PROFILE_MENU: &str = "/ip/hotspot/user/profile";
 
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,7 +136,7 @@ fn install_crypto_provider() {
 
 /// Locks a std mutex, taking the data of a poisoned one (no lock here guards an invariant a
 /// panic could break half-way).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -326,6 +315,12 @@ impl Link {
         }
     }
 
+    /// The current connection's generation, when connected.
+    pub(crate) async fn generation(&self) -> Option<u64> {
+        let slot = self.device.lock().await;
+        slot.1.as_ref().map(|_| slot.0)
+    }
+
     /// Runs one command and collects its rows.
     pub(crate) async fn run(&self, cmd: &Cmd) -> Result<Vec<Row>, RouterError> {
         let mut results = self.run_many(std::slice::from_ref(cmd)).await?;
@@ -415,115 +410,6 @@ impl Link {
             }
         }
         Ok(results)
-    }
-}
-
-impl Link {
-    /// See [`Router::require_profiles`](lpsaring_kernel::ports::Router::require_profiles).
-    pub(crate) fn require_profiles(&self, mut names: Vec<String>, create: bool) {
-        names.retain(|n| !n.trim().is_empty());
-        names.sort_unstable();
-        names.dedup();
-        *lock(&self.profiles) = Profiles {
-            required: names,
-            create,
-            ..Profiles::default()
-        };
-        // The supervisor checks at once when connected, else right after it connects.
-        self.lost.notify_one();
-    }
-
-    pub(crate) fn profile_check(&self) -> ProfileCheck {
-        lock(&self.profiles).last.clone()
-    }
-
-    /// Checks the required profiles on connection `generation` unless that was done: creates
-    /// the missing ones (when allowed) with our comment, never touching an existing profile,
-    /// and records and logs what is still missing. A connectivity failure leaves the check to
-    /// the next connection.
-    async fn check_profiles(&self, generation: u64) {
-        let (required, create) = {
-            let p = lock(&self.profiles);
-            if p.required.is_empty() || p.checked_on == generation {
-                return;
-            }
-            (p.required.clone(), p.create)
-        };
-        let print = Cmd::new(&format!("{PROFILE_MENU}/print")).proplist(&["name"]);
-        let rows = match self.run(&print).await {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(%error, "could not read the router's hotspot user profiles");
-                if !error.is_connectivity() {
-                    lock(&self.profiles).checked_on = generation;
-                }
-                return;
-            }
-        };
-        let missing: Vec<String> = required
-            .iter()
-            .filter(|name| !rows.iter().any(|r| r.get("name") == Some(*name)))
-            .cloned()
-            .collect();
-        let mut check = ProfileCheck {
-            checked: true,
-            missing: Vec::new(),
-            created: Vec::new(),
-        };
-        if create && !missing.is_empty() {
-            let comment = OwnedComment::default()
-                .with("kind", "status-profile")
-                .render();
-            let adds: Vec<Cmd> = missing
-                .iter()
-                .map(|name| {
-                    Cmd::new(&format!("{PROFILE_MENU}/add"))
-                        .attr("name", name.clone())
-                        .attr("comment", comment.clone())
-                })
-                .collect();
-            let results = match self.run_many(&adds).await {
-                Ok(results) => results,
-                Err(error) => {
-                    tracing::warn!(%error, "could not create the missing hotspot user profiles");
-                    return;
-                }
-            };
-            for (name, result) in missing.into_iter().zip(results) {
-                match result {
-                    Ok(_) => check.created.push(name),
-                    Err(error) => {
-                        tracing::warn!(profile = %name, %error, "could not create a hotspot user profile");
-                        check.missing.push(name);
-                    }
-                }
-            }
-        } else {
-            check.missing = missing;
-        }
-        if !check.created.is_empty() {
-            tracing::info!(profiles = ?check.created, "created the missing hotspot user profiles");
-        }
-        if !check.missing.is_empty() {
-            tracing::warn!(
-                profiles = ?check.missing,
-                create,
-                "hotspot user profiles the portal assigns are missing on the router; logins of \
-                 those statuses get the `default` profile until they exist (quota.manage_profiles \
-                 creates them)"
-            );
-        }
-        let mut p = lock(&self.profiles);
-        if p.required == required {
-            p.checked_on = generation;
-            p.last = check;
-        }
-    }
-
-    /// The current connection's generation, when connected.
-    async fn generation(&self) -> Option<u64> {
-        let slot = self.device.lock().await;
-        slot.1.as_ref().map(|_| slot.0)
     }
 }
 

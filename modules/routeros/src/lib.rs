@@ -16,6 +16,7 @@ mod client;
 mod health;
 mod ops;
 pub mod parse;
+mod profiles;
 mod settings;
 
 pub use ops::{RouterOsClient, print};

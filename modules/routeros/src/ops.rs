@@ -17,11 +17,12 @@ use lpsaring_kernel::ports::router::{
 };
 
 use crate::apply::check_ours;
-use crate::client::{Cmd, Link, PROFILE_MENU, Row, spawn_supervisor};
+use crate::client::{Cmd, Link, Row, spawn_supervisor};
 use crate::parse::{
     BINDING_PROPLIST, ENTRY_PROPLIST, HOST_PROPLIST, USER_PROPLIST, format_duration, get, id, ours,
     parse_binding, parse_bool, parse_entries, parse_host, parse_mac, parse_user,
 };
+use crate::profiles::PROFILE_MENU;
 use crate::settings::RouterSettings;
 
 pub(crate) const HOST: &str = "/ip/hotspot/host";
