@@ -387,6 +387,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .push(lpsaring_auth::router(app.auth.clone()))
         .push(lpsaring_auth::session::router(app.sessions.clone()))
         .push(lpsaring_quota::router(app.quota.clone()))
+        .push(lpsaring_payments::router(app.payments.clone()))
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
         .push(

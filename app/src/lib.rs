@@ -65,6 +65,7 @@ pub struct App {
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
     pub quota: Arc<lpsaring_quota::Service>,
+    pub payments: Arc<lpsaring_payments::Service>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
 }
@@ -190,6 +191,18 @@ pub async fn build_with_clock(
     );
     let access: Arc<dyn AccessPolicy> = quota.clone();
     let audit = Arc::new(lpsaring_admin::Audit::new(db.clone(), clock.clone()));
+    let payments = Arc::new(lpsaring_payments::Service::new(lpsaring_payments::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        store: store.clone() as Arc<dyn EphemeralStore>,
+        quota: quota.clone(),
+        users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        audit: audit.clone(),
+        gateways: payment_gateways(&plugins, &settings)?,
+        settings: settings.payments.clone(),
+        public_url: settings.http.public_url.clone(),
+        link_key: keys.derive("payments-status-link"),
+    }));
     let sessions = Arc::new(lpsaring_auth::Sessions::new(lpsaring_auth::session::Deps {
         db: db.clone(),
         clock: clock.clone(),
@@ -238,7 +251,46 @@ pub async fn build_with_clock(
         sessions,
         auth,
         quota,
+        payments,
     })
+}
+
+/// Every loaded payment plugin as the kernel port (each receives its own webhooks); the one
+/// `[payments] plugin` names must be among them.
+fn payment_gateways(
+    plugins: &PluginHost,
+    settings: &Settings,
+) -> Result<Vec<lpsaring_payments::Gateway>, StartupError> {
+    let mut gateways = Vec::new();
+    for manifest in plugins
+        .manifests()
+        .filter(|m| m.kind == lpsaring_plugin_host::PluginKind::Payment)
+    {
+        match plugins.payment_gateway(&manifest.name) {
+            Ok(port) => gateways.push(lpsaring_payments::Gateway {
+                port,
+                development_only: manifest.development_only,
+            }),
+            Err(e) if settings.payments.plugin.as_deref() == Some(manifest.name.as_str()) => {
+                return Err(StartupError::Config {
+                    key: "payments.plugin".to_owned(),
+                    message: e.to_string(),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(plugin = %manifest.name, error = %e, "payment plugin not usable");
+            }
+        }
+    }
+    if let Some(name) = &settings.payments.plugin
+        && !gateways.iter().any(|g| g.port.name() == name)
+    {
+        return Err(StartupError::Config {
+            key: "payments.plugin".to_owned(),
+            message: format!("payment plugin `{name}` is not loaded"),
+        });
+    }
+    Ok(gateways)
 }
 
 /// Binds the configured listen address.

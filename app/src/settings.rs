@@ -42,7 +42,7 @@ pub struct Settings {
     /// Where plugins live and their per-plugin configuration (`[plugins.<name>]`).
     pub plugins: lpsaring_plugin_host::PluginsSettings,
     pub messaging: MessagingSettings,
-    pub payments: PaymentsSettings,
+    pub payments: lpsaring_payments::PaymentsSettings,
     pub auth: lpsaring_auth::AuthSettings,
     pub quota: lpsaring_quota::QuotaSettings,
 }
@@ -53,13 +53,6 @@ pub struct Settings {
 pub struct MessagingSettings {
     /// Plugin name, e.g. `whatsapp-fonnte`; unset = messages cannot be sent (logins fail with a
     /// clear "could not send" until configured).
-    pub plugin: Option<String>,
-}
-
-/// Which plugin takes payments.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PaymentsSettings {
     pub plugin: Option<String>,
 }
 
@@ -74,7 +67,7 @@ impl Default for Settings {
             router: lpsaring_routeros::RouterSettings::default(),
             plugins: lpsaring_plugin_host::PluginsSettings::default(),
             messaging: MessagingSettings::default(),
-            payments: PaymentsSettings::default(),
+            payments: lpsaring_payments::PaymentsSettings::default(),
             auth: lpsaring_auth::AuthSettings::default(),
             quota: lpsaring_quota::QuotaSettings::default(),
         }
@@ -252,6 +245,9 @@ impl Settings {
             ));
         }
         self.quota
+            .validate()
+            .map_err(|(key, message)| key_err(&key, message))?;
+        self.payments
             .validate()
             .map_err(|(key, message)| key_err(&key, message))?;
         Ok(())

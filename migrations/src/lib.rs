@@ -14,6 +14,7 @@ mod m20261127_000004_payments_core;
 mod m20261127_000005_admin_core;
 mod m20261127_000006_kernel_outbox;
 mod m20261128_000007_quota_retention;
+mod m20261201_000008_payments_orders;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_admin_core::Migration),
             Box::new(m20261127_000006_kernel_outbox::Migration),
             Box::new(m20261128_000007_quota_retention::Migration),
+            Box::new(m20261201_000008_payments_orders::Migration),
         ]
     }
 }
@@ -45,6 +47,7 @@ pub const CORE_TABLES: &[&str] = &[
     "packages",
     "transactions",
     "transaction_events",
+    "vouchers",
     "settings",
     "audit_log",
     "outbox",

@@ -8,6 +8,7 @@ mod browser;
 mod captive;
 mod config;
 mod pages;
+mod payments;
 mod quota;
 mod sessions;
 mod startup;

@@ -24,7 +24,7 @@ async fn app() -> TestApp {
     spawn_app_with(|s| s.quota.sync_interval_secs = 3_600, salvo::Router::new()).await
 }
 
-async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i64 {
+pub(crate) async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i64 {
     let phone = Phone::parse(phone).unwrap();
     let id = app
         .app
@@ -53,7 +53,7 @@ async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i64 {
 }
 
 /// Logs `phone` in from the hotspot device (`MAC`, `IP`) and returns its access token.
-async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
+pub(crate) async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
     app.phone_on_hotspot(MAC, IP);
     let res = app.login_by_code(phone, Some((IP, MAC))).await;
     assert_eq!(res.status(), 200);
@@ -64,7 +64,7 @@ async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
 }
 
 /// An admin's bearer token (a session issued directly, as the admin login would).
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let phone = Phone::parse(ADMIN_PHONE).unwrap();
     let admin = app
         .app
@@ -81,7 +81,7 @@ async fn admin_token(app: &TestApp) -> String {
     session.access_token.expose().to_owned()
 }
 
-async fn send(req: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {
+pub(crate) async fn send(req: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {
     let req = match token {
         Some(t) => req.bearer_auth(t),
         None => req,
@@ -99,7 +99,7 @@ async fn my_quota(app: &TestApp, token: Option<&str>) -> (u16, Value) {
     send(app.http.get(app.url("/api/users/me/quota")), token).await
 }
 
-fn assert_envelope(body: &Value, status: u16) {
+pub(crate) fn assert_envelope(body: &Value, status: u16) {
     assert_eq!(body["success"], false, "{body}");
     assert_eq!(body["status_code"], status, "{body}");
     assert!(
@@ -122,7 +122,7 @@ fn cli(app: &TestApp, args: &[&str]) -> std::process::Command {
 }
 
 /// Runs the CLI off the runtime's thread, so the app keeps serving meanwhile.
-async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
     let mut cmd = cli(app, args);
     tokio::task::spawn_blocking(move || cmd.output().expect("run lpsaring"))
         .await

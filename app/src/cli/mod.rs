@@ -10,6 +10,7 @@ use crate::{StartupError, db};
 
 mod admin;
 mod demo;
+mod package;
 mod plugins;
 mod quota;
 mod sim;
@@ -49,6 +50,11 @@ pub enum Command {
     Quota {
         #[command(subcommand)]
         command: quota::QuotaCommand,
+    },
+    /// Manage the packages for sale (add, list, disable).
+    Package {
+        #[command(subcommand)]
+        command: package::PackageCommand,
     },
     /// Run a RouterOS API simulator (for demos and trying a config without a MikroTik).
     Sim(sim::SimArgs),
@@ -133,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync { command } => quota::sync(settings, command).await,
         Command::Quota { command } => quota::quota(settings, command).await,
         Command::User { command } => user::run(settings, command).await,
+        Command::Package { command } => package::run(settings, command).await,
         Command::Plugins { command } => plugins::run(&settings, command),
         Command::Admin { command } => admin::run(settings, command).await,
     }

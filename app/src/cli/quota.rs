@@ -66,7 +66,7 @@ pub async fn sync(settings: Settings, command: SyncCommand) -> Result<(), CliErr
 }
 
 /// A quota service for SQL-only work: a private throwaway state store and no router.
-async fn offline_quota(
+pub(super) async fn offline_quota(
     settings: &Settings,
 ) -> Result<
     (

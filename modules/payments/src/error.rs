@@ -1,0 +1,103 @@
+use lpsaring_kernel::ErrorCode;
+use salvo::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentsError {
+    #[error("package not found")]
+    PackageNotFound,
+    #[error("this package is not on sale")]
+    PackageInactive,
+    #[error("a package named {0:?} exists already")]
+    PackageNameTaken(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("order not found")]
+    OrderNotFound,
+    #[error("this order can no longer be cancelled")]
+    OrderNotPending,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("your account cannot buy packages now")]
+    UserNotAllowed,
+    #[error("too many orders; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("online payment is not available right now: {0}")]
+    GatewayUnavailable(String),
+    #[error("the payment provider refused the order: {0}")]
+    GatewayRejected(String),
+    #[error("unknown payment plugin {0:?}")]
+    UnknownPlugin(String),
+    #[error("quota failure: {0}")]
+    Quota(#[from] lpsaring_quota::QuotaError),
+    #[error("state store failure: {0}")]
+    Store(#[from] lpsaring_kernel::StoreError),
+    #[error("user directory failure: {0}")]
+    Directory(#[from] lpsaring_kernel::ports::users::DirectoryError),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+impl PaymentsError {
+    pub fn is_internal(&self) -> bool {
+        self.code() == "INTERNAL_ERROR"
+    }
+}
+
+impl ErrorCode for PaymentsError {
+    fn code(&self) -> &'static str {
+        use PaymentsError::*;
+        match self {
+            PackageNotFound => "PACKAGE_NOT_FOUND",
+            PackageInactive => "PACKAGE_INACTIVE",
+            PackageNameTaken(_) => "PACKAGE_NAME_TAKEN",
+            Invalid(_) => "VALIDATION_ERROR",
+            OrderNotFound => "ORDER_NOT_FOUND",
+            OrderNotPending => "ORDER_NOT_PENDING",
+            UserNotFound => "USER_NOT_FOUND",
+            UserNotAllowed => "USER_NOT_ALLOWED",
+            RateLimited { .. } => "RATE_LIMITED",
+            GatewayUnavailable(_) => "PAYMENT_GATEWAY_UNAVAILABLE",
+            GatewayRejected(_) => "PAYMENT_GATEWAY_REJECTED",
+            UnknownPlugin(_) => "PAYMENT_PLUGIN_UNKNOWN",
+            Quota(_) | Store(_) | Directory(_) | Database(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        use PaymentsError::*;
+        match self {
+            PackageNotFound | OrderNotFound | UserNotFound | UnknownPlugin(_) => {
+                StatusCode::NOT_FOUND
+            }
+            PackageInactive => StatusCode::BAD_REQUEST,
+            PackageNameTaken(_) | OrderNotPending => StatusCode::CONFLICT,
+            Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            UserNotAllowed => StatusCode::FORBIDDEN,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayUnavailable(_) | GatewayRejected(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Quota(_) | Store(_) | Directory(_) | Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            PaymentsError::GatewayUnavailable(_) => {
+                "Pembayaran online sedang tidak tersedia. Silakan coba lagi nanti. / Online payment is not available right now; please try again later.".to_owned()
+            }
+            PaymentsError::GatewayRejected(_) => {
+                "Penyedia pembayaran menolak pesanan ini. / The payment provider refused this order.".to_owned()
+            }
+            e if e.is_internal() => "Internal server error.".to_owned(),
+            e => e.to_string(),
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            PaymentsError::RateLimited { retry_after_secs } => {
+                Some(serde_json::json!({ "retry_after_secs": retry_after_secs }))
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The payments service: one constructor from [`Deps`], used by the app, the CLI and tests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lpsaring_kernel::ports::PaymentGateway;
+use lpsaring_kernel::ports::audit::AuditSink;
+use lpsaring_kernel::ports::users::UserDirectory;
+use lpsaring_kernel::{Clock, EphemeralStore};
+use sea_orm::DatabaseConnection;
+
+use crate::settings::PaymentsSettings;
+
+/// A loaded payment plugin as the kernel port, and whether it is a development provider (the
+/// sandbox: only those get the `/pay/sandbox/{order_id}` checkout).
+#[derive(Clone)]
+pub struct Gateway {
+    pub port: Arc<dyn PaymentGateway>,
+    pub development_only: bool,
+}
+
+pub struct Deps {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub store: Arc<dyn EphemeralStore>,
+    pub quota: Arc<lpsaring_quota::Service>,
+    pub users: Arc<dyn UserDirectory>,
+    pub audit: Arc<dyn AuditSink>,
+    /// Every loaded payment plugin: each receives its webhooks; `settings.plugin` names the one
+    /// new orders go to.
+    pub gateways: Vec<Gateway>,
+    pub settings: PaymentsSettings,
+    /// The portal's public base URL, for status links and the provider's return URL.
+    pub public_url: Option<String>,
+    /// Signs status links; the app derives it from the server secret.
+    pub link_key: [u8; 32],
+}
+
+pub struct Service {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn EphemeralStore>,
+    pub(crate) users: Arc<dyn UserDirectory>,
+    pub(crate) gateways: BTreeMap<String, Gateway>,
+    pub(crate) settings: PaymentsSettings,
+    pub(crate) public_url: String,
+    pub(crate) link_key: [u8; 32],
+}
+
+impl Service {
+    pub fn new(deps: Deps) -> Self {
+        let gateways = deps
+            .gateways
+            .into_iter()
+            .map(|g| (g.port.name().to_owned(), g))
+            .collect();
+        Self {
+            db: deps.db,
+            clock: deps.clock,
+            store: deps.store,
+            users: deps.users,
+            gateways,
+            settings: deps.settings,
+            public_url: deps
+                .public_url
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
+            link_key: deps.link_key,
+        }
+    }
+
+    pub fn settings(&self) -> &PaymentsSettings {
+        &self.settings
+    }
+
+    /// The gateway new orders go to, when one is configured and loaded.
+    pub(crate) fn active_gateway(&self) -> Option<&Gateway> {
+        self.settings
+            .plugin
+            .as_deref()
+            .and_then(|name| self.gateways.get(name))
+    }
+}
