@@ -404,6 +404,9 @@ pub fn service_with(app: &App, extra: Router) -> Service {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
             max_body_bytes: app.settings.http.max_body_bytes,
         })
+        // The one origin/CSRF check for every module's state changes, before any session is
+        // refreshed; then who the caller is, for the kernel's guards.
+        .hoop(app.sessions.csrf())
         .hoop(lpsaring_auth::SessionHoop::new(app.sessions.clone()))
         .catcher(Catcher::default().hoop(render_error))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
-use lpsaring_auth::session::{self, IssuedSession};
+use lpsaring_auth::session::IssuedSession;
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::web::current_user;
@@ -99,12 +99,12 @@ fn probes() -> Router {
     Router::with_path("probe")
         .push(
             Router::with_path("page")
-                .hoop(session::require_user)
+                .hoop(lpsaring_kernel::web::require_user)
                 .get(whoami),
         )
         .push(
             Router::with_path("admin")
-                .hoop(session::require_admin)
+                .hoop(lpsaring_kernel::web::require_admin)
                 .get(whoami),
         )
 }

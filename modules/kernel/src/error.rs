@@ -1,9 +1,10 @@
 //! The API error envelope shared by every JSON endpoint.
 //!
-//! Each module has its own `thiserror` enum implementing [`ErrorCode`]; handlers turn it into an
-//! [`ApiError`], which renders as
+//! Each module has its own `thiserror` enum implementing [`ErrorCode`]; handlers return it through
+//! `?` (the one conversion, `From<E: ErrorCode> for ApiError`), and it renders as
 //! `{"success":false,"error":…,"message":…,"status_code":…,"code":…,"request_id":…}`.
-//! Codes are stable UPPER_SNAKE strings that clients and translations key on.
+//! Codes are stable UPPER_SNAKE strings that clients and translations key on. A 5xx keeps its
+//! cause out of the body and logs it once, with the request id, when it is written.
 
 use std::borrow::Cow;
 
@@ -37,6 +38,8 @@ pub struct ApiError {
     pub code: Cow<'static, str>,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// What went wrong inside, for the log line of a 5xx; never sent to the client.
+    pub cause: Option<String>,
 }
 
 /// The JSON body of an error answer.
@@ -63,6 +66,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             details: None,
+            cause: None,
         }
     }
 
@@ -85,12 +89,13 @@ impl ApiError {
 
     /// A 500 that never shows internals: the cause goes to the log, not to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
+        let mut api = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_ERROR",
             "Internal server error.",
-        )
+        );
+        api.cause = Some(cause.to_string());
+        api
     }
 
     /// The generic envelope for a bare status (404 and 405 from the router, 413 from the size limit).
@@ -113,10 +118,32 @@ impl ApiError {
     }
 }
 
-impl<E: ErrorCode> From<&E> for ApiError {
-    fn from(err: &E) -> Self {
+/// A borrowed error says what the error says (so `ApiError::from(&e)` keeps `e`).
+impl<E: ErrorCode + ?Sized> ErrorCode for &E {
+    fn code(&self) -> &'static str {
+        (**self).code()
+    }
+    fn status(&self) -> StatusCode {
+        (**self).status()
+    }
+    fn public_message(&self) -> String {
+        (**self).public_message()
+    }
+    fn details(&self) -> Option<serde_json::Value> {
+        (**self).details()
+    }
+}
+
+/// The one conversion from a module error to the envelope, also what `?` uses in a handler. A
+/// 5xx remembers the full error as its cause (logged once, with the request id, when written);
+/// the client sees only the module's public message.
+impl<E: ErrorCode> From<E> for ApiError {
+    fn from(err: E) -> Self {
         let mut api = ApiError::new(err.status(), err.code(), err.public_message());
         api.details = err.details();
+        if api.status.is_server_error() {
+            api.cause = Some(err.to_string());
+        }
         api
     }
 }
@@ -124,7 +151,18 @@ impl<E: ErrorCode> From<&E> for ApiError {
 #[async_trait]
 impl Writer for ApiError {
     async fn write(self, _req: &mut Request, depot: &mut Depot, res: &mut Response) {
-        let body = self.envelope(request_id(depot));
+        let request_id = request_id(depot);
+        match &self.cause {
+            Some(cause) if self.status == StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(%request_id, code = %self.code, error = %cause, "request failed");
+            }
+            // A dependency's fault (router, messenger): the operator needs it, the user does not.
+            Some(cause) => {
+                tracing::warn!(%request_id, code = %self.code, error = %cause, "request failed");
+            }
+            None => {}
+        }
+        let body = self.envelope(request_id);
         res.status_code(self.status);
         res.render(Json(body));
     }

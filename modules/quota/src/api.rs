@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lpsaring_kernel::UserId;
+use salvo::oapi::ToSchema;
 use serde::{Deserialize, Serialize};
 
 /// A user's access status: the kernel's vocabulary (auth shows it, quota decides it).
@@ -57,7 +58,7 @@ pub struct GrantOutcome {
 }
 
 /// A user's quota as pages, the API and the CLI show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct QuotaSummary {
     pub user_id: UserId,
     pub purchased_bytes: i64,
@@ -66,18 +67,20 @@ pub struct QuotaSummary {
     pub remaining_bytes: i64,
     pub unlimited: bool,
     pub status: AccessStatus,
+    #[salvo(schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Bytes used on one local day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DailyUsage {
+    #[salvo(schema(value_type = String, format = Date))]
     pub day: NaiveDate,
     pub bytes: i64,
 }
 
 /// `GET /api/users/me/quota`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct QuotaView {
     #[serde(flatten)]
     pub summary: QuotaSummary,
@@ -86,7 +89,7 @@ pub struct QuotaView {
 }
 
 /// What one sync run did (stored in `sync_runs`, returned by `POST /api/admin/sync`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SyncSummary {
     pub run_id: String,
     pub hosts_seen: usize,
@@ -109,7 +112,7 @@ pub struct SyncSummary {
 }
 
 /// Wall-clock milliseconds per phase of a sync run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SyncTimings {
     /// Reading hosts, bindings, address-list and hotspot users from the router (devices and
     /// their owners are read from the database at the same time).

@@ -1,15 +1,14 @@
 //! The JSON API of the login flows, with the original's paths under `/api/auth`.
 
 use lpsaring_kernel::ports::users::UserFacts;
-use lpsaring_kernel::web::{current_user, is_https};
+use lpsaring_kernel::web::{CurrentUser, JsonIn, current_user, encode_component, is_https};
 use lpsaring_kernel::{ApiError, ClientHints, Lang};
 use salvo::http::StatusCode;
 use salvo::oapi::ToSchema;
-use salvo::oapi::extract::JsonBody;
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{api_error, refresh_cookie, service};
+use super::{refresh_cookie, service};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
 use crate::pages::REGISTERED;
@@ -33,7 +32,7 @@ struct OtpSentResponse {
 /// Sends a one-time code over WhatsApp.
 #[endpoint(tags("auth"), status_codes(200, 404, 403, 422, 429, 503))]
 pub(super) async fn request_otp(
-    body: JsonBody<RequestOtpBody>,
+    body: JsonIn<RequestOtpBody>,
     req: &mut Request,
     depot: &mut Depot,
 ) -> Result<Json<OtpSentResponse>, ApiError> {
@@ -41,8 +40,7 @@ pub(super) async fn request_otp(
     let lang = Lang::of_request(req);
     let (_, sent) = svc
         .request_code(&body.phone_number, &ClientHints::of(req, depot), lang)
-        .await
-        .map_err(|e| api_error(&e))?;
+        .await?;
     Ok(Json(OtpSentResponse {
         success: true,
         message: "OTP sent".to_owned(),
@@ -121,7 +119,7 @@ struct VerifyResponse {
 /// Checks the code and logs in; behind the hotspot also binds the device on the router.
 #[endpoint(tags("auth"), status_codes(200, 401, 403, 409, 410, 422, 429, 503))]
 pub(super) async fn verify_otp(
-    body: JsonBody<VerifyOtpBody>,
+    body: JsonIn<VerifyOtpBody>,
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
@@ -142,7 +140,7 @@ pub(super) async fn verify_otp(
         .is_some_and(|s| !s.trim().is_empty())
         && ctx.ip.is_none()
     {
-        return Err(api_error(&AuthError::Validation(
+        return Err(ApiError::from(AuthError::Validation(
             "client_ip is not an IPv4 address".to_owned(),
         )));
     }
@@ -152,7 +150,7 @@ pub(super) async fn verify_otp(
         .is_some_and(|s| !s.trim().is_empty())
         && ctx.mac.is_none()
     {
-        return Err(api_error(&AuthError::Validation(
+        return Err(ApiError::from(AuthError::Validation(
             "client_mac is not a MAC address".to_owned(),
         )));
     }
@@ -166,14 +164,11 @@ pub(super) async fn verify_otp(
     let done = svc
         .login(input, &client)
         .await
-        .map_err(|refused| api_error(&refused.error))?;
+        .map_err(|refused| ApiError::from(refused.error))?;
     svc.sessions.set_cookies(res, &done.session, client.https);
     let outcome = done.outcome;
     let redirect = match ctx.link_orig {
-        Some(orig) => format!(
-            "/captive/terhubung?link-orig={}",
-            session::encode_component(&orig)
-        ),
+        Some(orig) => format!("/captive/terhubung?link-orig={}", encode_component(&orig)),
         None => "/captive/terhubung".to_owned(),
     };
     Ok(Json(VerifyResponse {
@@ -210,7 +205,7 @@ struct MessageResponse {
 /// Self-registration; the account waits for the operator's approval.
 #[endpoint(tags("auth"), status_codes(201, 409, 422, 429))]
 pub(super) async fn register(
-    body: JsonBody<RegisterBody>,
+    body: JsonIn<RegisterBody>,
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
@@ -222,8 +217,7 @@ pub(super) async fn register(
         &body.full_name,
         &ClientHints::of(req, depot),
     )
-    .await
-    .map_err(|e| api_error(&e))?;
+    .await?;
     res.status_code(StatusCode::CREATED);
     Ok(Json(MessageResponse {
         success: true,
@@ -250,14 +244,12 @@ pub(super) async fn logout(
 
 /// Removes the user's devices from the router but keeps the session (the original's reset-login).
 #[endpoint(tags("auth"), status_codes(200, 401))]
-pub(super) async fn reset_login(depot: &mut Depot) -> Result<Json<MessageResponse>, ApiError> {
+pub(super) async fn reset_login(
+    user: CurrentUser,
+    depot: &mut Depot,
+) -> Result<Json<MessageResponse>, ApiError> {
     let svc = service(depot)?;
-    let user = current_user(depot).ok_or_else(|| api_error(&AuthError::Unauthorized))?;
-    let failures = svc
-        .captive
-        .release_router_state(user)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let failures = svc.captive.release_router_state(user.id).await?;
     let message = if failures == 0 {
         "Router access reset".to_owned()
     } else {

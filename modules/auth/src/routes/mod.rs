@@ -9,10 +9,10 @@ mod pages;
 use std::sync::Arc;
 
 use lpsaring_kernel::ApiError;
+use lpsaring_kernel::web::require_user;
 use salvo::prelude::*;
 
 use self::pages::Flow;
-use crate::error::AuthError;
 use crate::{Service, session};
 
 fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
@@ -22,23 +22,14 @@ fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
         .map_err(|_| ApiError::internal(&"auth service missing from the depot"))
 }
 
-fn api_error(e: &AuthError) -> ApiError {
-    if matches!(
-        e,
-        AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_)
-    ) {
-        tracing::error!(error = %e, "auth internal error");
-    }
-    ApiError::from(e)
-}
-
 /// The refresh cookie of this request, if any (logout revokes its family).
 fn refresh_cookie(req: &Request) -> Option<String> {
     req.cookie(session::REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
 }
 
-/// Every route of auth's login half.
+/// Every route of auth's login half. State changes need no guard of their own for CSRF: the
+/// kernel's origin check runs for every one of them.
 pub fn router() -> Router {
     Router::new()
         .push(Router::with_path("captive").get(pages::ShowLogin(Flow::Captive)))
@@ -48,11 +39,7 @@ pub fn router() -> Router {
         .push(Router::with_path("login").get(pages::ShowLogin(Flow::Login)))
         .push(Router::with_path("login/request").post(pages::RequestCodeForm(Flow::Login)))
         .push(Router::with_path("login/verify").post(pages::VerifyCodeForm(Flow::Login)))
-        .push(
-            Router::with_path("logout")
-                .hoop(session::require_same_origin)
-                .post(pages::logout_form),
-        )
+        .push(Router::with_path("logout").post(pages::logout_form))
         .push(
             Router::with_path("register")
                 .get(pages::RegisterPage)
@@ -62,14 +49,10 @@ pub fn router() -> Router {
         .push(Router::with_path("api/auth/request-otp").post(api::request_otp))
         .push(Router::with_path("api/auth/verify-otp").post(api::verify_otp))
         .push(Router::with_path("api/auth/register").post(api::register))
-        .push(
-            Router::with_path("api/auth/logout")
-                .hoop(session::require_same_origin)
-                .post(api::logout),
-        )
+        .push(Router::with_path("api/auth/logout").post(api::logout))
         .push(
             Router::with_path("api/auth/reset-login")
-                .hoop(session::require_same_origin)
+                .hoop(require_user)
                 .post(api::reset_login),
         )
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use lpsaring_kernel::ports::access::AccessStatus;
-use lpsaring_kernel::web::{current_user, is_https};
+use lpsaring_kernel::web::{CSRF_FIELD, csrf_token, current_user, is_https, verify_form_token};
 use lpsaring_kernel::{ApiError, ClientHints, Lang, Phone};
 use sailfish::TemplateSimple;
 use salvo::http::StatusCode;
@@ -107,7 +107,7 @@ impl Handler for ShowLogin {
     ) {
         let lang = Lang::of_request(req);
         let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
-        let csrf = session::csrf_token(depot);
+        let csrf = csrf_token(depot);
         let step = LoginStep {
             flow: self.0,
             ctx: &ctx,
@@ -140,7 +140,7 @@ impl Handler for RequestCodeForm {
         let fields = form_fields(req).await;
         let ctx = CaptiveContext::from_fields(|k| fields.get(k).cloned());
         let raw_phone = fields.get("phone_number").cloned().unwrap_or_default();
-        let csrf = session::csrf_token(depot);
+        let csrf = csrf_token(depot);
         let Ok(svc) = service(depot) else {
             res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
             return;
@@ -157,12 +157,9 @@ impl Handler for RequestCodeForm {
             attempts_left: None,
             ask_takeover: false,
         };
-        if !session::verify_form_token(
+        if !verify_form_token(
             depot,
-            fields
-                .get(session::CSRF_FIELD)
-                .map(String::as_str)
-                .unwrap_or(""),
+            fields.get(CSRF_FIELD).map(String::as_str).unwrap_or(""),
         ) {
             step.error = Some(form_expired(lang));
             res.render(render_login(lang, &csrf, step, StatusCode::FORBIDDEN));
@@ -222,7 +219,7 @@ impl Handler for VerifyCodeForm {
             Flow::Login => CaptiveContext::default(),
         };
         let raw_phone = fields.get("phone_number").cloned().unwrap_or_default();
-        let csrf = session::csrf_token(depot);
+        let csrf = csrf_token(depot);
         let Ok(svc) = service(depot) else {
             res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
             return;
@@ -241,12 +238,9 @@ impl Handler for VerifyCodeForm {
             attempts_left: attempts,
             ask_takeover: takeover,
         };
-        if !session::verify_form_token(
+        if !verify_form_token(
             depot,
-            fields
-                .get(session::CSRF_FIELD)
-                .map(String::as_str)
-                .unwrap_or(""),
+            fields.get(CSRF_FIELD).map(String::as_str).unwrap_or(""),
         ) {
             res.render(render_login(
                 lang,
@@ -377,7 +371,7 @@ impl Handler for RegisterPage {
         } else {
             HashMap::new()
         };
-        let csrf = session::csrf_token(depot);
+        let csrf = csrf_token(depot);
         let name = fields.get("full_name").cloned().unwrap_or_default();
         let phone = fields.get("phone_number").cloned().unwrap_or_default();
         let mut view = RegisterView {
@@ -391,12 +385,9 @@ impl Handler for RegisterPage {
         };
         let mut status = StatusCode::OK;
         if is_post {
-            let outcome = if session::verify_form_token(
+            let outcome = if verify_form_token(
                 depot,
-                fields
-                    .get(session::CSRF_FIELD)
-                    .map(String::as_str)
-                    .unwrap_or(""),
+                fields.get(CSRF_FIELD).map(String::as_str).unwrap_or(""),
             ) {
                 match service(depot) {
                     Ok(svc) => {

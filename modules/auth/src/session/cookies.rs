@@ -1,29 +1,13 @@
 //! The session cookies: `auth_token` (access JWT) and `refresh_token`, both HttpOnly,
 //! SameSite=Lax, Path=/, and Secure when the client reached us over HTTPS.
 
+use lpsaring_kernel::web::session_cookie;
 use salvo::Response;
-use salvo::http::cookie::time::Duration as CookieDuration;
-use salvo::http::cookie::{Cookie, SameSite};
 
 use super::service::{IssuedSession, Sessions};
 
 pub const ACCESS_COOKIE: &str = "auth_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";
-
-pub(crate) fn session_cookie(
-    name: &'static str,
-    value: String,
-    max_age_secs: i64,
-    secure: bool,
-) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .secure(secure)
-        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
-        .build()
-}
 
 impl Sessions {
     /// Writes the access cookie, and the refresh cookie when one was minted.
@@ -43,6 +27,16 @@ impl Sessions {
                 secure,
             ));
         }
+    }
+
+    /// The origin/CSRF middleware for the whole service, configured with our origins, the form
+    /// token key and the cookies that make a request cookie-authenticated.
+    pub fn csrf(&self) -> lpsaring_kernel::web::Csrf {
+        lpsaring_kernel::web::Csrf::new(
+            self.origins.clone(),
+            self.csrf_key,
+            &[ACCESS_COOKIE, REFRESH_COOKIE],
+        )
     }
 
     /// Expires both cookies in the browser.

@@ -8,21 +8,21 @@ use lpsaring_kernel::client::user_agent;
 use lpsaring_kernel::ports::access::basic_status;
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::ui::Page;
-use lpsaring_kernel::web::{client_ip, current_user, is_https};
+use lpsaring_kernel::web::csrf::{self, OriginVerdict};
+use lpsaring_kernel::web::{
+    CSRF_FIELD, CurrentUser, JsonIn, client_ip, csrf_token, is_https, require_admin, require_user,
+    verify_form_token,
+};
 use lpsaring_kernel::{ApiError, Lang, Text};
 use sailfish::TemplateSimple;
 use salvo::http::StatusCode;
 use salvo::oapi::ToSchema;
-use salvo::oapi::extract::JsonBody;
 use salvo::prelude::*;
 use salvo::writing::Redirect;
 use serde::{Deserialize, Serialize};
 
 use super::cookies::REFRESH_COOKIE;
-use super::csrf::{CSRF_FIELD, OriginVerdict, origin_verdict};
-use super::hoop::{
-    csrf_token, require_admin, require_same_origin, require_user, session_state, verify_form_token,
-};
+use super::hoop::session_state;
 use super::service::{IssuedSession, Sessions};
 use crate::error::AuthError;
 use crate::users::{APPROVED, PENDING};
@@ -34,11 +34,7 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
         .hoop(affix_state::inject(sessions))
         .push(
             Router::with_path("api/auth")
-                .push(
-                    Router::with_path("refresh")
-                        .hoop(require_same_origin)
-                        .post(refresh),
-                )
+                .push(Router::with_path("refresh").post(refresh))
                 .push(Router::with_path("me").hoop(require_user).get(me))
                 .push(
                     Router::with_path("logout-all")
@@ -64,10 +60,6 @@ fn sessions(depot: &Depot) -> Result<Arc<Sessions>, ApiError> {
         .get_typed::<Arc<Sessions>>()
         .cloned()
         .map_err(|_| ApiError::internal(&"sessions are not wired"))
-}
-
-fn api(err: &AuthError) -> ApiError {
-    ApiError::from(err)
 }
 
 /// A fresh access token (also set as the `auth_token` cookie).
@@ -110,7 +102,7 @@ async fn refresh(
     let plain = req
         .cookie(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
-        .ok_or_else(|| api(&AuthError::Unauthorized))?;
+        .ok_or(AuthError::Unauthorized)?;
     let secure = is_https(depot);
     match sessions
         .rotate(&plain, client_ip(depot), user_agent(req).as_deref())
@@ -122,7 +114,7 @@ async fn refresh(
         }
         Err(e) => {
             Sessions::clear_cookies(res, secure);
-            Err(api(&e))
+            Err(e.into())
         }
     }
 }
@@ -161,8 +153,8 @@ impl From<&UserFacts> for MeOut {
 /// Who is logged in. An expired access token with a valid refresh cookie is refreshed on this
 /// same response.
 #[endpoint(tags("auth"), status_codes(200, 401))]
-async fn me(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
-    me_inner(depot).await
+async fn me(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+    me_inner(user, depot).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -174,10 +166,13 @@ pub struct LogoutOut {
 
 /// Logs the user out everywhere: revokes every refresh token of the user.
 #[endpoint(tags("auth"), status_codes(200, 401, 403))]
-async fn logout_all(depot: &mut Depot, res: &mut Response) -> Result<Json<LogoutOut>, ApiError> {
+async fn logout_all(
+    user: CurrentUser,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<LogoutOut>, ApiError> {
     let sessions = sessions(depot)?;
-    let id = current_user(depot).ok_or_else(|| api(&AuthError::Unauthorized))?;
-    let revoked = sessions.end_all(id).await.map_err(|e| api(&e))?;
+    let revoked = sessions.end_all(user.id).await?;
     Sessions::clear_cookies(res, is_https(depot));
     Ok(Json(LogoutOut {
         message: "Logged out on every device.",
@@ -187,19 +182,17 @@ async fn logout_all(depot: &mut Depot, res: &mut Response) -> Result<Json<Logout
 
 /// Whether the caller is an admin (200) — a cheap probe for admin pages and clients.
 #[endpoint(tags("auth"), status_codes(200, 401, 403))]
-async fn admin_check(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
-    me_inner(depot).await
+async fn admin_check(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+    me_inner(user, depot).await
 }
 
-async fn me_inner(depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
+async fn me_inner(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, ApiError> {
     let sessions = sessions(depot)?;
-    let id = current_user(depot).ok_or_else(|| api(&AuthError::Unauthorized))?;
     let user = sessions
         .users
-        .get(id)
-        .await
-        .map_err(|e| api(&e))?
-        .ok_or_else(|| api(&AuthError::Unauthorized))?;
+        .get(user.id)
+        .await?
+        .ok_or(AuthError::Unauthorized)?;
     Ok(Json(MeOut::from(&user)))
 }
 
@@ -221,7 +214,7 @@ pub struct AdminLoginOut {
 /// `retry_after_secs` when rate limited per IP or phone.
 #[endpoint(tags("auth"), status_codes(200, 401, 429))]
 async fn admin_login_api(
-    body: JsonBody<AdminLoginIn>,
+    body: JsonIn<AdminLoginIn>,
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
@@ -235,8 +228,7 @@ async fn admin_login_api(
             client_ip(depot),
             user_agent(req).as_deref(),
         )
-        .await
-        .map_err(|e| api(&e))?;
+        .await?;
     sessions.set_cookies(res, &session, is_https(depot));
     Ok(Json(AdminLoginOut {
         token: TokenOut::of(&session, &sessions),
@@ -338,7 +330,7 @@ async fn admin_login_submit(req: &mut Request, depot: &mut Depot, res: &mut Resp
         return;
     };
     // Login CSRF: the form token is always required here, and a foreign origin is refused.
-    let foreign = origin_verdict(req, &sessions.origins, is_https(depot)) == OriginVerdict::Foreign;
+    let foreign = csrf::origin(depot) == OriginVerdict::Foreign;
     if foreign || !verify_form_token(depot, &submitted) {
         let page = login_page(
             lang,

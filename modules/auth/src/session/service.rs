@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use lpsaring_kernel::client::USER_AGENT_MAX;
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
+use lpsaring_kernel::web::Origins;
 use lpsaring_kernel::{Clock, EphemeralStore, Secret, UserId};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
@@ -20,7 +21,6 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::csrf::Origins;
 use super::jwt::{AccessSubject, AccessTokens};
 use crate::entity::refresh_token;
 use crate::error::AuthError;
@@ -141,7 +141,13 @@ impl Sessions {
             .then(|| tokio::sync::Mutex::new(()));
         Self {
             sqlite_writer,
-            origins: Origins::new(&deps.origins),
+            origins: Origins::new(
+                deps.origins
+                    .public_url
+                    .iter()
+                    .chain(&deps.origins.allowed_origins)
+                    .map(String::as_str),
+            ),
             csrf_key: deps.keys.derive("csrf"),
             db: deps.db,
             clock: deps.clock,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::router::BindingType;
 use super::users::UserFacts;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, salvo::oapi::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AccessStatus {
     Ok,

@@ -1,0 +1,131 @@
+//! The web layer every module shares, so every module guards and answers the same way.
+//!
+//! - per-request facts that `app`'s middleware establishes once and every module reads: the
+//!   request id (echoed in logs and error envelopes), the client IP and scheme (after the
+//!   trusted-proxy rules), the authenticated user (set by auth's session middleware);
+//! - [`csrf`]: the one origin/CSRF check for cookie-authenticated state changes;
+//! - [`guard`]: the [`CurrentUser`] extractor and the [`require_user`] / [`require_admin`] guards;
+//! - [`json`]: the JSON body extractor whose errors name the field.
+//!
+//! Errors become the API envelope through [`crate::ApiError`] (`From` any [`crate::ErrorCode`]).
+
+pub mod csrf;
+pub mod guard;
+pub mod json;
+
+use std::net::IpAddr;
+
+use salvo::Depot;
+use salvo::http::cookie::time::Duration as CookieDuration;
+use salvo::http::cookie::{Cookie, SameSite};
+
+pub use csrf::{CSRF_COOKIE, CSRF_FIELD, Csrf, Origins, csrf_token, verify_form_token};
+pub use guard::{
+    CurrentUser, GuardError, TokenProblem, require_admin, require_user, set_token_problem,
+};
+pub use json::JsonIn;
+
+/// True for `/api` and everything below it: JSON answers, never pages.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Percent-encodes a path-and-query for a query parameter (`next=`, `link-orig=`); `/` stays.
+pub fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A cookie of ours: HttpOnly, SameSite=Lax, Path=/, Secure when the client reached us over
+/// HTTPS. `max_age_secs` of 0 expires it.
+pub fn session_cookie(
+    name: &'static str,
+    value: String,
+    max_age_secs: i64,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
+        .build()
+}
+
+const REQUEST_ID: &str = "lpsaring.request_id";
+const CLIENT_IP: &str = "lpsaring.client_ip";
+const IS_HTTPS: &str = "lpsaring.is_https";
+
+/// The id of the current request, or `-` outside the request-id middleware.
+pub fn request_id(depot: &Depot) -> String {
+    depot
+        .get::<String>(REQUEST_ID)
+        .cloned()
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+pub fn set_request_id(depot: &mut Depot, id: String) {
+    depot.insert(REQUEST_ID, id);
+}
+
+/// The client's address as decided by the trusted-proxy rules.
+pub fn client_ip(depot: &Depot) -> Option<IpAddr> {
+    depot.get::<IpAddr>(CLIENT_IP).ok().copied()
+}
+
+pub fn set_client_ip(depot: &mut Depot, ip: IpAddr) {
+    depot.insert(CLIENT_IP, ip);
+}
+
+/// Whether the client reached us over HTTPS (directly or via a trusted proxy); decides `Secure`
+/// on cookies.
+pub fn is_https(depot: &Depot) -> bool {
+    depot.get::<bool>(IS_HTTPS).ok().copied().unwrap_or(false)
+}
+
+pub fn set_is_https(depot: &mut Depot, https: bool) {
+    depot.insert(IS_HTTPS, https);
+}
+
+const CURRENT_USER: &str = "lpsaring.current_user";
+const CURRENT_ROLE: &str = "lpsaring.current_role";
+
+/// The authenticated user of this request, set by auth's session middleware.
+pub fn current_user(depot: &Depot) -> Option<crate::UserId> {
+    depot.get::<crate::UserId>(CURRENT_USER).ok().copied()
+}
+
+/// The authenticated user's role, set together with [`current_user`].
+pub fn current_role(depot: &Depot) -> Option<crate::ports::users::Role> {
+    depot
+        .get::<crate::ports::users::Role>(CURRENT_ROLE)
+        .ok()
+        .copied()
+}
+
+/// Called by auth's session middleware once the access token (or a rotated refresh token) checks.
+pub fn set_current_user(depot: &mut Depot, user: crate::UserId, role: crate::ports::users::Role) {
+    depot.insert(CURRENT_USER, user);
+    depot.insert(CURRENT_ROLE, role);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_encoded() {
+        assert_eq!(
+            encode_component("/akun?x=1&y=a b"),
+            "/akun%3Fx%3D1%26y%3Da%20b"
+        );
+    }
+}
