@@ -4,9 +4,11 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use lpsaring_tests::{Running, lpsaring_command as lpsaring};
+use lpsaring_tests::{Lines, Running, lpsaring_command as lpsaring};
 
-fn free_port() -> u16 {
+/// A port nothing listens on (bound, then released): only for connections that must fail, where
+/// someone taking the port meanwhile would make them fail differently, never pass.
+fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
@@ -36,21 +38,34 @@ async fn wait_healthy(port: u16, limit: Duration) -> Option<Duration> {
 #[tokio::test]
 async fn serve_in_an_empty_folder_uses_the_defaults_and_env_wins_over_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let file_port = free_port();
-    let env_port = free_port();
+    // The file names an address no interface has (TEST-NET-3): were it used, binding would fail.
     std::fs::write(
         dir.path().join("lpsaring.toml"),
-        format!("[http]\nlisten = \"127.0.0.1:{file_port}\"\n"),
+        "[http]\nlisten = \"203.0.113.7:8080\"\n",
     )
     .unwrap();
-    let child = lpsaring(dir.path())
+    let mut child = lpsaring(dir.path())
         .arg("serve")
-        .env("LPSARING_HTTP__LISTEN", format!("127.0.0.1:{env_port}"))
+        .env("LPSARING_HTTP__LISTEN", "127.0.0.1:0")
+        .env("LPSARING_LOG__LEVEL", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut log = Lines::of(child.stderr.take().unwrap());
     let _guard = Running(child);
+    // The service binds port 0 itself and names the port (one found by binding and releasing
+    // could be taken before it binds).
+    let env_port: u16 = log.wait_for("`lpsaring is serving` line", |line| {
+        let at = line.find("127.0.0.1:")? + "127.0.0.1:".len();
+        let digits: String = line[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        line.contains("lpsaring is serving")
+            .then(|| digits.parse().ok())
+            .flatten()
+    });
     let took = wait_healthy(env_port, Duration::from_secs(20)).await;
     assert!(
         took.is_some(),
@@ -59,10 +74,6 @@ async fn serve_in_an_empty_folder_uses_the_defaults_and_env_wins_over_the_file()
     // Defaults: the SQLite database and the state store appear in ./data.
     assert!(dir.path().join("data/lpsaring.db").exists());
     assert!(dir.path().join("data/state.redb").exists());
-    assert!(
-        std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
-        "file port should be unused"
-    );
 }
 
 fn assert_config_error(output: &Output, needle: &str) {
@@ -139,17 +150,14 @@ fn a_bad_environment_value_exits_2_naming_the_key() {
 #[test]
 fn an_unreachable_database_exits_2_without_leaking_the_password() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = closed_port();
     let output = run(lpsaring(dir.path())
         .arg("serve")
         .env(
             "LPSARING_DATABASE__URL",
             format!("postgres://app:hunter2@127.0.0.1:{port}/x"),
         )
-        .env(
-            "LPSARING_HTTP__LISTEN",
-            format!("127.0.0.1:{}", free_port()),
-        ));
+        .env("LPSARING_HTTP__LISTEN", "127.0.0.1:0"));
     assert_config_error(&output, "cannot open database");
     assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
 }

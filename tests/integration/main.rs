@@ -6,7 +6,9 @@
 mod architecture;
 mod browser;
 mod captive;
+mod cli;
 mod config;
+mod enforcement;
 mod pages;
 mod payments;
 mod quota;

@@ -5,7 +5,7 @@
 use lpsaring_tests::{TestApp, spawn_app_with};
 use serde_json::{Value, json};
 
-use crate::quota::{admin_token, assert_envelope, run_cli, send};
+use crate::quota::{admin_token, assert_envelope, send};
 
 const GIB: i64 = 1 << 30;
 
@@ -117,9 +117,8 @@ async fn admins_manage_packages_and_everyone_sees_the_active_ones_sorted() {
 #[tokio::test]
 async fn the_package_cli_adds_lists_and_disables() {
     let app = app().await;
-    let out = run_cli(
-        &app,
-        &[
+    let out = app
+        .run_cli(&[
             "package",
             "add",
             "--name",
@@ -132,9 +131,8 @@ async fn the_package_cli_adds_lists_and_disables() {
             "3",
             "--profile",
             "cepat",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(
         out.status.success(),
         "{}",
@@ -144,9 +142,8 @@ async fn the_package_cli_adds_lists_and_disables() {
         .trim()
         .parse()
         .expect("the new id");
-    let out = run_cli(
-        &app,
-        &[
+    let out = app
+        .run_cli(&[
             "package",
             "add",
             "--name",
@@ -156,9 +153,8 @@ async fn the_package_cli_adds_lists_and_disables() {
             "--unlimited",
             "--days",
             "30",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(
         out.status.success(),
         "{}",
@@ -166,17 +162,14 @@ async fn the_package_cli_adds_lists_and_disables() {
     );
 
     // Neither a quota nor unlimited, or both validities: refused before anything is written.
-    let out = run_cli(
-        &app,
-        &[
+    let out = app
+        .run_cli(&[
             "package", "add", "--name", "x", "--price", "1", "--days", "1",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(!out.status.success());
-    let out = run_cli(
-        &app,
-        &[
+    let out = app
+        .run_cli(&[
             "package",
             "add",
             "--name",
@@ -188,18 +181,17 @@ async fn the_package_cli_adds_lists_and_disables() {
             "1",
             "--hours",
             "2",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert!(!out.status.success());
 
-    let out = run_cli(&app, &["package", "disable", &id.to_string()]).await;
+    let out = app.run_cli(&["package", "disable", &id.to_string()]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run_cli(&app, &["package", "list"]).await;
+    let out = app.run_cli(&["package", "list"]).await;
     let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -3,13 +3,11 @@
 //! trigger, zero router writes on a steady second run, and the operator CLI (`quota grant|show`,
 //! `sync once`) beside the running service against the same database.
 
-use std::process::Output;
-
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::Menu;
-use lpsaring_tests::{TestApp, lpsaring_bin, spawn_app_with};
+use lpsaring_tests::{TestApp, spawn_app_with};
 use serde_json::Value;
 
 const PHONE: &str = "081234567001";
@@ -107,26 +105,6 @@ pub(crate) fn assert_envelope(body: &Value, status: u16) {
         "{body}"
     );
     assert!(body["request_id"].as_str().is_some(), "{body}");
-}
-
-/// The `lpsaring` binary with the running app's data dir and database.
-fn cli(app: &TestApp, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(lpsaring_bin());
-    cmd.args(args)
-        .env("LPSARING_DATA_DIR", &app.app.settings.data_dir)
-        .env("LPSARING_LOG__LEVEL", "warn");
-    if let Some(url) = &app.app.settings.database.url {
-        cmd.env("LPSARING_DATABASE__URL", url.expose());
-    }
-    cmd
-}
-
-/// Runs the CLI off the runtime's thread, so the app keeps serving meanwhile.
-pub(crate) async fn run_cli(app: &TestApp, args: &[&str]) -> Output {
-    let mut cmd = cli(app, args);
-    tokio::task::spawn_blocking(move || cmd.output().expect("run lpsaring"))
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -257,18 +235,16 @@ async fn quota_grant_and_show_work_beside_the_running_service() {
     let uid = user_with_quota(&app, PHONE, 0).await;
     let granted = 7 * GIB + 12_345;
     let bytes = granted.to_string();
-    let out = run_cli(
-        &app,
-        &["quota", "grant", PHONE, "--bytes", &bytes, "--days", "7"],
-    )
-    .await;
+    let out = app
+        .run_cli(&["quota", "grant", PHONE, "--bytes", &bytes, "--days", "7"])
+        .await;
     assert!(
         out.status.success(),
         "grant failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = run_cli(&app, &["quota", "show", PHONE]).await;
+    let out = app.run_cli(&["quota", "show", PHONE]).await;
     assert!(
         out.status.success(),
         "show failed: {}",
@@ -298,16 +274,18 @@ async fn quota_grant_and_show_work_beside_the_running_service() {
     assert_eq!(summary.purchased_bytes, granted);
 
     // A second grant adds up; an unknown phone is a clear failure.
-    let out = run_cli(&app, &["quota", "grant", PHONE, "--bytes", "1000"]).await;
+    let out = app
+        .run_cli(&["quota", "grant", PHONE, "--bytes", "1000"])
+        .await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run_cli(&app, &["quota", "show", PHONE]).await;
+    let out = app.run_cli(&["quota", "show", PHONE]).await;
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["purchased_bytes"], granted + 1000, "{shown}");
-    let out = run_cli(&app, &["quota", "show", "081299999999"]).await;
+    let out = app.run_cli(&["quota", "show", "081299999999"]).await;
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no user"),
@@ -319,7 +297,7 @@ async fn quota_grant_and_show_work_beside_the_running_service() {
 #[tokio::test]
 async fn sync_once_while_the_service_runs_points_to_the_http_trigger() {
     let app = app().await;
-    let out = run_cli(&app, &["sync", "once"]).await;
+    let out = app.run_cli(&["sync", "once"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

@@ -10,7 +10,7 @@ use lpsaring_auth::session::IssuedSession;
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::web::current_user;
-use lpsaring_tests::{TestApp, count_rows, lpsaring_bin, spawn_app, spawn_app_with};
+use lpsaring_tests::{TestApp, count_rows, spawn_app, spawn_app_with};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use salvo::prelude::*;
 use sea_orm::{ConnectionTrait, Statement};
@@ -443,16 +443,11 @@ async fn configured_public_url_and_allowed_origins_are_trusted() {
 
 /// Creates an admin through the real CLI, reading the password from the environment.
 fn cli_admin_create(app: &TestApp, phone: &str, extra: &[&str]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(lpsaring_bin());
-    cmd.args(["admin", "create", "--phone", phone, "--name", "Operator"])
+    app.cli(&["admin", "create", "--phone", phone, "--name", "Operator"])
         .args(extra)
-        .env("LPSARING_DATA_DIR", &app.app.settings.data_dir)
-        .env("LPSARING_LOG__LEVEL", "warn")
-        .env("LPSARING_ADMIN_PASSWORD", PASSWORD);
-    if let Some(url) = &app.app.settings.database.url {
-        cmd.env("LPSARING_DATABASE__URL", url.expose());
-    }
-    cmd.output().expect("run lpsaring admin create")
+        .env("LPSARING_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .expect("run lpsaring admin create")
 }
 
 async fn admin_login(
@@ -531,14 +526,11 @@ async fn admin_login_answers_failures_the_same_way() {
     );
 
     // A weak password is refused by the CLI with a reason.
-    let mut cmd = std::process::Command::new(lpsaring_bin());
-    cmd.args(["admin", "create", "--phone", "081100000008", "--name", "X"])
-        .env("LPSARING_DATA_DIR", &app.app.settings.data_dir)
-        .env("LPSARING_ADMIN_PASSWORD", "1234567890");
-    if let Some(url) = &app.app.settings.database.url {
-        cmd.env("LPSARING_DATABASE__URL", url.expose());
-    }
-    let out = cmd.output().unwrap();
+    let out = app
+        .cli(&["admin", "create", "--phone", "081100000008", "--name", "X"])
+        .env("LPSARING_ADMIN_PASSWORD", "1234567890")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("only digits"));
 }

@@ -1,60 +1,11 @@
 //! Starting the portal: `log.format = "json"`, `database.auto_migrate = false`, `lpsaring demo`
 //! through the binary, and what `/readyz` and the job list are made of.
 
-use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lpsaring_tests::{Running, lpsaring_command, spawn_app, spawn_app_with};
+use lpsaring_tests::{Lines, Running, START_LIMIT, lpsaring_command, spawn_app, spawn_app_with};
 use serde_json::Value;
-
-/// How long a child process gets to print what a test waits for (a cold SQLite start on a
-/// loaded two-core machine included).
-const START_LIMIT: Duration = Duration::from_secs(60);
-
-/// The lines of a child's stdout or stderr, read on a thread so a test can wait with a limit.
-struct Lines {
-    rx: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Lines {
-    fn of(stream: impl Read + Send + 'static) -> Self {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first line (from now) for which `pick` returns something; fails the test after
-    /// [`START_LIMIT`] or when the stream ends, showing what was read.
-    fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + START_LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(line) => {
-                    let picked = pick(&line);
-                    self.seen.push(line);
-                    if let Some(found) = picked {
-                        return found;
-                    }
-                }
-                Err(e) => panic!("no {what} ({e:?}); read so far:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
@@ -121,7 +72,7 @@ async fn log_format_json_writes_every_line_as_json_with_the_request_id() {
     assert_eq!(request["status"], 200, "{request}");
     assert_eq!(request["span"]["request_id"], "json-log-check", "{request}");
     // Every line so far was one JSON object with a level and a timestamp: nothing in text.
-    for line in &log.seen {
+    for line in log.seen() {
         let v = json(line);
         assert!(
             v["level"].is_string() && v["timestamp"].is_string(),

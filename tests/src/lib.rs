@@ -169,6 +169,28 @@ impl TestApp {
             .expect("request failed")
     }
 
+    /// The `lpsaring` binary pointed at this app's data dir, database and plugin folder, as an
+    /// operator on the same machine would run it.
+    pub fn cli(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(lpsaring_bin());
+        cmd.args(args)
+            .env("LPSARING_DATA_DIR", &self.app.settings.data_dir)
+            .env("LPSARING_PLUGINS__DIR", &self.app.settings.plugins.dir)
+            .env("LPSARING_LOG__LEVEL", "warn");
+        if let Some(url) = &self.app.settings.database.url {
+            cmd.env("LPSARING_DATABASE__URL", url.expose());
+        }
+        cmd
+    }
+
+    /// Runs [`TestApp::cli`] off the runtime's thread, so the app keeps serving meanwhile.
+    pub async fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.cli(args);
+        tokio::task::spawn_blocking(move || cmd.output().expect("run lpsaring"))
+            .await
+            .expect("the CLI task ran")
+    }
+
     /// Which backend this test runs on: `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         self.database.backend()
@@ -373,4 +395,56 @@ pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
             c.strip_prefix(&prefix)
                 .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
         })
+}
+
+/// How long a child process gets to print what a test waits for (a cold SQLite start on a
+/// loaded two-core machine included).
+pub const START_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The lines of a child's stdout or stderr, read on a thread so a test can wait with a limit.
+pub struct Lines {
+    rx: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    /// Every line read so far, oldest first.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    pub fn of(stream: impl std::io::Read + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stream)) {
+                let Ok(line) = line else { break };
+                // Read to the end even when nobody listens any more: a closed pipe would make
+                // the child's next write fail.
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first line (from now) for which `pick` returns something; fails the test after
+    /// [`START_LIMIT`] or when the stream ends, showing what was read.
+    pub fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&str) -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + START_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let picked = pick(&line);
+                    self.seen.push(line);
+                    if let Some(found) = picked {
+                        return found;
+                    }
+                }
+                Err(e) => panic!("no {what} ({e:?}); read so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
 }
