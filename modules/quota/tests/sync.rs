@@ -469,6 +469,102 @@ async fn grants_are_exactly_once_and_validated() {
     );
 }
 
+/// Payments add quota in the transaction that marks an order paid (`grant_in`): the grant
+/// commits or rolls back with the caller's transaction, and the order's key (`order:<id>`)
+/// applies once.
+#[tokio::test]
+async fn a_grant_in_the_callers_transaction_commits_or_rolls_back_with_it() {
+    use sea_orm::TransactionTrait;
+    let w = world(QuotaSettings::default()).await;
+    support::add_user(&w.db, 1).await;
+    let paid = Grant {
+        user: UserId(1),
+        bytes: 3 * GIB,
+        days: 30,
+        unlimited: false,
+        source: GrantSource::Purchase,
+        idempotency_key: "order:42".into(),
+        actor: "payments".into(),
+        note: Some("BD-LPSR-42".into()),
+    };
+    let purchased = || async { w.svc.show(UserId(1)).await.unwrap().purchased_bytes };
+
+    let txn = w.db.begin().await.unwrap();
+    assert!(w.svc.grant_in(&txn, &paid).await.unwrap());
+    txn.rollback().await.unwrap();
+    assert_eq!(purchased().await, 0, "rolled back with the caller");
+
+    let txn = w.db.begin().await.unwrap();
+    assert!(w.svc.grant_in(&txn, &paid).await.unwrap());
+    txn.commit().await.unwrap();
+    assert_eq!(purchased().await, 3 * GIB);
+
+    let txn = w.db.begin().await.unwrap();
+    assert!(
+        !w.svc.grant_in(&txn, &paid).await.unwrap(),
+        "the key applied once"
+    );
+    txn.commit().await.unwrap();
+    assert!(!w.grant(1, 3 * GIB, 30, "order:42").await);
+    assert_eq!(purchased().await, 3 * GIB);
+    let bad = Grant {
+        idempotency_key: "sync:1:1".into(),
+        ..paid
+    };
+    assert!(matches!(
+        w.svc.grant_in(&w.db, &bad).await,
+        Err(QuotaError::InvalidGrant(_))
+    ));
+}
+
+/// Issue 15 item 1 at the module: a device whose host entry already counted gigabytes is
+/// metered from the login on (`meter_from_now` before its registration), not from zero.
+#[tokio::test]
+async fn a_device_is_metered_from_its_login_not_from_its_host_entrys_start() {
+    let w = world(QuotaSettings::default()).await;
+    support::add_user(&w.db, 1).await;
+    support::add_user(&w.db, 2).await;
+    w.host(1, 5_300_000_000);
+    // A run before the login: the MAC is nobody's, nothing is charged.
+    w.svc.sync_once().await.unwrap();
+    w.svc.meter_from_now(UserId(1), mac(1)).await.unwrap();
+    w.devices
+        .register_for_login(UserId(1), mac(1), Some(ip(1)), Takeover::default())
+        .await
+        .unwrap();
+    w.traffic(1, 1_234_567);
+    let s = w.svc.sync_once().await.unwrap();
+    assert_eq!(s.bytes_counted, 1_234_567, "{s:?}");
+    assert_eq!(w.used(1).await, 1_234_567);
+
+    // The owner logging in again keeps counting from the baseline: bytes since the last run
+    // are still theirs.
+    w.traffic(1, 1_000);
+    w.svc.meter_from_now(UserId(1), mac(1)).await.unwrap();
+    w.svc.sync_once().await.unwrap();
+    assert_eq!(w.used(1).await, 1_235_567);
+
+    // Taken over: the new owner starts from the takeover.
+    w.traffic(1, 77);
+    w.svc.meter_from_now(UserId(2), mac(1)).await.unwrap();
+    w.devices
+        .register_for_login(
+            UserId(2),
+            mac(1),
+            Some(ip(1)),
+            Takeover {
+                confirmed: true,
+                owner_online: false,
+            },
+        )
+        .await
+        .unwrap();
+    w.traffic(1, 500);
+    w.svc.sync_once().await.unwrap();
+    assert_eq!(w.used(2).await, 500);
+    assert_eq!(w.used(1).await, 1_235_567);
+}
+
 trait NowUtc {
     fn now_utc(&self) -> chrono::DateTime<chrono::Utc>;
 }
