@@ -6,9 +6,9 @@
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
-use lpsaring_routeros_sim::Menu;
+use lpsaring_routeros_sim::{Menu, NewHost};
 use lpsaring_tests::{TestApp, spawn_app_with};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PHONE: &str = "081234567001";
 const ADMIN_PHONE: &str = "081234567009";
@@ -53,7 +53,23 @@ pub(crate) async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i
 /// Logs `phone` in from the hotspot device (`MAC`, `IP`) and returns its access token.
 pub(crate) async fn login_on_hotspot(app: &TestApp, phone: &str) -> String {
     app.phone_on_hotspot(MAC, IP);
-    let res = app.login_by_code(phone, Some((IP, MAC))).await;
+    login_from_device(app, phone, false).await
+}
+
+/// Logs `phone` in from the device already on the hotspot (`MAC`, `IP`), confirming a takeover
+/// when asked to, and returns its access token.
+async fn login_from_device(app: &TestApp, phone: &str, confirm_takeover: bool) -> String {
+    let code = app.request_code(phone).await;
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-otp"))
+        .json(&json!({
+            "phone_number": phone, "otp": code, "client_ip": IP, "client_mac": MAC,
+            "confirm_device_takeover": confirm_takeover,
+        }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let token = lpsaring_tests::set_cookie(&res, "auth_token").expect("an auth_token cookie");
     let body: Value = res.json().await.unwrap();
@@ -308,4 +324,72 @@ async fn sync_once_while_the_service_runs_points_to_the_http_trigger() {
     let admin = admin_token(&app).await;
     let (status, run) = admin_sync(&app, Some(&admin)).await;
     assert_eq!(status, 200, "{run}");
+}
+
+/// Issue 15 item 1: the router's counters before a login are not the user's. A phone whose
+/// host entry already counted 5.3 GB logs in; only the bytes after the login are charged. The
+/// same holds for a device taken over from another user and for one registered again after it
+/// was removed (its bytes while removed belong to nobody).
+#[tokio::test]
+async fn only_bytes_after_the_login_are_charged() {
+    let app = app().await;
+    let first = user_with_quota(&app, PHONE, 10 * GIB).await;
+    let second = user_with_quota(&app, "081234567002", 10 * GIB).await;
+    let used = |user: i64| {
+        let quota = app.app.quota.clone();
+        async move { quota.show(UserId(user)).await.unwrap().used_bytes }
+    };
+    let traffic = |bytes: u64| {
+        assert!(
+            app.sim
+                .with_state(|s| s.add_traffic(MAC, bytes / 3, bytes - bytes / 3, 30))
+        );
+    };
+    let sync = || async { app.app.quota.sync_once().await.unwrap() };
+    // Past the OTP cooldown and the previous owner's online window.
+    let later = || app.clock.advance(chrono::Duration::minutes(15));
+
+    app.sim
+        .add_host(&NewHost {
+            mac: MAC.to_owned(),
+            address: IP.to_owned(),
+            bytes_in: 1_300_000_000,
+            bytes_out: 4_000_000_000,
+            uptime_secs: 86_400,
+            server: Some("hotspot1".to_owned()),
+            with_lease: true,
+        })
+        .unwrap();
+    // A run while nobody owns the device charges nobody and keeps no baseline for it.
+    sync().await;
+    login_from_device(&app, PHONE, false).await;
+    traffic(7_654_321);
+    let run = sync().await;
+    assert_eq!(run.bytes_counted, 7_654_321, "{run:?}");
+    assert_eq!(used(first).await, 7_654_321);
+
+    // Taken over by another user: the new owner pays only from the takeover on.
+    traffic(1_000);
+    sync().await;
+    later();
+    traffic(2_000_000);
+    login_from_device(&app, "081234567002", true).await;
+    traffic(333_333);
+    sync().await;
+    assert_eq!(used(first).await, 7_654_321 + 1_000);
+    assert_eq!(used(second).await, 333_333);
+
+    // Removed, used while nobody owned it, registered again: only the bytes after that login.
+    app.app
+        .devices
+        .remove(UserId(second), MAC.parse().unwrap())
+        .await
+        .unwrap();
+    traffic(4_000_000);
+    later();
+    login_from_device(&app, "081234567002", false).await;
+    traffic(55_555);
+    sync().await;
+    assert_eq!(used(second).await, 333_333 + 55_555);
+    assert_eq!(used(first).await, 7_654_321 + 1_000);
 }

@@ -196,6 +196,13 @@ impl Captive {
             let window = Duration::seconds(self.d.devices.policy().online_window_secs);
             takeover.owner_online = self.d.clock.now() - existing.last_seen_at < window;
         }
+        // Only bytes from now on are this user's: the device's counters so far become its
+        // baseline before it is registered, so no sync run meets it registered without one.
+        self.d
+            .access
+            .meter_from_now(user.id, mac)
+            .await
+            .map_err(AuthError::Internal)?;
         Ok(self
             .d
             .devices

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus, RouterPlacement};
 use lpsaring_kernel::ports::users::UserFacts;
+use lpsaring_kernel::{Mac, UserId};
 
 use crate::service::Service;
 use crate::status;
@@ -12,6 +13,12 @@ use crate::status;
 impl AccessPolicy for Service {
     async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String> {
         self.status_for(user).await.map_err(|e| e.to_string())
+    }
+
+    async fn meter_from_now(&self, user: UserId, mac: Mac) -> Result<(), String> {
+        Service::meter_from_now(self, user, mac)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     fn placement(&self, status: AccessStatus) -> RouterPlacement {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::router::BindingType;
 use super::users::UserFacts;
+use crate::{Mac, UserId};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, salvo::oapi::ToSchema,
@@ -77,6 +78,12 @@ pub trait AccessPolicy: Send + Sync {
     async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String>;
     /// Router state for a status (names come from settings).
     fn placement(&self, status: AccessStatus) -> RouterPlacement;
+    /// Called before a login registers `mac` to `user`: only bytes the router counts from now
+    /// on may be charged to them (quota records the host entry's counters as the device's
+    /// baseline). Without quota nothing is metered.
+    async fn meter_from_now(&self, _user: UserId, _mac: Mac) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The policy before quota exists: account facts only, default list and profile names.
