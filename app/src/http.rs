@@ -114,11 +114,10 @@ impl Handler for RequestContext {
             header(req, "cf-connecting-ip"),
             header(req, "x-forwarded-for"),
         );
-        let https = if trusted_peer {
-            header(req, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"))
-        } else {
-            req.uri().scheme_str() == Some("https")
-        };
+        // We listen on plain TCP: only a trusted proxy can tell us the client used HTTPS. The
+        // request target's own scheme (`GET https://…` in absolute form) is the client's claim.
+        let https = trusted_peer
+            && header(req, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
         web::set_request_id(depot, id.clone());
         if let Some(ip) = client {
             web::set_client_ip(depot, ip);
@@ -198,7 +197,9 @@ async fn switch_language(req: &mut Request, res: &mut Response) {
                 .strip_prefix("http://")
                 .or_else(|| r.strip_prefix("https://"))?;
             let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            (authority == host).then(|| without_lang_param(&format!("/{path}")))
+            let back = format!("/{path}");
+            // `http://host//evil.example/x` has our host but a path browsers read as a site.
+            (authority == host && web::is_local_path(&back)).then(|| without_lang_param(&back))
         })
         .unwrap_or_else(|| "/".to_owned());
     res.render(Redirect::other(back));
@@ -380,8 +381,67 @@ pub fn service(app: &App) -> Service {
 
 /// [`service`] with `extra` routes mounted beside the others (tests mount probes here).
 pub fn service_with(app: &App, extra: Router) -> Service {
+    let router = routes(app, extra);
+    let doc = OpenApi::new("lpsaring", env!("CARGO_PKG_VERSION")).merge_router(&router);
+    let router = router.unshift(doc.into_router("/api/openapi.json"));
+    Service::new(router)
+        .hoop(RequestContext {
+            trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
+            max_body_bytes: app.settings.http.max_body_bytes,
+        })
+        // The one origin/CSRF check for every module's state changes, before any session is
+        // refreshed; then who the caller is, for the kernel's guards.
+        .hoop(app.sessions.csrf())
+        .hoop(lpsaring_auth::SessionHoop::new(app.sessions.clone()))
+        .catcher(Catcher::default().hoop(render_error))
+}
+
+/// Every method and path the service answers (path parameters as `{name}`), for tests that walk
+/// the route table: the OpenAPI document must list each one under `/api`, and each state change
+/// must pass the origin check.
+pub fn route_table(app: &App) -> Vec<(salvo::http::Method, String)> {
+    fn walk(
+        router: &Router,
+        prefix: &str,
+        method: Option<&salvo::http::Method>,
+        out: &mut Vec<(salvo::http::Method, String)>,
+    ) {
+        let mut path = prefix.to_owned();
+        let mut method = method.cloned();
+        for filter in &router.filters {
+            match filter.info() {
+                salvo::routing::FilterInfo::Path(p) => {
+                    let p = p.trim_matches('/');
+                    if !p.is_empty() {
+                        path = format!("{}/{p}", path.trim_end_matches('/'));
+                    }
+                }
+                salvo::routing::FilterInfo::Method(m) => method = Some(m),
+                _ => {}
+            }
+        }
+        if router.goal.is_some()
+            && let Some(m) = &method
+        {
+            let path = if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path.clone()
+            };
+            out.push((m.clone(), path));
+        }
+        for child in &router.routers {
+            walk(child, &path, method.as_ref(), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&routes(app, Router::new()), "", None, &mut out);
+    out
+}
+
+fn routes(app: &App, extra: Router) -> Router {
     let api = Router::with_path("api").push(Router::with_path("system/client").get(client_info));
-    let router = Router::new()
+    Router::new()
         .hoop(CatchPanic::new())
         .push(extra)
         .push(lpsaring_auth::router(app.auth.clone()))
@@ -396,19 +456,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
                 .get(readyz),
         )
         .push(api)
-        .get(landing);
-    let doc = OpenApi::new("lpsaring", env!("CARGO_PKG_VERSION")).merge_router(&router);
-    let router = router.unshift(doc.into_router("/api/openapi.json"));
-    Service::new(router)
-        .hoop(RequestContext {
-            trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
-            max_body_bytes: app.settings.http.max_body_bytes,
-        })
-        // The one origin/CSRF check for every module's state changes, before any session is
-        // refreshed; then who the caller is, for the kernel's guards.
-        .hoop(app.sessions.csrf())
-        .hoop(lpsaring_auth::SessionHoop::new(app.sessions.clone()))
-        .catcher(Catcher::default().hoop(render_error))
+        .get(landing)
 }
 
 #[cfg(test)]

@@ -15,3 +15,4 @@ mod quota;
 mod sessions;
 mod startup;
 mod system;
+mod web;

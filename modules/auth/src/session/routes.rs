@@ -290,7 +290,7 @@ struct AdminLoginTemplate<'a> {
 /// Only same-site relative paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if lpsaring_kernel::web::is_local_path(n) => n.to_owned(),
         _ => "/admin".to_owned(),
     }
 }

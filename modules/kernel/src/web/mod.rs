@@ -30,6 +30,16 @@ pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
+/// A path on this site that a redirect may follow: one leading `/` (never `//host` or `/\host`,
+/// which browsers read as another site) and no control characters.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+}
+
 /// Percent-encodes a path-and-query for a query parameter (`next=`, `link-orig=`); `/` stays.
 pub fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -120,6 +130,15 @@ pub fn set_current_user(depot: &mut Depot, user: crate::UserId, role: crate::por
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_single_slash_paths_are_local() {
+        assert!(is_local_path("/captive?ip=1"));
+        assert!(!is_local_path("//evil.example/x"));
+        assert!(!is_local_path("/\\evil.example"));
+        assert!(!is_local_path("https://evil.example"));
+        assert!(!is_local_path("/a\r\nb"));
+    }
 
     #[test]
     fn next_is_encoded() {
