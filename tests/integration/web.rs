@@ -79,10 +79,7 @@ async fn no_cookie_state_change_under_api_answers_a_foreign_origin() {
     for (method, path) in &writes {
         for origin in ["http://evil.example", "null"] {
             let res = client()
-                .request(
-                    reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(),
-                    app.url(&concrete(path)),
-                )
+                .request(method.clone(), app.url(&concrete(path)))
                 .header("cookie", &cookies)
                 .header("origin", origin)
                 .header("content-type", "application/json")
