@@ -215,6 +215,7 @@ pub async fn build_with_clock(
         },
         users: users.clone(),
         store: store.clone() as Arc<dyn EphemeralStore>,
+        access: access.clone(),
     }));
     let auth = Arc::new(lpsaring_auth::Service::new(lpsaring_auth::Deps {
         users: users.clone(),

@@ -699,3 +699,43 @@ async fn names_with_control_bidi_or_only_invisible_characters_are_refused() {
         .unwrap();
     assert_eq!(stored.name, "Budi Santoso");
 }
+
+/// Issue 15 item 3: one status everywhere. A user without quota is `habis` for `/api/auth/me`,
+/// the connected page and `/api/users/me/quota` alike, and the connected page says what that
+/// means instead of "connected to the internet".
+#[tokio::test]
+async fn me_the_connected_page_and_my_quota_agree_on_habis() {
+    let app = spawn_app().await;
+    user_without_quota(&app, PHONE, true).await;
+    let res = app.login_by_code(PHONE, None).await;
+    assert_eq!(res.status(), 200);
+    let token = lpsaring_tests::set_cookie(&res, "auth_token").expect("an auth_token cookie");
+    let cookie = format!("auth_token={token}");
+    let get = |path: &str| {
+        app.http
+            .get(app.url(path))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+    };
+    let me: Value = get("/api/auth/me").await.unwrap().json().await.unwrap();
+    assert_eq!(me["access_status"], "habis", "{me}");
+    let quota: Value = get("/api/users/me/quota")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quota["status"], "habis", "{quota}");
+    let page = get("/captive/terhubung")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("terhubung ke internet"), "{page}");
+    assert!(page.contains("Kuota habis"), "{page}");
+    assert!(page.contains("href=\"/policy/habis\""), "{page}");
+    // Nobody logged in: the page claims nothing about the internet either.
+    let anonymous = app.get("/captive/terhubung").await.text().await.unwrap();
+    assert!(!anonymous.contains("terhubung ke internet"), "{anonymous}");
+}

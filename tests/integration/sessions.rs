@@ -137,7 +137,8 @@ async fn expired_access_token_is_refreshed_on_me_with_new_cookies_on_that_respon
     assert_eq!(body["phone_number"], "+6281100000001");
     assert_eq!(body["role"], "USER");
     assert_eq!(body["approval_status"], "APPROVED");
-    assert_eq!(body["access_status"], "ok");
+    // The access policy's answer: an approved user without any quota is out of quota.
+    assert_eq!(body["access_status"], "habis");
 
     // The new pair works as it is, without another rotation.
     let res = client()

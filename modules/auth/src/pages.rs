@@ -71,6 +71,10 @@ pub struct LoginView<'a> {
 pub struct ConnectedTexts {
     pub title: &'static str,
     pub body: &'static str,
+    /// What to do about a status that keeps the user offline or slowed.
+    pub action: Option<&'static str>,
+    /// Whether the page may say the device is online (the `ok` style).
+    pub online: bool,
     pub continue_label: &'static str,
     pub hotspot_hint: &'static str,
     pub hotspot_button: &'static str,
@@ -78,21 +82,51 @@ pub struct ConnectedTexts {
 }
 
 impl ConnectedTexts {
-    pub fn new(lang: Lang) -> Self {
+    /// Texts for a user in `status`; `None` when no session says who is asking (a bookmark):
+    /// the page then says only that the login went through, never "connected to the internet".
+    pub fn new(lang: Lang, status: Option<AccessStatus>) -> Self {
         let t = |text: Text| text.get(lang);
+        let (title, body, action, online) = match status {
+            Some(AccessStatus::Ok | AccessStatus::Unlimited) => (
+                Text::new("Terhubung", "Connected"),
+                Text::new(
+                    "Perangkat Anda sudah terhubung ke internet.",
+                    "Your device is connected to the internet.",
+                ),
+                None,
+                true,
+            ),
+            Some(other) => {
+                // The policy page's words: what the status means and what to do.
+                let (title, body, action) = status_texts(other).unwrap_or((
+                    Text::new("Masuk selesai", "Logged in"),
+                    Text::new("Anda sudah masuk.", "You are logged in."),
+                    Text::new("", ""),
+                ));
+                (title, body, Some(action), other == AccessStatus::Fup)
+            }
+            None => (
+                Text::new("Masuk selesai", "Logged in"),
+                Text::new("Anda sudah masuk.", "You are logged in."),
+                None,
+                false,
+            ),
+        };
         Self {
-            title: t(Text::new("Terhubung", "Connected")),
-            body: t(Text::new(
-                "Perangkat Anda sudah terhubung ke internet.",
-                "Your device is connected to the internet.",
-            )),
+            title: t(title),
+            body: t(body),
+            action: action.map(t).filter(|a| !a.is_empty()),
+            online,
             continue_label: t(Text::new("Lanjutkan", "Continue")),
             hotspot_hint: t(Text::new(
                 "Sebentar, menyelesaikan masuk ke hotspot…",
                 "One moment, finishing the hotspot login…",
             )),
             hotspot_button: t(Text::new("Selesaikan masuk", "Finish logging in")),
-            status_link: t(Text::new("Lihat status akun", "See your account status")),
+            status_link: t(Text::new(
+                "Apa artinya dan apa yang harus dilakukan",
+                "What this means and what to do",
+            )),
         }
     }
 }
@@ -164,9 +198,10 @@ struct PolicyView {
     login: &'static str,
 }
 
-/// What a status means and what to do about it.
-pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
-    let (title, body, action) = match status {
+/// Title, meaning and what to do for a status that is not plain `ok`; shared by the policy pages
+/// and the connected page so both say the same.
+fn status_texts(status: AccessStatus) -> Option<(Text, Text, Text)> {
+    Some(match status {
         AccessStatus::Blocked => (
             Text::new("Akun diblokir", "Account blocked"),
             Text::new(
@@ -223,7 +258,12 @@ pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
             ),
         ),
         AccessStatus::Ok | AccessStatus::Unlimited => return None,
-    };
+    })
+}
+
+/// What a status means and what to do about it.
+pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
+    let (title, body, action) = status_texts(status)?;
     let body_html = PolicyView {
         title: title.get(lang),
         body: body.get(lang),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lpsaring_kernel::ports::access::AccessPolicy;
+use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
 use lpsaring_kernel::{ClientHints, Clock, EphemeralStore, Lang, Phone, UserId};
@@ -178,6 +178,15 @@ impl Service {
             .issue(&outcome.user, client.ip, client.user_agent())
             .await?;
         Ok(LoggedIn { outcome, session })
+    }
+
+    /// The network access status of a logged-in user (`None` for an unknown id): the access
+    /// policy's answer, as `/api/auth/me` gives it.
+    pub async fn status_of(&self, user: UserId) -> Result<Option<AccessStatus>, AuthError> {
+        match self.users.get(user).await? {
+            Some(facts) => Ok(Some(self.sessions.status_of(&facts).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Self-registration: the account waits for the operator's approval. Limited per client IP.

@@ -295,8 +295,6 @@ fn connected_page(
     ctx: &CaptiveContext,
     outcome: &LoginOutcome,
 ) -> lpsaring_kernel::ui::Page {
-    let t = ConnectedTexts::new(lang);
-    let title = t.title;
     let hotspot = match (&outcome.hotspot_login, &ctx.link_login_only) {
         (Some(creds), Some(action)) => Some(HotspotForm {
             action: action.clone(),
@@ -306,31 +304,44 @@ fn connected_page(
         }),
         _ => None,
     };
-    let status_path = (!matches!(outcome.status, AccessStatus::Ok | AccessStatus::Unlimited))
-        .then(|| format!("/policy/{}", outcome.status.as_str()));
+    render_connected(lang, Some(outcome.status), hotspot, ctx.link_orig.clone())
+}
+
+/// The connected page for a user in `status` (`None`: nobody logged in on this browser).
+fn render_connected(
+    lang: Lang,
+    status: Option<AccessStatus>,
+    hotspot: Option<HotspotForm>,
+    continue_to: Option<String>,
+) -> lpsaring_kernel::ui::Page {
+    let t = ConnectedTexts::new(lang, status);
+    let title = t.title;
+    let status_path = status
+        .filter(|s| !matches!(s, AccessStatus::Ok | AccessStatus::Unlimited))
+        .map(|s| format!("/policy/{}", s.as_str()));
     let view = ConnectedView {
         t,
         hotspot,
-        continue_to: ctx.link_orig.clone(),
+        continue_to,
         status_path,
     };
     page(lang, title, view.render_once())
 }
 
-/// `GET /captive/terhubung`: the connected page (also reachable directly after a login).
+/// `GET /captive/terhubung`: the connected page (also reachable directly after a login). It says
+/// what the logged-in user's status allows, never "connected" to a user who is out of quota.
 #[handler]
-pub(super) async fn connected(req: &mut Request) -> lpsaring_kernel::ui::Page {
+pub(super) async fn connected(req: &mut Request, depot: &mut Depot) -> lpsaring_kernel::ui::Page {
     let lang = Lang::of_request(req);
     let ctx = CaptiveContext::from_fields(|k| req.query::<String>(k));
-    let t = ConnectedTexts::new(lang);
-    let title = t.title;
-    let view = ConnectedView {
-        t,
-        hotspot: None,
-        continue_to: ctx.link_orig,
-        status_path: None,
+    let status = match (current_user(depot), service(depot)) {
+        (Some(user), Ok(svc)) => svc.status_of(user).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "connected page: status unknown");
+            None
+        }),
+        _ => None,
     };
-    page(lang, title, view.render_once())
+    render_connected(lang, status, None, ctx.link_orig)
 }
 
 /// `GET /policy/{status}`: what the state means and what to do.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lpsaring_kernel::client::user_agent;
-use lpsaring_kernel::ports::access::basic_status;
+use lpsaring_kernel::ports::access::AccessStatus;
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::csrf::{self, OriginVerdict};
@@ -131,12 +131,13 @@ pub struct MeOut {
     pub approval_status: String,
     pub is_active: bool,
     pub is_blocked: bool,
-    /// Network access from the account alone (blocked, inactive, ok) until quota refines it.
+    /// Network access now (ok, unlimited, fup, habis, expired, inactive, blocked): the access
+    /// policy's answer, the same as the connected page and `/api/users/me/quota` give.
     pub access_status: String,
 }
 
-impl From<&UserFacts> for MeOut {
-    fn from(u: &UserFacts) -> Self {
+impl MeOut {
+    fn new(u: &UserFacts, status: AccessStatus) -> Self {
         Self {
             id: u.id.0,
             phone_number: u.phone.as_str().to_owned(),
@@ -145,7 +146,7 @@ impl From<&UserFacts> for MeOut {
             approval_status: if u.approved { APPROVED } else { PENDING }.to_owned(),
             is_active: u.active,
             is_blocked: u.blocked,
-            access_status: basic_status(u).as_str().to_owned(),
+            access_status: status.as_str().to_owned(),
         }
     }
 }
@@ -193,7 +194,8 @@ async fn me_inner(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, A
         .get(user.id)
         .await?
         .ok_or(AuthError::Unauthorized)?;
-    Ok(Json(MeOut::from(&user)))
+    let status = sessions.status_of(&user).await?;
+    Ok(Json(MeOut::new(&user, status)))
 }
 
 /// Admin credentials. The password is never logged.
@@ -229,10 +231,11 @@ async fn admin_login_api(
             user_agent(req).as_deref(),
         )
         .await?;
+    let status = sessions.status_of(&user).await?;
     sessions.set_cookies(res, &session, is_https(depot));
     Ok(Json(AdminLoginOut {
         token: TokenOut::of(&session, &sessions),
-        user: MeOut::from(&user),
+        user: MeOut::new(&user, status),
     }))
 }
 

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use lpsaring_kernel::client::USER_AGENT_MAX;
+use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus};
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::web::Origins;
@@ -60,6 +61,9 @@ pub struct Deps {
     pub users: Arc<Users>,
     /// Rate-limit counters for admin login.
     pub store: Arc<dyn EphemeralStore>,
+    /// The one answer to "what may this user do on the network" (quota's, in the app), so
+    /// `/api/auth/me` says what the connected page and `/api/users/me/quota` say.
+    pub access: Arc<dyn AccessPolicy>,
 }
 
 /// A session handed to a client: always a fresh access token; a refresh token only when one was
@@ -82,6 +86,7 @@ pub struct Sessions {
     pub(crate) users: Arc<Users>,
     pub(crate) store: Arc<dyn EphemeralStore>,
     pub(crate) origins: Origins,
+    access_policy: Arc<dyn AccessPolicy>,
     pub(crate) csrf_key: [u8; 32],
     access: AccessTokens,
     /// SQLite has one writer at a time; queueing our own writers here is far cheaper than
@@ -155,6 +160,7 @@ impl Sessions {
             audit: deps.audit,
             users: deps.users,
             store: deps.store,
+            access_policy: deps.access,
             access,
         }
     }
@@ -172,6 +178,14 @@ impl Sessions {
 
     fn refresh_ttl(&self) -> Duration {
         Duration::days(self.settings.refresh_token_ttl_days.max(1))
+    }
+
+    /// The user's network access status now, from the access policy (quota's in the app).
+    pub async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, AuthError> {
+        self.access_policy
+            .status_of(user)
+            .await
+            .map_err(AuthError::Internal)
     }
 
     /// Checks an access token (cookie or bearer) against the current time.

@@ -71,6 +71,7 @@ async fn fixture() -> Fixture {
         origins: OriginSettings::default(),
         users: users.clone(),
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
+        access: Arc::new(lpsaring_kernel::ports::access::BasicAccessPolicy),
     }));
     Fixture {
         sessions,
