@@ -2,7 +2,7 @@
 //! against a SQLite file, a redb state file and a simulator until it is killed with SIGKILL.
 //! Prints one line per run so the parent can see what recovery did.
 //!
-//! Env: `QUOTA_CHILD_DB` (sqlite URL), `QUOTA_CHILD_STATE` (redb path), `QUOTA_CHILD_ROUTER`.
+//! Env: `QUOTA_CHILD_DB` (the test database URL: a SQLite file or Postgres), `QUOTA_CHILD_STATE` (redb path), `QUOTA_CHILD_ROUTER`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 

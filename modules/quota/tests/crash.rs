@@ -2,7 +2,8 @@
 //! back while this test generates traffic in the simulator and kills the child with SIGKILL at
 //! random moments, over and over (so some kills land between the journal write and the SQL
 //! commit, some between the commit and the promotion). At the end every byte the router counted
-//! for a registered device is accounted exactly once.
+//! for a registered device is accounted exactly once. On SQLite (a file both processes open) or,
+//! with `LPSARING_TEST_POSTGRES_URL`, on a fresh Postgres database.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lpsaring_devices::Takeover;
+use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{Mac, SystemClock, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
 use lpsaring_quota::QuotaSettings;
@@ -68,9 +70,11 @@ impl Rng {
 async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     let sim = Arc::new(Simulator::start(SimConfig::local()).await.unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display());
+    // A SQLite file the child opens too, or a fresh Postgres database.
+    let database = TestDatabase::in_dir(dir.path()).await;
+    let db_url = database.url().to_owned();
     let state_path = dir.path().join(STATE_FILE_NAME);
-    let db = sea_orm::Database::connect(&db_url).await.unwrap();
+    let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
 
     // Users, devices and hosts, set up through a service that is dropped before the child runs.

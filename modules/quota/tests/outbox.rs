@@ -11,9 +11,9 @@ use lpsaring_kernel::outbox::{self, Outbox, OutboxMessage};
 use lpsaring_kernel::ports::messenger::{
     GatewayError, GatewayErrorKind, MessageReceipt, Messenger,
 };
+use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{Clock, FakeClock, Phone};
 use lpsaring_migrations::{Migrator, MigratorTrait};
-use sea_orm::Database;
 
 /// Fails while `down` is set; records every delivered text.
 #[derive(Default)]
@@ -63,7 +63,8 @@ impl Messenger for FlakyGateway {
 
 #[tokio::test]
 async fn a_failing_then_recovering_gateway_delivers_each_message_once() {
-    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
     let clock = Arc::new(FakeClock::at_epoch_2026());
     let gateway = Arc::new(FlakyGateway::default());

@@ -1,5 +1,6 @@
-//! The quota service against real parts: in-memory SQLite with the real migrations, the redb
-//! state store on a temp file, and the RouterOS simulator over TCP through the real client.
+//! The quota service against real parts: in-memory SQLite (or a fresh Postgres database when
+//! `LPSARING_TEST_POSTGRES_URL` is set) with the real migrations, the redb state store on a temp
+//! file, and the RouterOS simulator over TCP through the real client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,6 +13,7 @@ use lpsaring_devices::Takeover;
 use lpsaring_kernel::outbox;
 use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::router::{HotspotUserSpec, OwnedComment};
+use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{FakeClock, Mac, UserId};
 use lpsaring_migrations::{Migrator, MigratorTrait};
 use lpsaring_quota::api::{AccessStatus, Grant, GrantSource};
@@ -20,7 +22,7 @@ use lpsaring_quota::{QuotaError, QuotaSettings, Service};
 use lpsaring_routeros::RouterOsClient;
 use lpsaring_routeros_sim::{Faults, Menu, NewHost, SimConfig, SimHandle, Simulator};
 use lpsaring_store::{STATE_FILE_NAME, Store};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tempfile::TempDir;
 
 struct World {
@@ -30,6 +32,8 @@ struct World {
     db: DatabaseConnection,
     clock: Arc<FakeClock>,
     _dir: TempDir,
+    /// Dropping it drops a Postgres test database.
+    _database: TestDatabase,
 }
 
 fn mac(n: u8) -> Mac {
@@ -42,7 +46,8 @@ fn ip(n: u8) -> Ipv4Addr {
 
 async fn world(settings: QuotaSettings) -> World {
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
-    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let database = TestDatabase::fresh().await;
+    let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
     let clock = Arc::new(FakeClock::at_epoch_2026());
     let dir = tempfile::tempdir().unwrap();
@@ -63,6 +68,7 @@ async fn world(settings: QuotaSettings) -> World {
         db,
         clock,
         _dir: dir,
+        _database: database,
     }
 }
 
@@ -192,7 +198,7 @@ async fn traffic_is_counted_exactly_and_a_steady_run_writes_nothing() {
     );
     let ledger =
         w.db.query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
+            w.db.get_database_backend(),
             "SELECT COUNT(*) AS n FROM quota_ledger WHERE source = 'sync'",
         ))
         .await
@@ -622,7 +628,7 @@ async fn history_purge_drops_old_sync_rows_and_keeps_grants_and_daily_usage() {
         "the purchase stays"
     );
     assert_eq!(
-        count("SELECT COALESCE(SUM(bytes), 0) FROM usage_daily").await,
+        count("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM usage_daily").await,
         600,
         "daily usage stays"
     );
