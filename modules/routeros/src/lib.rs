@@ -13,6 +13,7 @@
 
 mod apply;
 mod client;
+mod config;
 mod health;
 mod ops;
 pub mod parse;

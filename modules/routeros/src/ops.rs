@@ -12,8 +12,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lpsaring_kernel::Mac;
 use lpsaring_kernel::ports::router::{
-    AddressListEntry, BindingType, HostEntry, HotspotUser, HotspotUserSpec, IpBinding,
-    OwnedComment, ProfileCheck, Router, RouterError, RouterHealth, RouterWrite, Snapshot,
+    AddressListEntry, BindingType, ConfigMenu, ConfigRow, ConfigWrite, HostEntry, HotspotUser,
+    HotspotUserSpec, IpBinding, OwnedComment, ProfileCheck, Router, RouterError, RouterHealth,
+    RouterWrite, Snapshot,
 };
 
 use crate::apply::check_ours;
@@ -446,6 +447,14 @@ impl Router for RouterOsClient {
         writes: Vec<RouterWrite>,
     ) -> Result<Vec<Result<(), RouterError>>, RouterError> {
         self.apply_writes(&writes).await
+    }
+
+    async fn config_rows(&self, menu: ConfigMenu) -> Result<Vec<ConfigRow>, RouterError> {
+        self.read_config(menu).await
+    }
+
+    async fn apply_config(&self, writes: Vec<ConfigWrite>) -> Result<(), RouterError> {
+        self.write_config(writes).await
     }
 }
 

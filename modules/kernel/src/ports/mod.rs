@@ -7,6 +7,7 @@ pub mod audit;
 pub mod messenger;
 pub mod payment;
 pub mod router;
+pub mod router_config;
 pub mod users;
 
 pub use access::{AccessPolicy, AccessStatus, RouterPlacement};

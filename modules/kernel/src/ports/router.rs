@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{Mac, UserId};
 
+pub use super::router_config::{ConfigMenu, ConfigRow, ConfigWrite};
+
 /// Prefix that marks router rows owned by lpsaring.
 pub const COMMENT_PREFIX: &str = "lpsaring|";
 
@@ -375,6 +377,26 @@ pub trait Router: Send + Sync {
         &self,
         writes: Vec<RouterWrite>,
     ) -> Result<Vec<Result<(), RouterError>>, RouterError>;
+
+    /// Every row of a configuration menu (router set-up compares them with what it wants).
+    /// The default answers that this router cannot be set up from the portal.
+    async fn config_rows(&self, menu: ConfigMenu) -> Result<Vec<ConfigRow>, RouterError> {
+        Err(RouterError::Protocol(format!(
+            "{} is not readable through this router",
+            menu.path()
+        )))
+    }
+
+    /// Applies configuration writes in order, stopping at the first failure. A `Set` on a row
+    /// whose comment is not ours fails with [`RouterError::NotOurs`] before anything is sent.
+    async fn apply_config(&self, writes: Vec<ConfigWrite>) -> Result<(), RouterError> {
+        match writes.first() {
+            None => Ok(()),
+            Some(_) => Err(RouterError::Protocol(
+                "this router cannot be set up from the portal".into(),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

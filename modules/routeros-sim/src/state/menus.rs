@@ -19,10 +19,17 @@ pub enum Menu {
     AddressList,
     Arp,
     Lease,
+    WalledGarden,
+    WalledGardenIp,
+    FirewallFilter,
+    UserGroup,
+    SystemUser,
+    HotspotProfile,
+    HotspotServer,
 }
 
 impl Menu {
-    pub const ALL: [Menu; 8] = [
+    pub const ALL: [Menu; 15] = [
         Menu::Host,
         Menu::Active,
         Menu::IpBinding,
@@ -31,6 +38,13 @@ impl Menu {
         Menu::AddressList,
         Menu::Arp,
         Menu::Lease,
+        Menu::WalledGarden,
+        Menu::WalledGardenIp,
+        Menu::FirewallFilter,
+        Menu::UserGroup,
+        Menu::SystemUser,
+        Menu::HotspotProfile,
+        Menu::HotspotServer,
     ];
 
     pub fn path(self) -> &'static str {
@@ -43,6 +57,13 @@ impl Menu {
             Menu::AddressList => "/ip/firewall/address-list",
             Menu::Arp => "/ip/arp",
             Menu::Lease => "/ip/dhcp-server/lease",
+            Menu::WalledGarden => "/ip/hotspot/walled-garden",
+            Menu::WalledGardenIp => "/ip/hotspot/walled-garden/ip",
+            Menu::FirewallFilter => "/ip/firewall/filter",
+            Menu::UserGroup => "/user/group",
+            Menu::SystemUser => "/user",
+            Menu::HotspotProfile => "/ip/hotspot/profile",
+            Menu::HotspotServer => "/ip/hotspot",
         }
     }
 
@@ -107,6 +128,52 @@ impl Menu {
                 "lease-time",
                 "address-lists",
                 "block-access",
+                "comment",
+                "disabled",
+            ],
+            Menu::WalledGarden => &[
+                "dst-host", "dst-port", "path", "server", "action", "comment", "disabled",
+            ],
+            Menu::WalledGardenIp => &[
+                "dst-address",
+                "dst-address-list",
+                "dst-port",
+                "protocol",
+                "server",
+                "action",
+                "comment",
+                "disabled",
+            ],
+            Menu::FirewallFilter => &[
+                "chain",
+                "action",
+                "src-address-list",
+                "dst-address-list",
+                "dst-address",
+                "protocol",
+                "dst-port",
+                "hotspot",
+                "place-before",
+                "comment",
+                "disabled",
+            ],
+            Menu::UserGroup => &["name", "policy", "comment"],
+            Menu::SystemUser => &[
+                "name", "group", "password", "address", "comment", "disabled",
+            ],
+            Menu::HotspotProfile => &[
+                "name",
+                "hotspot-address",
+                "dns-name",
+                "html-directory",
+                "login-by",
+                "comment",
+            ],
+            Menu::HotspotServer => &[
+                "name",
+                "interface",
+                "address-pool",
+                "profile",
                 "comment",
                 "disabled",
             ],
@@ -296,7 +363,11 @@ impl SimState {
                     ("bytes-out".into(), "0".into()),
                 ]);
             }
-            Menu::UserProfile => {
+            Menu::UserProfile
+            | Menu::UserGroup
+            | Menu::SystemUser
+            | Menu::HotspotProfile
+            | Menu::HotspotServer => {
                 let name = get(&props, "name")
                     .ok_or_else(|| trap(Some(1), "missing value of argument name"))?;
                 if self
@@ -306,7 +377,41 @@ impl SimState {
                 {
                     return Err(trap(Some(1), "failure: already have such name"));
                 }
-                defaults(&mut props, &[("shared-users", "1"), ("default", "false")]);
+                match menu {
+                    Menu::UserProfile => {
+                        defaults(&mut props, &[("shared-users", "1"), ("default", "false")]);
+                    }
+                    Menu::UserGroup => defaults(&mut props, &[("policy", "read")]),
+                    Menu::SystemUser => {
+                        let group = get(&props, "group").unwrap_or_else(|| "read".into());
+                        if self
+                            .table(Menu::UserGroup)
+                            .find(|r| r.get("name") == Some(group.as_str()))
+                            .is_none()
+                        {
+                            return Err(trap(
+                                Some(1),
+                                format!("input does not match any value of group: {group}"),
+                            ));
+                        }
+                        defaults(&mut props, &[("group", "read"), ("disabled", "false")]);
+                    }
+                    _ => defaults(&mut props, &[("default", "false")]),
+                }
+            }
+            Menu::WalledGarden => {
+                defaults(&mut props, &[("action", "allow"), ("disabled", "false")]);
+            }
+            Menu::WalledGardenIp => {
+                defaults(&mut props, &[("action", "accept"), ("disabled", "false")]);
+            }
+            Menu::FirewallFilter => {
+                if get(&props, "chain").is_none() {
+                    return Err(trap(Some(1), "missing value of argument chain"));
+                }
+                // `place-before` positions the rule; it is not a property of the rule.
+                props.retain(|(k, _)| k != "place-before");
+                defaults(&mut props, &[("action", "accept"), ("disabled", "false")]);
             }
             Menu::AddressList => {
                 let list = get(&props, "list")

@@ -57,6 +57,37 @@ impl Default for SimState {
             ("shared-users".into(), "1".into()),
             ("default".into(), "true".into()),
         ]);
+        // What a router out of the box has: the built-in groups, the admin user and the
+        // default hotspot server profile.
+        for (name, policy) in [
+            (
+                "read",
+                "local,telnet,ssh,reboot,read,test,winbox,password,web,sniff,sensitive,api,romon,rest-api",
+            ),
+            (
+                "write",
+                "local,telnet,ssh,reboot,read,write,test,winbox,password,web,sniff,sensitive,api,romon,rest-api",
+            ),
+            (
+                "full",
+                "local,telnet,ssh,ftp,reboot,read,write,policy,test,winbox,password,web,sniff,sensitive,api,romon,rest-api",
+            ),
+        ] {
+            state.table_mut(Menu::UserGroup).insert(vec![
+                ("name".into(), name.into()),
+                ("policy".into(), policy.into()),
+            ]);
+        }
+        state.table_mut(Menu::SystemUser).insert(vec![
+            ("name".into(), "admin".into()),
+            ("group".into(), "full".into()),
+            ("disabled".into(), "false".into()),
+        ]);
+        state.table_mut(Menu::HotspotProfile).insert(vec![
+            ("name".into(), "default".into()),
+            ("html-directory".into(), "hotspot".into()),
+            ("default".into(), "true".into()),
+        ]);
         state
     }
 }
