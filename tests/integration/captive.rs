@@ -739,3 +739,41 @@ async fn me_the_connected_page_and_my_quota_agree_on_habis() {
     let anonymous = app.get("/captive/terhubung").await.text().await.unwrap();
     assert!(!anonymous.contains("terhubung ke internet"), "{anonymous}");
 }
+
+/// Issue 15 item 4 (part): the hotspot password is random per login (the router holds the latest
+/// one, an old one is worthless) and the answer carrying it is never cached.
+#[tokio::test]
+async fn the_hotspot_password_changes_at_every_login_and_is_never_cached() {
+    let app = spawn_app().await;
+    user_without_quota(&app, PHONE, true).await;
+    app.phone_on_hotspot("02:00:00:00:04:09", "10.5.54.9");
+    let mut passwords = Vec::new();
+    for _ in 0..2 {
+        let res = app
+            .login_by_code(PHONE, Some(("10.5.54.9", "02:00:00:00:04:09")))
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()
+                .get(reqwest::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        let body: Value = res.json().await.unwrap();
+        passwords.push(
+            body["hotspot_login"]["password"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        app.clock.advance(chrono::Duration::seconds(61));
+    }
+    assert_ne!(passwords[0], passwords[1]);
+    assert!(passwords.iter().all(|p| p.len() >= 16), "{passwords:?}");
+    let users = app.router_rows(Menu::User);
+    let on_router = users
+        .iter()
+        .find(|r| r.get("name") == Some(PHONE))
+        .and_then(|r| r.get("password"));
+    assert_eq!(on_router, Some(passwords[1].as_str()));
+}

@@ -10,6 +10,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use lpsaring_devices::Takeover;
 use lpsaring_devices::api::Registration;
@@ -17,10 +19,10 @@ use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus};
 use lpsaring_kernel::ports::router::{BindingType, HotspotUserSpec, OwnedComment, Router};
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::{Clock, Mac, Phone, UserId};
+use rand::RngCore;
 
 use crate::error::AuthError;
 use crate::otp::Otp;
-use crate::secrets::keyed_hash;
 use crate::users::{LoginMethod, Users};
 
 /// Everything a login attempt brings.
@@ -70,11 +72,19 @@ pub struct CaptiveDeps {
     pub router: Arc<dyn Router>,
     pub access: Arc<dyn AccessPolicy>,
     pub clock: Arc<dyn Clock>,
-    pub hotspot_key: [u8; 32],
 }
 
 pub struct Captive {
     d: CaptiveDeps,
+}
+
+/// A fresh hotspot password for one binding: 96 random bits, set on the router's hotspot user at
+/// each login and kept nowhere else, so a password seen once (a cached page, a hostile
+/// `link-login-only`) is worthless after the next login.
+fn new_hotspot_password() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Refuses users who may not log in at all, with a message saying what to do.
@@ -93,11 +103,6 @@ pub fn ensure_may_log_in(user: &UserFacts) -> Result<(), AuthError> {
 impl Captive {
     pub fn new(deps: CaptiveDeps) -> Self {
         Self { d: deps }
-    }
-
-    /// The hotspot password of a user: derived, never stored, stable across restarts.
-    pub fn hotspot_password(&self, user: UserId) -> String {
-        keyed_hash(&self.d.hotspot_key, user.0.to_string().as_bytes())[..12].to_owned()
     }
 
     pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome, AuthError> {
@@ -241,7 +246,7 @@ impl Captive {
         let hotspot_login = if placement.binding == BindingType::Regular {
             let credentials = HotspotCredentials {
                 username: user.phone.local_form(),
-                password: self.hotspot_password(user.id),
+                password: new_hotspot_password(),
             };
             self.d
                 .router

@@ -60,7 +60,6 @@ impl Service {
             router: deps.router,
             access: deps.access,
             clock: deps.clock,
-            hotspot_key: deps.keys.derive("hotspot"),
         }));
         Self {
             users,

@@ -166,6 +166,7 @@ pub(super) async fn verify_otp(
         .await
         .map_err(|refused| ApiError::from(refused.error))?;
     svc.sessions.set_cookies(res, &done.session, client.https);
+    super::no_store(res);
     let outcome = done.outcome;
     let redirect = match ctx.link_orig {
         Some(orig) => format!("/captive/terhubung?link-orig={}", encode_component(&orig)),

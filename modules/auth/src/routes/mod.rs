@@ -28,6 +28,15 @@ fn refresh_cookie(req: &Request) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// A login answer carries session cookies and possibly the hotspot password: no cache (a
+/// browser's, a proxy's) may keep it.
+fn no_store(res: &mut Response) {
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("no-store"),
+    );
+}
+
 /// Every route of auth's login half. State changes need no guard of their own for CSRF: the
 /// kernel's origin check runs for every one of them.
 pub fn router() -> Router {

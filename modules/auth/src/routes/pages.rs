@@ -262,6 +262,7 @@ impl Handler for VerifyCodeForm {
         match svc.login(input, &client).await {
             Ok(done) => {
                 svc.sessions.set_cookies(res, &done.session, client.https);
+                super::no_store(res);
                 res.render(connected_page(lang, &ctx, &done.outcome));
             }
             Err(refused) => {
