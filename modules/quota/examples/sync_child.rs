@@ -2,7 +2,8 @@
 //! against a SQLite file, a redb state file and a simulator until it is killed with SIGKILL.
 //! Prints one line per run so the parent can see what recovery did.
 //!
-//! Env: `QUOTA_CHILD_DB` (the test database URL: a SQLite file or Postgres), `QUOTA_CHILD_STATE` (redb path), `QUOTA_CHILD_ROUTER`.
+//! Env: `QUOTA_CHILD_DB` (the test database URL: a SQLite file or Postgres), `QUOTA_CHILD_STATE`
+//! (redb path), `QUOTA_CHILD_ROUTER`, `QUOTA_CHILD_USERS` (users 1..=n exist).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -24,13 +25,20 @@ async fn main() {
     let db = sea_orm::Database::connect(&db_url).await.unwrap();
     let clock = Arc::new(SystemClock);
     let store = Store::open(state, clock.clone()).await.unwrap();
-    let (svc, _) = support::service(
+    let users: i64 = std::env::var("QUOTA_CHILD_USERS")
+        .expect("QUOTA_CHILD_USERS")
+        .parse()
+        .unwrap();
+    let (svc, _, directory) = support::service(
         db,
         clock,
         Arc::new(store),
         &router,
         QuotaSettings::default(),
     );
+    for user in 1..=users {
+        directory.remember(user);
+    }
     let mut out = std::io::stdout();
     loop {
         match svc.sync_once().await {

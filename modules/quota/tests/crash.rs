@@ -81,7 +81,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     {
         let clock = Arc::new(SystemClock);
         let store = Store::open(&state_path, clock.clone()).await.unwrap();
-        let (svc, devices) = support::service(
+        let (svc, devices, users) = support::service(
             db.clone(),
             clock,
             Arc::new(store),
@@ -89,7 +89,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
             QuotaSettings::default(),
         );
         for user in 1..=USERS {
-            support::add_user(&db, user).await;
+            users.add(&db, user).await;
             for d in 0..DEVICES_PER_USER {
                 let n = (user as u8) * 10 + d;
                 devices
@@ -155,6 +155,7 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
             .env("QUOTA_CHILD_DB", &db_url)
             .env("QUOTA_CHILD_STATE", &state_path)
             .env("QUOTA_CHILD_ROUTER", sim.addr().to_string())
+            .env("QUOTA_CHILD_USERS", USERS.to_string())
             .env("RUST_LOG", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -171,13 +172,16 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     // Recover and count the rest in-process, then compare with the router's own counters.
     let clock = Arc::new(SystemClock);
     let store = Store::open(&state_path, clock.clone()).await.unwrap();
-    let (svc, _) = support::service(
+    let (svc, _, users) = support::service(
         db.clone(),
         clock,
         Arc::new(store),
         &sim.addr().to_string(),
         QuotaSettings::default(),
     );
+    for user in 1..=USERS {
+        users.remember(user);
+    }
     let last = svc.sync_once().await.unwrap();
     let steady = svc.sync_once().await.unwrap();
     assert_eq!(steady.bytes_counted, 0);

@@ -29,6 +29,7 @@ struct World {
     sim: SimHandle,
     svc: Arc<Service>,
     devices: Arc<lpsaring_devices::Service>,
+    users: Arc<support::TestUsers>,
     db: DatabaseConnection,
     clock: Arc<FakeClock>,
     _dir: TempDir,
@@ -54,7 +55,7 @@ async fn world(settings: QuotaSettings) -> World {
     let store = Store::open(dir.path().join(STATE_FILE_NAME), clock.clone())
         .await
         .unwrap();
-    let (svc, devices) = support::service(
+    let (svc, devices, users) = support::service(
         db.clone(),
         clock.clone(),
         Arc::new(store),
@@ -65,6 +66,7 @@ async fn world(settings: QuotaSettings) -> World {
         sim,
         svc,
         devices,
+        users,
         db,
         clock,
         _dir: dir,
@@ -76,7 +78,7 @@ impl World {
     /// A user with a device `n` on the network (host with `bytes` already counted by the router).
     async fn user_with_device(&self, user: i64, n: u8, bytes: u64) {
         if self.svc.show(UserId(user)).await.is_err() {
-            support::add_user(&self.db, user).await;
+            self.users.add(&self.db, user).await;
         }
         self.devices
             .register_for_login(UserId(user), mac(n), Some(ip(n)), Takeover::default())
@@ -426,7 +428,7 @@ async fn one_users_refused_write_does_not_stop_the_others() {
 #[tokio::test]
 async fn grants_are_exactly_once_and_validated() {
     let w = world(QuotaSettings::default()).await;
-    support::add_user(&w.db, 1).await;
+    w.users.add(&w.db, 1).await;
     assert!(w.grant(1, GIB, 30, "k").await);
     assert!(!w.grant(1, GIB, 30, "k").await);
     let s = w.svc.show(UserId(1)).await.unwrap();
@@ -482,7 +484,7 @@ async fn grants_are_exactly_once_and_validated() {
 async fn a_grant_in_the_callers_transaction_commits_or_rolls_back_with_it() {
     use sea_orm::TransactionTrait;
     let w = world(QuotaSettings::default()).await;
-    support::add_user(&w.db, 1).await;
+    w.users.add(&w.db, 1).await;
     let paid = Grant {
         user: UserId(1),
         bytes: 3 * GIB,
@@ -528,8 +530,8 @@ async fn a_grant_in_the_callers_transaction_commits_or_rolls_back_with_it() {
 #[tokio::test]
 async fn a_device_is_metered_from_its_login_not_from_its_host_entrys_start() {
     let w = world(QuotaSettings::default()).await;
-    support::add_user(&w.db, 1).await;
-    support::add_user(&w.db, 2).await;
+    w.users.add(&w.db, 1).await;
+    w.users.add(&w.db, 2).await;
     w.host(1, 5_300_000_000);
     // A run before the login: the MAC is nobody's, nothing is charged.
     w.svc.sync_once().await.unwrap();

@@ -1,82 +1,74 @@
 //! Shared by the module's integration tests and the crash-test child (`examples/sync_child.rs`):
-//! a `UserDirectory` over the `users` table (auth's real implementation is wired by `app`; the
-//! quota module cannot depend on auth), and the wiring of a service against real parts.
+//! a test `UserDirectory` ([`TestUsers`]: auth's real one is wired by `app`, and quota may not
+//! depend on auth), and the wiring of a service against real parts.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use lpsaring_kernel::ports::users::{DirectoryError, Role, UserDirectory, UserFacts};
 use lpsaring_kernel::{Clock, EphemeralStore, Phone, UserId};
 use lpsaring_quota::{Deps, QuotaSettings, Service};
 use lpsaring_routeros::{RouterOsClient, RouterSettings, Secret};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-pub struct DbUsers(pub DatabaseConnection);
+/// The users the service knows, in memory: approved, active, unblocked, phone `08110<id:07>`.
+#[derive(Default)]
+pub struct TestUsers(Mutex<BTreeMap<i64, UserFacts>>);
 
-impl DbUsers {
-    async fn query(&self, filter: &str) -> Result<Vec<UserFacts>, DirectoryError> {
-        let sql = format!(
-            "SELECT id, phone_number, full_name, role, approval_status, is_active, is_blocked FROM users {filter}"
-        );
-        let rows = self
-            .0
-            .query_all_raw(Statement::from_string(self.0.get_database_backend(), sql))
-            .await
-            .map_err(|e| DirectoryError(e.to_string()))?;
-        rows.into_iter()
-            .map(|r| {
-                let get = |e: sea_orm::DbErr| DirectoryError(e.to_string());
-                let phone: String = r.try_get("", "phone_number").map_err(get)?;
-                let role: String = r.try_get("", "role").map_err(get)?;
-                let approval: String = r.try_get("", "approval_status").map_err(get)?;
-                Ok(UserFacts {
-                    id: UserId(r.try_get("", "id").map_err(get)?),
-                    phone: Phone::parse(&phone).map_err(|e| DirectoryError(e.to_string()))?,
-                    name: r.try_get("", "full_name").map_err(get)?,
-                    role: Role::parse(&role).unwrap_or(Role::User),
-                    approved: approval == "APPROVED",
-                    active: r.try_get("", "is_active").map_err(get)?,
-                    blocked: r.try_get("", "is_blocked").map_err(get)?,
-                })
-            })
-            .collect()
+impl TestUsers {
+    /// Makes user `id` known to the directory only (the child process, whose parent made the
+    /// rows).
+    pub fn remember(&self, id: i64) -> Phone {
+        let phone = Phone::parse(&format!("08110{id:07}")).unwrap();
+        let facts = UserFacts {
+            id: UserId(id),
+            phone: phone.clone(),
+            name: format!("User {id}"),
+            role: Role::User,
+            approved: true,
+            active: true,
+            blocked: false,
+        };
+        self.0.lock().unwrap().insert(id, facts);
+        phone
+    }
+
+    /// Adds user `id`: known to the directory, and the bare `users` row the quota tables'
+    /// foreign key needs (the one write into auth's table: quota may not depend on auth).
+    pub async fn add(&self, db: &DatabaseConnection, id: i64) -> Phone {
+        let phone = self.remember(id);
+        db.execute_unprepared(&format!(
+            "INSERT INTO users (id, phone_number, full_name, role, approval_status, is_active, is_blocked, created_at, updated_at) \
+             VALUES ({id}, '{}', 'User {id}', 'USER', 'APPROVED', true, false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            phone.as_str()
+        ))
+        .await
+        .unwrap();
+        phone
     }
 }
 
 #[async_trait]
-impl UserDirectory for DbUsers {
+impl UserDirectory for TestUsers {
     async fn get(&self, id: UserId) -> Result<Option<UserFacts>, DirectoryError> {
-        Ok(self.query(&format!("WHERE id = {}", id.0)).await?.pop())
+        Ok(self.0.lock().unwrap().get(&id.0).cloned())
     }
 
     async fn by_phone(&self, phone: &Phone) -> Result<Option<UserFacts>, DirectoryError> {
-        let all = self.query("").await?;
-        Ok(all.into_iter().find(|u| &u.phone == phone))
+        let users = self.0.lock().unwrap();
+        Ok(users.values().find(|u| &u.phone == phone).cloned())
     }
 
     async fn many(&self, ids: &[UserId]) -> Result<Vec<UserFacts>, DirectoryError> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
-        self.query(&format!("WHERE id IN ({})", list.join(",")))
-            .await
+        let users = self.0.lock().unwrap();
+        Ok(ids
+            .iter()
+            .filter_map(|i| users.get(&i.0).cloned())
+            .collect())
     }
-}
-
-/// Inserts an approved, active user `id` with phone `0811000000<id>`.
-pub async fn add_user(db: &DatabaseConnection, id: i64) -> Phone {
-    let phone = Phone::parse(&format!("08110{:07}", id)).unwrap();
-    db.execute_unprepared(&format!(
-        "INSERT INTO users (id, phone_number, full_name, role, approval_status, is_active, is_blocked, created_at, updated_at) \
-         VALUES ({id}, '{}', 'User {id}', 'USER', 'APPROVED', true, false, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-        phone.as_str()
-    ))
-    .await
-    .unwrap();
-    phone
 }
 
 pub fn router_settings(addr: &str) -> RouterSettings {
@@ -99,7 +91,7 @@ pub fn service(
     store: Arc<dyn EphemeralStore>,
     router_addr: &str,
     settings: QuotaSettings,
-) -> (Arc<Service>, Arc<lpsaring_devices::Service>) {
+) -> (Arc<Service>, Arc<lpsaring_devices::Service>, Arc<TestUsers>) {
     let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
         db: db.clone(),
         clock: clock.clone(),
@@ -108,16 +100,17 @@ pub fn service(
             ..Default::default()
         },
     }));
+    let users = Arc::new(TestUsers::default());
     let svc = Service::new(Deps {
-        db: db.clone(),
+        db,
         clock,
         store,
         router: Arc::new(RouterOsClient::start(router_settings(router_addr))),
         devices: devices.clone(),
-        users: Arc::new(DbUsers(db)),
+        users: users.clone(),
         settings,
         timezone: chrono_tz::Asia::Makassar,
     })
     .unwrap();
-    (Arc::new(svc), devices)
+    (Arc::new(svc), devices, users)
 }
