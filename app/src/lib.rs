@@ -72,7 +72,7 @@ pub struct App {
 
 impl App {
     /// Every module's background work, as `serve` spawns it: the state-store sweep, notice
-    /// delivery, auth's and quota's jobs.
+    /// delivery, auth's, quota's and payments' jobs.
     pub fn jobs(&self) -> Vec<Job> {
         let outbox = Arc::new(Outbox::new(
             self.db.clone(),
@@ -86,6 +86,7 @@ impl App {
             ],
             lpsaring_auth::jobs(&self.sessions),
             lpsaring_quota::jobs(&self.quota),
+            lpsaring_payments::jobs(&self.payments),
         ]
         .into_iter()
         .flatten()

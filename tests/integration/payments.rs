@@ -2,7 +2,12 @@
 //! gateway orders through the real sandbox plugin, verified webhooks applied exactly once, and
 //! reconciliation.
 
-use lpsaring_tests::{TestApp, spawn_app_with};
+use lpsaring_kernel::ports::PaymentGateway;
+use lpsaring_kernel::ports::payment::{PaymentStatus, RawWebhook};
+use lpsaring_kernel::ports::users::Role;
+use lpsaring_kernel::{Phone, UserId};
+use lpsaring_routeros_sim::Menu;
+use lpsaring_tests::{TestApp, built_plugin, spawn_app_with};
 use serde_json::{Value, json};
 
 use crate::quota::{admin_token, assert_envelope, send};
@@ -218,5 +223,373 @@ async fn the_package_cli_adds_lists_and_disables() {
     // The running service sees the CLI's list.
     let (_, list) = send(app.http.get(app.url("/api/packages")), None).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway orders through the real sandbox plugin
+
+const SANDBOX_SO: &str = "liblpsaring_plugin_payment_sandbox.so";
+const SANDBOX: &str = "payment-sandbox";
+const BUYER: &str = "081234567120";
+const BUYER_MAC: &str = "02:00:00:00:12:01";
+const BUYER_IP: &str = "10.5.60.1";
+
+/// The app with the real sandbox plugin taking orders.
+async fn sandbox_app() -> TestApp {
+    spawn_app_with(
+        |s| {
+            s.quota.sync_interval_secs = 3_600;
+            std::fs::copy(built_plugin(SANDBOX_SO), s.plugins.dir.join(SANDBOX_SO)).unwrap();
+            s.plugins
+                .plugin_config
+                .insert(SANDBOX.into(), json!({"public_url": "http://portal.test"}));
+            s.payments.plugin = Some(SANDBOX.to_owned());
+        },
+        salvo::Router::new(),
+    )
+    .await
+}
+
+async fn create_package(app: &TestApp, admin: &str, name: &str) -> i64 {
+    let (status, body) = send(
+        app.http
+            .post(app.url("/api/admin/packages"))
+            .json(&package(name, 50_000, 0)),
+        Some(admin),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+/// A user without quota and a session for them (no device).
+async fn buyer(app: &TestApp, phone: &str) -> (UserId, String) {
+    let phone = Phone::parse(phone).unwrap();
+    let user = app
+        .app
+        .users
+        .create(&phone, "Budi", true, Role::User)
+        .await
+        .unwrap();
+    let session = app
+        .app
+        .sessions
+        .issue(&user, None, Some("integration"))
+        .await
+        .unwrap();
+    (user.id, session.access_token.expose().to_owned())
+}
+
+async fn initiate(app: &TestApp, token: &str, package_id: i64) -> Value {
+    let (status, body) = send(
+        app.http
+            .post(app.url("/api/transactions/initiate"))
+            .json(&json!({"package_id": package_id})),
+        Some(token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn order_status(app: &TestApp, token: &str, order_id: &str) -> Value {
+    let (status, body) = send(
+        app.http
+            .get(app.url(&format!("/api/transactions/by-order-id/{order_id}"))),
+        Some(token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn gateway(app: &TestApp) -> std::sync::Arc<dyn PaymentGateway> {
+    app.app.plugins.payment_gateway(SANDBOX).unwrap()
+}
+
+/// Posts a webhook as received to the plugin's endpoint.
+async fn post_webhook(app: &TestApp, plugin: &str, webhook: &RawWebhook) -> (u16, Value) {
+    let mut req = app
+        .http
+        .post(app.url(&format!("/api/payments/webhook/{plugin}")));
+    for (k, v) in &webhook.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    send(req.body(webhook.body.clone()), None).await
+}
+
+#[tokio::test]
+async fn a_habis_user_buys_pays_in_the_sandbox_and_is_back_online() {
+    let app = sandbox_app().await;
+    let admin = admin_token(&app).await;
+    let package_id = create_package(&app, &admin, "5 GB 30 hari").await;
+    let phone = Phone::parse(BUYER).unwrap();
+    app.app
+        .users
+        .create(&phone, "Budi", true, Role::User)
+        .await
+        .unwrap();
+
+    // Logged in from the hotspot without quota: habis, not bypassed.
+    app.phone_on_hotspot(BUYER_MAC, BUYER_IP);
+    let res = app.login_by_code(BUYER, Some((BUYER_IP, BUYER_MAC))).await;
+    assert_eq!(res.status(), 200);
+    let token = lpsaring_tests::set_cookie(&res, "auth_token").unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["access_status"], "habis", "{body}");
+    let binding = |app: &TestApp| {
+        app.router_rows(Menu::IpBinding)[0]
+            .get("type")
+            .map(str::to_owned)
+    };
+    assert_eq!(binding(&app).as_deref(), Some("regular"));
+
+    let (_, availability) = send(
+        app.http.get(app.url("/api/settings/payment-availability")),
+        None,
+    )
+    .await;
+    assert_eq!(availability["available"], true, "{availability}");
+
+    // Buy: a pending order whose checkout is the sandbox page; asking again reuses it.
+    let order = initiate(&app, &token, package_id).await;
+    assert_eq!(order["status"], "PENDING", "{order}");
+    assert_eq!(order["amount"], 50_000);
+    let order_id = order["order_id"].as_str().unwrap().to_owned();
+    assert!(
+        order["redirect_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/pay/sandbox/{order_id}")),
+        "{order}"
+    );
+    let again = initiate(&app, &token, package_id).await;
+    assert_eq!(
+        (again["order_id"].as_str(), again["reused"].as_bool()),
+        (Some(order_id.as_str()), Some(true))
+    );
+
+    // Pay on the checkout page: the same webhook pipeline as a provider's notification.
+    let page = app.get(&format!("/pay/sandbox/{order_id}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"outcome\" value=\"paid\""), "{html}");
+    let paid = app
+        .http
+        .post(app.url(&format!("/pay/sandbox/{order_id}")))
+        .header("Origin", app.base_url.as_str())
+        .form(&[("outcome", "paid")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    assert!(paid.text().await.unwrap().contains("SUCCESS"));
+
+    let view = order_status(&app, &token, &order_id).await;
+    assert_eq!(view["status"], "SUCCESS", "{view}");
+    assert!(view["paid_at"].is_string(), "{view}");
+    let (_, quota) = send(app.http.get(app.url("/api/users/me/quota")), Some(&token)).await;
+    assert_eq!(
+        (quota["purchased_bytes"].as_i64(), quota["status"].as_str()),
+        (Some(5 * GIB), Some("ok")),
+        "{quota}"
+    );
+
+    // The router follows at once: bypassed, and the device on the active list.
+    assert_eq!(binding(&app).as_deref(), Some("bypassed"));
+    let lists = app.router_rows(Menu::AddressList);
+    assert!(
+        lists
+            .iter()
+            .any(|r| r.get("address") == Some(BUYER_IP) && r.get("list") == Some("active")),
+        "{lists:?}"
+    );
+
+    // The confirmation with its status link is queued; the link opens the order without a login.
+    let queued = lpsaring_kernel::outbox::list(&app.app.db).await.unwrap();
+    let confirmation = queued
+        .iter()
+        .find(|m| m.body.contains(&order_id))
+        .expect("a purchase confirmation");
+    let link = confirmation
+        .body
+        .split("Status: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let path = link
+        .split_once("/api/")
+        .map(|(_, p)| format!("/api/{p}"))
+        .unwrap();
+    let (status, public) = send(app.http.get(app.url(&path)), None).await;
+    assert_eq!(
+        (status, public["status"].as_str()),
+        (200, Some("SUCCESS")),
+        "{public}"
+    );
+    let (status, _) = send(
+        app.http.get(app.url(&format!(
+            "/api/transactions/public/by-order-id/{order_id}?t=1.abc"
+        ))),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, mine) = send(
+        app.http.get(app.url("/api/users/me/transactions")),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+
+    // A paid order is final: cancelling fails, and the package, once sold, is only deactivated.
+    let (status, body) = send(
+        app.http
+            .post(app.url(&format!("/api/transactions/{order_id}/cancel"))),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("ORDER_NOT_PENDING")),
+        "{body}"
+    );
+    let (_, body) = send(
+        app.http
+            .delete(app.url(&format!("/api/admin/packages/{package_id}"))),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(body["result"], "deactivated", "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_thousand_duplicate_and_out_of_order_notifications_apply_once() {
+    let app = sandbox_app().await;
+    let admin = admin_token(&app).await;
+    let package_id = create_package(&app, &admin, "5 GB").await;
+    let (user, token) = buyer(&app, BUYER).await;
+    let order = initiate(&app, &token, package_id).await;
+    let order_id = order["order_id"].as_str().unwrap().to_owned();
+
+    let gw = gateway(&app);
+    let mut kinds = Vec::new();
+    for status in [
+        PaymentStatus::Paid,
+        PaymentStatus::Pending,
+        PaymentStatus::Expired,
+        PaymentStatus::Cancelled,
+    ] {
+        kinds.push(
+            gw.simulate_webhook(&order_id, status, 50_000)
+                .await
+                .unwrap(),
+        );
+    }
+    // 700 copies of the paid notification among 300 others, in a scrambled order, all at once.
+    let notifications: Vec<RawWebhook> = (0..1000usize)
+        .map(|i| kinds[if i % 10 < 7 { 0 } else { 1 + (i * 7919) % 3 }].clone())
+        .collect();
+    let answers = futures_util::future::join_all(
+        notifications.iter().map(|w| post_webhook(&app, SANDBOX, w)),
+    )
+    .await;
+    assert!(
+        answers.iter().all(|(status, _)| *status == 200),
+        "{:?}",
+        answers.iter().find(|(s, _)| *s != 200)
+    );
+
+    let view = order_status(&app, &token, &order_id).await;
+    assert_eq!(view["status"], "SUCCESS", "{view}");
+    // Exactly one grant: the purchased bytes are the package's once.
+    let summary = app.app.quota.show(user).await.unwrap();
+    assert_eq!(summary.purchased_bytes, 5 * GIB);
+    let confirmations = lpsaring_kernel::outbox::list(&app.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.body.contains(&order_id))
+        .count();
+    assert_eq!(confirmations, 1);
+    // And again later: still once.
+    let (status, _) = post_webhook(&app, SANDBOX, &kinds[0]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.app.quota.show(user).await.unwrap().purchased_bytes,
+        5 * GIB
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forged_mismatched_unknown_and_malformed_notifications_change_nothing() {
+    let app = sandbox_app().await;
+    let admin = admin_token(&app).await;
+    let package_id = create_package(&app, &admin, "5 GB").await;
+    let (user, token) = buyer(&app, BUYER).await;
+    let order_id = initiate(&app, &token, package_id).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gw = gateway(&app);
+    let unchanged = async |app: &TestApp| {
+        assert_eq!(
+            order_status(app, &token, &order_id).await["status"],
+            "PENDING"
+        );
+        assert_eq!(app.app.quota.show(user).await.unwrap().purchased_bytes, 0);
+    };
+
+    // Forged: the signature of another body → 403.
+    let mut forged = gw
+        .simulate_webhook(&order_id, PaymentStatus::Failed, 50_000)
+        .await
+        .unwrap();
+    forged.body = String::from_utf8(forged.body)
+        .unwrap()
+        .replace("failed", "paid")
+        .into_bytes();
+    let (status, _) = post_webhook(&app, SANDBOX, &forged).await;
+    assert_eq!(status, 403);
+    unchanged(&app).await;
+
+    // Amount different from ours: answered 200 (the provider must stop), flagged, not applied.
+    let cheap = gw
+        .simulate_webhook(&order_id, PaymentStatus::Paid, 1_000)
+        .await
+        .unwrap();
+    let (status, _) = post_webhook(&app, SANDBOX, &cheap).await;
+    assert_eq!(status, 200);
+    unchanged(&app).await;
+
+    // Unknown order: 200, nothing else.
+    let unknown = gw
+        .simulate_webhook("LPS-000000000000", PaymentStatus::Paid, 50_000)
+        .await
+        .unwrap();
+    let (status, _) = post_webhook(&app, SANDBOX, &unknown).await;
+    assert_eq!(status, 200);
+    unchanged(&app).await;
+
+    // Malformed, but correctly signed: 400.
+    let body = b"{not json".to_vec();
+    let signature = lpsaring_plugin_payment_sandbox::sign("lpsaring-sandbox", &body).unwrap();
+    let malformed = RawWebhook {
+        headers: vec![("X-Sandbox-Signature".into(), signature)],
+        body,
+    };
+    let (status, _) = post_webhook(&app, SANDBOX, &malformed).await;
+    assert_eq!(status, 400);
+    unchanged(&app).await;
+
+    // A plugin that is not loaded: 404 in the envelope.
+    let (status, body) = post_webhook(&app, "payment-nope", &cheap).await;
+    assert_eq!(status, 404, "{body}");
+    assert_envelope(&body, 404);
+    unchanged(&app).await;
     app.stop().await;
 }

@@ -237,6 +237,8 @@ async fn jobs_of_every_module_are_collected() {
         [
             "auth.session_cleanup",
             "outbox.deliver",
+            "payments.reconcile",
+            "payments.sweep",
             "quota.purge_history",
             "quota.sync",
             "store.sweep",

@@ -239,9 +239,13 @@ pub async fn spawn_app() -> TestApp {
 /// The real console messenger plugin, built next to the test binary (the app depends on it, so
 /// `cargo test` builds its cdylib into `deps/`).
 pub fn console_plugin() -> PathBuf {
+    built_plugin("liblpsaring_plugin_console.so")
+}
+
+/// A plugin `.so` the app's dependencies built next to the test binary (console, sandbox).
+pub fn built_plugin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let deps = exe.parent().expect("deps dir");
-    let name = "liblpsaring_plugin_console.so";
     [
         deps.join(name),
         deps.join("deps").join(name),
@@ -249,7 +253,7 @@ pub fn console_plugin() -> PathBuf {
     ]
     .into_iter()
     .find(|p| p.is_file())
-    .expect("liblpsaring_plugin_console.so is not built; run `cargo test --workspace`")
+    .unwrap_or_else(|| panic!("{name} is not built; run `cargo test --workspace`"))
 }
 
 pub async fn spawn_app_with(

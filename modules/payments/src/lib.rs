@@ -10,15 +10,60 @@
 pub mod api;
 mod entity;
 mod error;
+mod events;
 mod link;
 mod orders;
 mod packages;
+mod reconcile;
 mod routes;
+mod sandbox;
 mod service;
 pub mod settings;
 pub mod state;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use lpsaring_kernel::jobs::Job;
+
 pub use error::PaymentsError;
+pub use reconcile::ReconcileReport;
 pub use routes::router;
 pub use service::{Deps, Gateway, Service};
 pub use settings::PaymentsSettings;
+
+/// The background work: reconciliation of pending orders, and the sweep that applies any paid
+/// order without its quota grant (both run once at start, then every interval).
+pub fn jobs(service: &Arc<Service>) -> Vec<Job> {
+    let settings = service.settings();
+    vec![
+        Job::new(
+            "payments.reconcile",
+            Duration::from_secs(settings.reconcile_interval_secs),
+            service.clone(),
+            |service| async move {
+                match service.reconcile_due().await {
+                    Ok(r) if r.checked > 0 => tracing::info!(
+                        checked = r.checked,
+                        settled = r.settled,
+                        expired = r.expired,
+                        errors = r.errors,
+                        "payments reconciled"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "payments reconciliation failed"),
+                }
+            },
+        ),
+        Job::new(
+            "payments.sweep",
+            Duration::from_secs(settings.sweep_interval_secs),
+            service.clone(),
+            |service| async move {
+                if let Err(e) = service.sweep_unapplied().await {
+                    tracing::warn!(error = %e, "payments sweep failed");
+                }
+            },
+        ),
+    ]
+}

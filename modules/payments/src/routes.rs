@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use lpsaring_kernel::ports::payment::RawWebhook;
+use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::{client_ip, current_role, current_user};
-use lpsaring_kernel::{ApiError, UserId};
+use lpsaring_kernel::{ApiError, Lang, UserId};
 use salvo::affix_state;
 use salvo::http::StatusCode;
 use salvo::prelude::*;
@@ -81,7 +83,7 @@ fn order_id_param(req: &Request) -> Result<String, ApiError> {
 // Packages
 
 /// Packages on sale, sorted.
-#[handler]
+#[endpoint(tags("payments"))]
 async fn packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let list = service(depot)?
         .active_packages()
@@ -91,7 +93,7 @@ async fn packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError>
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn admin_packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     admin(depot)?;
     let list = service(depot)?
@@ -102,7 +104,7 @@ async fn admin_packages(depot: &mut Depot, res: &mut Response) -> Result<(), Api
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn admin_create_package(
     req: &mut Request,
     depot: &mut Depot,
@@ -119,7 +121,7 @@ async fn admin_create_package(
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn admin_update_package(
     req: &mut Request,
     depot: &mut Depot,
@@ -137,7 +139,7 @@ async fn admin_update_package(
 }
 
 /// Deletes a package nobody bought; one with orders is taken off sale (`{"result": "deactivated"}`).
-#[handler]
+#[endpoint(tags("payments"))]
 async fn admin_delete_package(
     req: &mut Request,
     depot: &mut Depot,
@@ -156,7 +158,7 @@ async fn admin_delete_package(
 // ---------------------------------------------------------------------------------------------
 // Orders
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn initiate(
     req: &mut Request,
     depot: &mut Depot,
@@ -172,7 +174,7 @@ async fn initiate(
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn cancel(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = caller(depot)?;
     let order_id = order_id_param(req)?;
@@ -185,7 +187,7 @@ async fn cancel(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
 }
 
 /// An order, for its owner or an admin.
-#[handler]
+#[endpoint(tags("payments"))]
 async fn by_order_id(
     req: &mut Request,
     depot: &mut Depot,
@@ -202,7 +204,7 @@ async fn by_order_id(
 }
 
 /// An order opened by its status link (`?t=`), without a login.
-#[handler]
+#[endpoint(tags("payments"))]
 async fn public_by_order_id(
     req: &mut Request,
     depot: &mut Depot,
@@ -218,7 +220,7 @@ async fn public_by_order_id(
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn my_transactions(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = caller(depot)?;
     let list = service(depot)?
@@ -229,9 +231,101 @@ async fn my_transactions(depot: &mut Depot, res: &mut Response) -> Result<(), Ap
     Ok(())
 }
 
-#[handler]
+#[endpoint(tags("payments"))]
 async fn payment_availability(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     res.render(Json(service(depot)?.availability()));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks and the sandbox checkout
+
+/// The legacy Midtrans notification path of the original.
+const MIDTRANS: &str = "payment-midtrans";
+
+async fn webhook_for(
+    plugin: &str,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let body = req
+        .payload()
+        .await
+        .map_err(|_| ApiError::bad_request("The request body could not be read."))?
+        .to_vec();
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let reply = service(depot)?
+        .handle_webhook(plugin, RawWebhook { headers, body }, ip)
+        .await
+        .map_err(|e| api_error(&e))?;
+    res.status_code(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK));
+    res.render(Json(reply.body));
+    Ok(())
+}
+
+/// A payment plugin's notification: verified and parsed by the plugin, applied exactly once.
+#[endpoint(tags("payments"))]
+async fn webhook(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let plugin = req.param::<String>("plugin").unwrap_or_default();
+    webhook_for(&plugin, req, depot, res).await
+}
+
+#[endpoint(tags("payments"))]
+async fn midtrans_notification(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    webhook_for(MIDTRANS, req, depot, res).await
+}
+
+#[handler]
+async fn sandbox_page(req: &mut Request, depot: &mut Depot) -> Result<Page, StatusCode> {
+    let lang = Lang::of_request(req);
+    let order_id = order_id_param(req).map_err(|_| StatusCode::NOT_FOUND)?;
+    let svc = service(depot).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    let order = svc.sandbox_checkout(&order_id).await.map_err(|e| {
+        if e.is_internal() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::NOT_FOUND
+        }
+    })?;
+    Ok(Page::new(
+        lang,
+        crate::sandbox::title(lang),
+        crate::sandbox::checkout_html(lang, &order),
+    ))
+}
+
+/// Pay or Fail: the sandbox signs a notification, the webhook pipeline applies it; back to the page.
+#[handler]
+async fn sandbox_submit(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), StatusCode> {
+    let order_id = order_id_param(req).map_err(|_| StatusCode::NOT_FOUND)?;
+    let paid = match req.form::<String>("outcome").await.as_deref() {
+        Some("paid") => true,
+        Some("failed") => false,
+        _ => return Err(StatusCode::BAD_REQUEST),
+    };
+    let svc = service(depot).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    svc.sandbox_outcome(&order_id, paid).await.map_err(|e| {
+        if e.is_internal() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::NOT_FOUND
+        }
+    })?;
+    res.render(Redirect::other(format!("/pay/sandbox/{order_id}")));
     Ok(())
 }
 
@@ -259,4 +353,11 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .push(Router::with_path("api/users/me/transactions").get(my_transactions))
         .push(Router::with_path("api/settings/payment-availability").get(payment_availability))
+        .push(Router::with_path("api/payments/webhook/{plugin}").post(webhook))
+        .push(Router::with_path("api/transactions/notification").post(midtrans_notification))
+        .push(
+            Router::with_path("pay/sandbox/{order_id}")
+                .get(sandbox_page)
+                .post(sandbox_submit),
+        )
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lpsaring_kernel::ports::PaymentGateway;
-use lpsaring_kernel::ports::audit::AuditSink;
+use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::UserDirectory;
 use lpsaring_kernel::{Clock, EphemeralStore};
 use sea_orm::DatabaseConnection;
@@ -40,7 +40,9 @@ pub struct Service {
     pub(crate) db: DatabaseConnection,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<dyn EphemeralStore>,
+    pub(crate) quota: Arc<lpsaring_quota::Service>,
     pub(crate) users: Arc<dyn UserDirectory>,
+    pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) gateways: BTreeMap<String, Gateway>,
     pub(crate) settings: PaymentsSettings,
     pub(crate) public_url: String,
@@ -58,7 +60,9 @@ impl Service {
             db: deps.db,
             clock: deps.clock,
             store: deps.store,
+            quota: deps.quota,
             users: deps.users,
+            audit: deps.audit,
             gateways,
             settings: deps.settings,
             public_url: deps
@@ -74,11 +78,22 @@ impl Service {
         &self.settings
     }
 
+    pub(crate) fn gateway(&self, name: &str) -> Option<&Gateway> {
+        self.gateways.get(name)
+    }
+
     /// The gateway new orders go to, when one is configured and loaded.
     pub(crate) fn active_gateway(&self) -> Option<&Gateway> {
         self.settings
             .plugin
             .as_deref()
             .and_then(|name| self.gateways.get(name))
+    }
+
+    /// Records an audit entry; the audit log being down never fails a payment.
+    pub(crate) async fn audit(&self, entry: AuditEntry) {
+        if let Err(e) = self.audit.record(entry).await {
+            tracing::warn!(error = %e, "audit entry not recorded");
+        }
     }
 }
