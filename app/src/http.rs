@@ -91,6 +91,28 @@ pub struct RequestContext {
     /// Bodies announced larger than this are refused with 413 before any handler runs; bodies
     /// without a length are cut off at this size while being read.
     pub max_body_bytes: u64,
+    /// The whole body must arrive within this; a client that stalls mid-body gets 408 and its
+    /// connection closed, as hyper already does for slow headers.
+    pub body_read_timeout: Duration,
+}
+
+impl RequestContext {
+    /// Reads the body (when there is one) before any handler runs, within the size and time
+    /// limits; handlers then parse the cached bytes. `Err` is the status to answer instead.
+    async fn read_body(&self, req: &mut Request, announced: Option<u64>) -> Result<(), StatusCode> {
+        let has_body =
+            announced.is_some_and(|len| len > 0) || header(req, "transfer-encoding").is_some();
+        if !has_body {
+            return Ok(());
+        }
+        let max = usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX);
+        match tokio::time::timeout(self.body_read_timeout, req.payload_with_max_size(max)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(salvo::http::ParseError::PayloadTooLarge)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+            Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
+            Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
+        }
+    }
 }
 
 #[async_trait]
@@ -141,7 +163,20 @@ impl Handler for RequestContext {
                 ctrl.skip_rest();
             } else {
                 req.limit_body(usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX));
-                ctrl.call_next(req, depot, res).await;
+                match self.read_body(req, announced).await {
+                    Ok(()) => {
+                        ctrl.call_next(req, depot, res).await;
+                    }
+                    Err(status) => {
+                        // The rest of a stalled or broken body is never read: drop the connection.
+                        res.headers_mut().insert(
+                            salvo::http::header::CONNECTION,
+                            salvo::http::HeaderValue::from_static("close"),
+                        );
+                        res.status_code(status);
+                        ctrl.skip_rest();
+                    }
+                }
             }
             let status = res.status_code.unwrap_or(StatusCode::OK).as_u16();
             tracing::info!(
@@ -388,6 +423,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .hoop(RequestContext {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
             max_body_bytes: app.settings.http.max_body_bytes,
+            body_read_timeout: Duration::from_secs(app.settings.http.body_read_timeout_secs),
         })
         // The one origin/CSRF check for every module's state changes, before any session is
         // refreshed; then who the caller is, for the kernel's guards.

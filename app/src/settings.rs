@@ -87,6 +87,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Request bodies above this get 413.
     pub max_body_bytes: u64,
+    /// Seconds a client may take to send a request body; a stalled one gets 408 and is closed.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for HttpSettings {
@@ -97,6 +99,7 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            body_read_timeout_secs: 30,
         }
     }
 }
@@ -224,6 +227,12 @@ impl Settings {
             return Err(key_err(
                 "http.public_url",
                 format!("{url:?} must start with http:// or https://"),
+            ));
+        }
+        if self.http.body_read_timeout_secs == 0 {
+            return Err(key_err(
+                "http.body_read_timeout_secs",
+                "must be at least 1 (0 would refuse every request body)".to_owned(),
             ));
         }
         if let Some(url) = &self.database.url {

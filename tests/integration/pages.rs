@@ -342,9 +342,8 @@ async fn registering_by_page_and_by_api_makes_accounts_that_wait_for_approval() 
             ],
         )
         .await;
-    // Refused as a validation error (422), where the login forms answer 403: noted, not changed
-    // here (this work changes no behaviour).
-    assert_eq!(forged.status, 422, "{}", forged.body);
+    // Refused like the login forms' forged posts: 403.
+    assert_eq!(forged.status, 403, "{}", forged.body);
     assert!(forged.body.contains("role=\"alert\""), "{}", forged.body);
     let none = app
         .app

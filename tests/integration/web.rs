@@ -4,7 +4,7 @@
 
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_tests::{TestApp, spawn_app};
+use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use salvo::http::Method;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -185,4 +185,78 @@ async fn an_https_request_target_over_plain_http_is_not_believed() {
         .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: csrf="))
         .unwrap_or_else(|| panic!("no csrf cookie: {answer}"));
     assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_the_connection_closes() {
+    let app = spawn_app_with(|s| s.http.body_read_timeout_secs = 1, salvo::Router::new()).await;
+    let host = app.addr.to_string();
+    let started = std::time::Instant::now();
+    // One byte of a thousand, then silence: before, the connection stayed open for minutes.
+    let answer = raw(
+        &app,
+        &format!(
+            "POST /api/auth/request-otp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn an_oversized_chunked_form_gets_413_not_form_expired() {
+    let app = spawn_app_with(|s| s.http.max_body_bytes = 1024, salvo::Router::new()).await;
+    let host = app.addr.to_string();
+    let chunk = "a".repeat(4000);
+    let answer = raw(
+        &app,
+        &format!(
+            "POST /register HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\nfull_name={chunk}\r\n0\r\n\r\n",
+            chunk.len() + "full_name=".len()
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[tokio::test]
+async fn malformed_json_names_the_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (r#"{"phone_number": 5}"#, Some("phone_number")),
+        (r#"{}"#, Some("phone_number")),
+        (r#"{"phone_number": "#, None),
+    ] {
+        let res = client()
+            .post(app.url("/api/auth/request-otp"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{body}");
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(json["code"], "VALIDATION_ERROR", "{json}");
+        if let Some(field) = field {
+            assert_eq!(json["details"]["field"], field, "{json}");
+            assert!(json["message"].as_str().unwrap().contains(field), "{json}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_form_token_on_register_is_403() {
+    let app = spawn_app().await;
+    let res = client()
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf", "0".repeat(64).as_str()),
+            ("full_name", "Budi"),
+            ("phone_number", "081199990002"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
 }

@@ -409,7 +409,8 @@ impl Handler for RegisterPage {
                     Err(_) => Err(AuthError::Internal("auth service missing".to_owned())),
                 }
             } else {
-                Err(AuthError::Validation(form_expired(lang)))
+                // A forged or stale form is refused like any other cross-site post: 403.
+                Err(AuthError::OriginInvalid)
             };
             match outcome {
                 Ok(_) => {
@@ -419,7 +420,10 @@ impl Handler for RegisterPage {
                 }
                 Err(e) => {
                     status = ApiError::from(&e).status;
-                    view.error = Some(localized(lang, &e));
+                    view.error = Some(match e {
+                        AuthError::OriginInvalid => form_expired(lang),
+                        e => localized(lang, &e),
+                    });
                 }
             }
         }
