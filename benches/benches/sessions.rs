@@ -71,6 +71,7 @@ async fn setup() -> Setup {
         origins: OriginSettings::default(),
         users: users.clone(),
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
+        access: Arc::new(lpsaring_kernel::ports::access::BasicAccessPolicy),
     }));
     let mut tokens = Vec::new();
     for i in 0..PARALLEL {
