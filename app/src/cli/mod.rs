@@ -13,6 +13,7 @@ mod demo;
 mod package;
 mod plugins;
 mod quota;
+mod router;
 mod sim;
 mod user;
 
@@ -67,6 +68,13 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Print a RouterOS script that sets the router up for the portal (import it on the router).
+    RouterScript,
+    /// Set the router up through its API (`router setup [--dry-run]`).
+    Router {
+        #[command(subcommand)]
+        command: router::RouterCommand,
     },
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
@@ -142,6 +150,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Package { command } => package::run(settings, command).await,
         Command::Plugins { command } => plugins::run(&settings, command),
         Command::Admin { command } => admin::run(settings, command).await,
+        Command::RouterScript => router::script(&settings),
+        Command::Router { command } => router::run(settings, command).await,
     }
 }
 

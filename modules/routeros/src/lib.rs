@@ -19,6 +19,7 @@ mod ops;
 pub mod parse;
 mod profiles;
 mod settings;
+pub mod setup;
 
 pub use ops::{RouterOsClient, print};
 pub use parse::{HOST_PROPLIST, parse_host};

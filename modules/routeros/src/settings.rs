@@ -52,6 +52,12 @@ pub struct RouterSettings {
     /// Interval of the liveness probe on an idle connection (mikrotik-rs owns the socket, so
     /// TCP keepalive cannot be set; this probe finds half-open connections instead). 0 = off.
     pub keepalive_ms: u64,
+    /// The portal's IPv4 address as the router sees it: router set-up lets the API user log in
+    /// only from here and lets restricted statuses reach it. Unset: `router-script` prints a
+    /// placeholder and `router setup` refuses.
+    pub portal_address: Option<std::net::Ipv4Addr>,
+    /// Walled-garden hosts besides the portal and the plugins' own (a bank app, a help page).
+    pub extra_walled_garden: Vec<String>,
 }
 
 impl Default for RouterSettings {
@@ -67,6 +73,8 @@ impl Default for RouterSettings {
             breaker_cooldown_ms: 10_000,
             max_backoff_ms: 10_000,
             keepalive_ms: 30_000,
+            portal_address: None,
+            extra_walled_garden: Vec::new(),
         }
     }
 }

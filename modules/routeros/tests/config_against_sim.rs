@@ -148,3 +148,112 @@ async fn config_writes_never_change_a_row_that_is_not_ours() {
         1
     );
 }
+
+fn setup_inputs() -> lpsaring_routeros::setup::SetupInputs {
+    lpsaring_routeros::setup::SetupInputs {
+        public_url: Some("https://wifi.example".into()),
+        portal_address: Some("10.0.0.2".parse().unwrap()),
+        api_user: Some("lpsaring".into()),
+        api_password: Some("pw".into()),
+        status_profiles: vec!["default".into(), "habis".into(), "expired".into()],
+        package_profiles: vec!["paket-10gb".into()],
+        restricted_lists: vec!["habis".into(), "expired".into()],
+        extra_hosts: vec!["bank.example".into()],
+    }
+}
+
+#[tokio::test]
+async fn router_setup_creates_everything_then_changes_nothing() {
+    use lpsaring_routeros::setup::{self, SetupChange};
+    let (sim, client) = setup().await;
+    let desired = setup::desired(&setup_inputs());
+    let writes_before = sim.with_state(|s| s.stats.writes);
+
+    // Dry run: the diff lists every row and nothing is written.
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    let changes = setup::plan(&desired, &current);
+    assert_eq!(changes.len(), desired.rows.len());
+    assert!(changes.iter().all(|c| matches!(c, SetupChange::Add(_))));
+    assert_eq!(sim.with_state(|s| s.stats.writes), writes_before);
+
+    setup::apply(&client, &changes).await.unwrap();
+    let garden = client.config_rows(ConfigMenu::WalledGarden).await.unwrap();
+    let hosts: Vec<_> = garden.iter().filter_map(|r| r.get("dst-host")).collect();
+    assert_eq!(hosts, ["bank.example", "wifi.example"]);
+    assert_eq!(
+        client
+            .config_rows(ConfigMenu::FirewallFilter)
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
+    let users = client.config_rows(ConfigMenu::User).await.unwrap();
+    let api = users
+        .iter()
+        .find(|u| u.get("name") == Some("lpsaring"))
+        .unwrap();
+    assert_eq!(api.get("group"), Some(setup::API_GROUP));
+    assert_eq!(api.get("address"), Some("10.0.0.2/32"));
+
+    // A second run finds nothing to do.
+    let writes_after = sim.with_state(|s| s.stats.writes);
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    assert_eq!(setup::plan(&desired, &current), []);
+    setup::apply(&client, &[]).await.unwrap();
+    assert_eq!(sim.with_state(|s| s.stats.writes), writes_after);
+}
+
+#[tokio::test]
+async fn router_setup_leaves_a_hand_made_row_alone_and_repairs_ours() {
+    use lpsaring_routeros::setup::{self, SetupChange};
+    let (sim, client) = setup().await;
+    sim.with_state(|s| {
+        s.execute(&request(
+            "/ip/hotspot/user/profile/add",
+            &[("name", "habis"), ("rate-limit", "1k/1k")],
+        ))
+    });
+    let desired = setup::desired(&setup_inputs());
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    let changes = setup::plan(&desired, &current);
+    assert!(changes.contains(&SetupChange::Foreign {
+        menu: ConfigMenu::UserProfile,
+        key: "habis".into()
+    }));
+    setup::apply(&client, &changes).await.unwrap();
+    let profiles = client.config_rows(ConfigMenu::UserProfile).await.unwrap();
+    let habis = profiles
+        .iter()
+        .find(|p| p.get("name") == Some("habis"))
+        .unwrap();
+    assert_eq!(habis.get("rate-limit"), Some("1k/1k"));
+    assert!(habis.ours().is_none());
+
+    // Someone moves our API user to the full group: set-up puts it back, nothing else.
+    let users = client.config_rows(ConfigMenu::User).await.unwrap();
+    let api = users
+        .iter()
+        .find(|u| u.get("name") == Some("lpsaring"))
+        .unwrap();
+    sim.with_state(|s| {
+        s.execute(&request(
+            "/user/set",
+            &[(".id", api.id.as_str()), ("group", "full")],
+        ))
+    });
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    let changes = setup::plan(&desired, &current);
+    let sets: Vec<_> = changes
+        .iter()
+        .filter(|c| !matches!(c, SetupChange::Foreign { .. }))
+        .collect();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    setup::apply(&client, &changes).await.unwrap();
+    let users = client.config_rows(ConfigMenu::User).await.unwrap();
+    let api = users
+        .iter()
+        .find(|u| u.get("name") == Some("lpsaring"))
+        .unwrap();
+    assert_eq!(api.get("group"), Some(setup::API_GROUP));
+}

@@ -1,0 +1,98 @@
+//! `lpsaring router-script` and `lpsaring router setup`: the router configuration the portal
+//! needs, printed as a script or applied through the API. The desired state, the script and the
+//! diff live in `lpsaring_routeros::setup`; this maps settings onto its inputs.
+
+use std::time::Duration;
+
+use clap::Subcommand;
+use lpsaring_kernel::ports::Router;
+use lpsaring_kernel::ports::router::RouterHealth;
+use lpsaring_routeros::RouterOsClient;
+use lpsaring_routeros::setup::{self, SetupChange, SetupInputs};
+
+use super::CliError;
+use crate::settings::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum RouterCommand {
+    /// Apply the router set-up through the API (only rows with our lpsaring| comment change).
+    Setup {
+        /// Print the differences and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// The set-up inputs the settings give. Package profiles and plugins' walled-garden hosts are
+/// added here once payments provides them.
+pub fn setup_inputs(settings: &Settings) -> SetupInputs {
+    let lists = &settings.quota.address_lists;
+    let password = settings.router.password.expose();
+    SetupInputs {
+        public_url: settings.http.public_url.clone(),
+        portal_address: settings.router.portal_address,
+        api_user: Some(settings.router.username.clone()).filter(|u| !u.trim().is_empty()),
+        api_password: (!password.is_empty()).then(|| password.to_owned()),
+        status_profiles: settings.quota.profiles.all(),
+        package_profiles: Vec::new(),
+        restricted_lists: vec![
+            lists.habis.clone(),
+            lists.expired.clone(),
+            lists.inactive.clone(),
+        ],
+        extra_hosts: settings.router.extra_walled_garden.clone(),
+    }
+}
+
+/// `router-script`: the script on stdout, each placeholder's warning on stderr; exit 0.
+pub fn script(settings: &Settings) -> Result<(), CliError> {
+    let desired = setup::desired(&setup_inputs(settings));
+    for warning in &desired.warnings {
+        eprintln!("lpsaring: warning: {warning}");
+    }
+    print!("{}", setup::render_script(&desired));
+    Ok(())
+}
+
+pub async fn run(settings: Settings, command: RouterCommand) -> Result<(), CliError> {
+    let RouterCommand::Setup { dry_run } = command;
+    let desired = setup::desired(&setup_inputs(&settings));
+    for warning in &desired.warnings {
+        eprintln!("lpsaring: warning: {warning}");
+    }
+    if !dry_run && !desired.warnings.is_empty() {
+        return Err(CliError::Failed(
+            "set the settings above first; nothing was changed on the router".into(),
+        ));
+    }
+    let client = RouterOsClient::start(settings.router.clone());
+    // The client dials in the background: give it its own connect timeout to come up.
+    let patience = Duration::from_millis(settings.router.timeout_ms.max(1_000));
+    let started = std::time::Instant::now();
+    while client.health() != RouterHealth::Connected && started.elapsed() < patience {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed = |e: lpsaring_kernel::ports::router::RouterError| CliError::Failed(e.to_string());
+    let current = setup::read_current(&client, &desired)
+        .await
+        .map_err(failed)?;
+    let changes = setup::plan(&desired, &current);
+    for change in &changes {
+        println!("{change}");
+    }
+    let writes = changes
+        .iter()
+        .filter(|c| !matches!(c, SetupChange::Foreign { .. }))
+        .count();
+    if dry_run {
+        println!("{writes} change(s) to apply; dry run, nothing written");
+        return Ok(());
+    }
+    setup::apply(&client, &changes).await.map_err(failed)?;
+    println!("{writes} change(s) applied");
+    println!(
+        "the hotspot login page is not written through the API yet: import the login.html part of \
+         `lpsaring router-script`"
+    );
+    Ok(())
+}
