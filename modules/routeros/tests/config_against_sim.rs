@@ -28,6 +28,12 @@ fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Runs a command on the simulator in-process, as an operator would on the router.
+fn by_hand(sim: &lpsaring_routeros_sim::SimHandle, command: &str, attrs: &[(&str, &str)]) {
+    let out = sim.with_state(|s| s.execute(&request(command, attrs)));
+    assert!(!out.bytes.is_empty());
+}
+
 fn ours(kind: &str) -> String {
     OwnedComment::default().with("kind", kind).render()
 }
@@ -113,12 +119,11 @@ async fn config_menus_are_read_and_our_rows_added_and_set() {
 #[tokio::test]
 async fn config_writes_never_change_a_row_that_is_not_ours() {
     let (sim, client) = setup().await;
-    sim.with_state(|s| {
-        s.execute(&request(
-            "/ip/hotspot/walled-garden/add",
-            &[("dst-host", "bank.example"), ("comment", "by hand")],
-        ))
-    });
+    by_hand(
+        &sim,
+        "/ip/hotspot/walled-garden/add",
+        &[("dst-host", "bank.example"), ("comment", "by hand")],
+    );
     let garden = client.config_rows(ConfigMenu::WalledGarden).await.unwrap();
     let err = client
         .apply_config(vec![ConfigWrite::Set {
@@ -208,12 +213,11 @@ async fn router_setup_creates_everything_then_changes_nothing() {
 async fn router_setup_leaves_a_hand_made_row_alone_and_repairs_ours() {
     use lpsaring_routeros::setup::{self, SetupChange};
     let (sim, client) = setup().await;
-    sim.with_state(|s| {
-        s.execute(&request(
-            "/ip/hotspot/user/profile/add",
-            &[("name", "habis"), ("rate-limit", "1k/1k")],
-        ))
-    });
+    by_hand(
+        &sim,
+        "/ip/hotspot/user/profile/add",
+        &[("name", "habis"), ("rate-limit", "1k/1k")],
+    );
     let desired = setup::desired(&setup_inputs());
     let current = setup::read_current(&client, &desired).await.unwrap();
     let changes = setup::plan(&desired, &current);
@@ -236,12 +240,11 @@ async fn router_setup_leaves_a_hand_made_row_alone_and_repairs_ours() {
         .iter()
         .find(|u| u.get("name") == Some("lpsaring"))
         .unwrap();
-    sim.with_state(|s| {
-        s.execute(&request(
-            "/user/set",
-            &[(".id", api.id.as_str()), ("group", "full")],
-        ))
-    });
+    by_hand(
+        &sim,
+        "/user/set",
+        &[(".id", api.id.as_str()), ("group", "full")],
+    );
     let current = setup::read_current(&client, &desired).await.unwrap();
     let changes = setup::plan(&desired, &current);
     let sets: Vec<_> = changes
