@@ -164,32 +164,16 @@ pub async fn build_with_clock(
         }
     };
 
-    let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
-        db: db.clone(),
-        clock: clock.clone(),
-        policy: lpsaring_devices::api::DevicePolicy {
-            max_per_user: settings.auth.max_devices_per_user,
-            stale_after_days: settings.auth.device_stale_days,
-            ..Default::default()
-        },
-    }));
     let users = Arc::new(lpsaring_auth::Users::new(db.clone(), clock.clone()));
-    let quota = Arc::new(
-        lpsaring_quota::Service::new(lpsaring_quota::Deps {
-            db: db.clone(),
-            clock: clock.clone(),
-            store: store.clone() as Arc<dyn EphemeralStore>,
-            router: router.clone(),
-            devices: devices.clone(),
-            users: Arc::new(lpsaring_auth::Directory(users.clone())),
-            settings: settings.quota.clone(),
-            timezone: settings.tz(),
-        })
-        .map_err(|e| StartupError::Config {
-            key: e.key.to_owned(),
-            message: e.message,
-        })?,
-    );
+    let (devices, quota) = quota_service(
+        &settings,
+        &db,
+        &clock,
+        store.clone() as Arc<dyn EphemeralStore>,
+        router.clone(),
+        &users,
+    )?;
+    let quota = Arc::new(quota);
     let access: Arc<dyn AccessPolicy> = quota.clone();
     let audit = Arc::new(lpsaring_admin::Audit::new(db.clone(), clock.clone()));
     let payments = Arc::new(lpsaring_payments::Service::new(lpsaring_payments::Deps {
@@ -293,6 +277,43 @@ fn payment_gateways(
         });
     }
     Ok(gateways)
+}
+
+/// The device registry and the quota service that reads it, from the settings: the one way the
+/// server and the CLI commands build them (the CLI passes a scratch store and an unconfigured
+/// router). A bad quota setting is reported under its own key.
+pub(crate) fn quota_service(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    clock: &Arc<dyn Clock>,
+    store: Arc<dyn EphemeralStore>,
+    router: Arc<dyn RouterPort>,
+    users: &Arc<lpsaring_auth::Users>,
+) -> Result<(Arc<lpsaring_devices::Service>, lpsaring_quota::Service), StartupError> {
+    let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        policy: lpsaring_devices::api::DevicePolicy {
+            max_per_user: settings.auth.max_devices_per_user,
+            stale_after_days: settings.auth.device_stale_days,
+            ..Default::default()
+        },
+    }));
+    let quota = lpsaring_quota::Service::new(lpsaring_quota::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        store,
+        router,
+        devices: devices.clone(),
+        users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        settings: settings.quota.clone(),
+        timezone: settings.tz(),
+    })
+    .map_err(|e| StartupError::Config {
+        key: e.key.to_owned(),
+        message: e.message,
+    })?;
+    Ok((devices, quota))
 }
 
 /// Binds the configured listen address.

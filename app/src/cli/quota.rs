@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use lpsaring_kernel::ports::users::UserDirectory;
-use lpsaring_kernel::{EphemeralStore, Phone, StoreError, SystemClock};
+use lpsaring_kernel::{Clock, Phone, StoreError, SystemClock};
 use lpsaring_quota::api::{Grant, GrantSource};
 
 use super::CliError;
@@ -79,28 +79,14 @@ pub(super) async fn offline_quota(
     let users = Arc::new(open_users(settings).await?);
     let db = users.db().clone();
     let scratch = tempfile::tempdir().map_err(failed)?;
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = lpsaring_store::Store::open(scratch.path().join("state.redb"), clock.clone())
         .await
         .map_err(failed)?;
-    let devices = Arc::new(lpsaring_devices::Service::new(lpsaring_devices::Deps {
-        db: db.clone(),
-        clock: clock.clone(),
-        policy: lpsaring_devices::api::DevicePolicy::default(),
-    }));
-    let quota = lpsaring_quota::Service::new(lpsaring_quota::Deps {
-        db,
-        clock,
-        store: Arc::new(store) as Arc<dyn EphemeralStore>,
-        router: Arc::new(lpsaring_routeros::RouterOsClient::start(
-            lpsaring_routeros::RouterSettings::default(),
-        )),
-        devices,
-        users: Arc::new(lpsaring_auth::Directory(users.clone())),
-        settings: settings.quota.clone(),
-        timezone: settings.tz(),
-    })
-    .map_err(failed)?;
+    let router = Arc::new(lpsaring_routeros::RouterOsClient::start(
+        lpsaring_routeros::RouterSettings::default(),
+    ));
+    let (_, quota) = crate::quota_service(settings, &db, &clock, Arc::new(store), router, &users)?;
     Ok((quota, lpsaring_auth::Directory(users), scratch))
 }
 
