@@ -429,7 +429,13 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         // refreshed; then who the caller is, for the kernel's guards.
         .hoop(app.sessions.csrf())
         .hoop(lpsaring_auth::SessionHoop::new(app.sessions.clone()))
-        .catcher(Catcher::default().hoop(render_error))
+        // Every page (error pages too: the catcher runs after the hoops) gets the CSP and friends.
+        .hoop(web::SecurityHeaders)
+        .catcher(
+            Catcher::default()
+                .hoop(web::SecurityHeaders)
+                .hoop(render_error),
+        )
 }
 
 /// Every method and path the service answers (path parameters as `{name}`), for tests that walk

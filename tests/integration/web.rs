@@ -1,6 +1,6 @@
 //! The web layer every module shares: the one origin guard over the whole route table, the
 //! OpenAPI document covering every JSON route, the language switch's redirect, and the scheme
-//! decided only by the trusted-proxy rule.
+//! decided only by the trusted-proxy rule, and the security headers (CSP nonce) of every page.
 
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
@@ -259,4 +259,117 @@ async fn a_bad_form_token_on_register_is_403() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+}
+
+/// The nonce a response's policy names for its scripts (`script-src 'nonce-…'`).
+fn policy_nonce(policy: &str) -> String {
+    let start =
+        policy.find("script-src 'nonce-").expect("script nonce") + "script-src 'nonce-".len();
+    policy[start..].split('\'').next().unwrap().to_owned()
+}
+
+/// A page from the probe route: a script, and forms allowed to post to the hotspot's origin.
+#[salvo::handler]
+async fn hotspot_probe() -> lpsaring_kernel::ui::Page {
+    lpsaring_kernel::ui::Page::new(
+        lpsaring_kernel::Lang::En,
+        "probe",
+        "<form action=\"http://10.5.50.1/login\"></form><script>go()</script>".to_owned(),
+    )
+    .allow_form_action("http://10.5.50.1/login?x=1")
+}
+
+#[tokio::test]
+async fn every_page_gets_the_security_headers_and_a_fresh_nonce() {
+    let app = spawn_app().await;
+    let c = client();
+    let mut nonces = Vec::new();
+    for path in [
+        "/captive?ip=10.5.50.7&mac=AA:BB:CC:DD:EE:01&link-login-only=http%3A%2F%2F10.5.50.1%2Flogin",
+        "/login",
+        "/policy/blocked",
+        "/admin/login",
+        "/login",
+        "/no-such-page",
+    ] {
+        let res = c.get(app.url(path)).send().await.unwrap();
+        let h = res.headers().clone();
+        let html = res.text().await.unwrap();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        let policy = h["content-security-policy"].to_str().unwrap().to_owned();
+        for directive in [
+            "default-src 'none'",
+            "form-action 'self';",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        // No external source: every source is a keyword or a nonce.
+        for source in policy.split(';').flat_map(|d| d.split_whitespace().skip(1)) {
+            assert!(
+                source.starts_with('\''),
+                "{path}: external source {source} in {policy}"
+            );
+        }
+        let nonce = policy_nonce(&policy);
+        assert!(
+            policy.contains(&format!("style-src 'nonce-{nonce}'")),
+            "{policy}"
+        );
+        assert!(
+            html.contains(&format!("<style nonce=\"{nonce}\">")),
+            "{path}"
+        );
+        assert_eq!(
+            html.matches("<script").count(),
+            html.matches(&format!("<script nonce=\"{nonce}\">")).count(),
+            "{path}: every inline script carries the nonce"
+        );
+        assert!(
+            !html.contains(" style=\""),
+            "{path}: inline style attribute"
+        );
+        nonces.push(nonce);
+    }
+    let mut unique = nonces.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), nonces.len(), "a nonce was reused: {nonces:?}");
+
+    // JSON answers are not documents: no policy.
+    let res = c.get(app.url("/api/system/client")).send().await.unwrap();
+    assert!(res.headers().get("content-security-policy").is_none());
+}
+
+#[tokio::test]
+async fn only_the_page_that_posts_to_the_hotspot_may_target_it() {
+    let app = spawn_app_with(
+        |_| {},
+        salvo::Router::with_path("probe/hotspot").get(hotspot_probe),
+    )
+    .await;
+    let c = client();
+    let res = c.get(app.url("/probe/hotspot")).send().await.unwrap();
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("form-action 'self' http://10.5.50.1;"),
+        "{policy}"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("<script nonce=\"{}\">go()", policy_nonce(&policy))));
+
+    // The captive page that merely carries the router's address does not widen the policy.
+    let res = c
+        .get(app.url("/captive?ip=10.5.50.7&link-login-only=http%3A%2F%2F10.5.50.1%2Flogin"))
+        .send()
+        .await
+        .unwrap();
+    let policy = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!policy.contains("10.5.50.1"), "{policy}");
 }

@@ -1,11 +1,15 @@
 //! The shared page layout. Sailfish has no template inheritance, so modules render their body
 //! fragment with their own template and wrap it here. Pages stay small (inline CSS, no scripts by
 //! default) because captive mini-browsers on cheap phones are slow and may block external assets.
+//!
+//! Templates write plain `<script>` elements; the layout stamps this response's CSP nonce on them
+//! and on its `<style>` (see [`crate::web::security`]), so no template handles the nonce.
 
 use sailfish::TemplateSimple;
 use salvo::prelude::*;
 
 use crate::i18n::Lang;
+use crate::web::security::{CspNonce, FormTarget, url_origin};
 
 #[derive(TemplateSimple)]
 #[template(path = "layout.stpl")]
@@ -13,6 +17,7 @@ struct Layout<'a> {
     lang: &'a str,
     title: &'a str,
     body: &'a str,
+    nonce: &'a str,
 }
 
 /// A rendered page: a title and a body fragment produced by one of our own templates.
@@ -23,6 +28,8 @@ pub struct Page {
     /// Trusted HTML from our templates; inserted unescaped.
     pub body_html: String,
     pub status: StatusCode,
+    /// The origin (besides our own) this page's forms may post to.
+    pub form_target: Option<String>,
 }
 
 impl Page {
@@ -32,6 +39,7 @@ impl Page {
             title: title.into(),
             body_html,
             status: StatusCode::OK,
+            form_target: None,
         }
     }
 
@@ -40,11 +48,23 @@ impl Page {
         self
     }
 
-    pub fn to_html(&self) -> String {
+    /// Lets this page's forms post to the origin of `url` (the router's hotspot login) as well;
+    /// a URL without a plain host allows nothing more.
+    pub fn allow_form_action(mut self, url: &str) -> Self {
+        self.form_target = url_origin(url);
+        self
+    }
+
+    /// The whole document, its inline `<style>` and `<script>` elements carrying `nonce`.
+    pub fn to_html(&self, nonce: &CspNonce) -> String {
+        let body = self
+            .body_html
+            .replace("<script>", &format!("<script nonce=\"{}\">", nonce.0));
         Layout {
             lang: self.lang.code(),
             title: &self.title,
-            body: &self.body_html,
+            body: &body,
+            nonce: &nonce.0,
         }
         .render_once()
         .unwrap_or_else(|e| format!("<!doctype html><p>template error: {e}</p>"))
@@ -53,8 +73,13 @@ impl Page {
 
 impl Scribe for Page {
     fn render(self, res: &mut Response) {
+        let nonce = CspNonce::fresh();
         res.status_code(self.status);
-        res.render(Text::Html(self.to_html()));
+        res.render(Text::Html(self.to_html(&nonce)));
+        res.extensions.insert(nonce);
+        if let Some(origin) = self.form_target {
+            res.extensions.insert(FormTarget(origin));
+        }
     }
 }
 
@@ -82,10 +107,19 @@ mod tests {
     #[test]
     fn layout_escapes_title_but_not_body() {
         let page = Page::new(Lang::En, "<x>", "<p>hi</p>".to_owned());
-        let html = page.to_html();
+        let html = page.to_html(&CspNonce("n".to_owned()));
         assert!(html.contains("<title>&lt;x&gt; · lpsaring</title>"));
         assert!(html.contains("<p>hi</p>"));
         assert!(html.contains("lang=\"en\""));
+    }
+
+    #[test]
+    fn layout_stamps_the_nonce_on_inline_code() {
+        let page = Page::new(Lang::En, "t", "<script>go()</script>".to_owned());
+        let html = page.to_html(&CspNonce("n0nce".to_owned()));
+        assert!(html.contains("<style nonce=\"n0nce\">"));
+        assert!(html.contains("<script nonce=\"n0nce\">go()</script>"));
+        assert!(!html.contains("<script>"));
     }
 
     #[test]

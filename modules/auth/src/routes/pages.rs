@@ -305,7 +305,13 @@ fn connected_page(
         }),
         _ => None,
     };
-    render_connected(lang, Some(outcome.status), hotspot, ctx.link_orig.clone())
+    // The auto-post goes to the router: this response alone may post there.
+    let action = hotspot.as_ref().map(|h| h.action.clone());
+    let page = render_connected(lang, Some(outcome.status), hotspot, ctx.link_orig.clone());
+    match action {
+        Some(action) => page.allow_form_action(&action),
+        None => page,
+    }
 }
 
 /// The connected page for a user in `status` (`None`: nobody logged in on this browser).

@@ -5,13 +5,15 @@
 //!   trusted-proxy rules), the authenticated user (set by auth's session middleware);
 //! - [`csrf`]: the one origin/CSRF check for cookie-authenticated state changes;
 //! - [`guard`]: the [`CurrentUser`] extractor and the [`require_user`] / [`require_admin`] guards;
-//! - [`json`]: the JSON body extractor whose errors name the field.
+//! - [`json`]: the JSON body extractor whose errors name the field;
+//! - [`security`]: the security headers (CSP with a per-response nonce) of every HTML response.
 //!
 //! Errors become the API envelope through [`crate::ApiError`] (`From` any [`crate::ErrorCode`]).
 
 pub mod csrf;
 pub mod guard;
 pub mod json;
+pub mod security;
 
 use std::net::IpAddr;
 
@@ -24,6 +26,7 @@ pub use guard::{
     CurrentUser, GuardError, TokenProblem, require_admin, require_user, set_token_problem,
 };
 pub use json::JsonIn;
+pub use security::SecurityHeaders;
 
 /// True for `/api` and everything below it: JSON answers, never pages.
 pub fn is_api_path(path: &str) -> bool {
