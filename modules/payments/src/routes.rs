@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use lpsaring_kernel::ports::payment::RawWebhook;
 use lpsaring_kernel::ui::Page;
-use lpsaring_kernel::web::{client_ip, current_role, current_user};
-use lpsaring_kernel::{ApiError, Lang, UserId};
+use lpsaring_kernel::web::{CurrentUser, client_ip, json};
+use lpsaring_kernel::{ApiError, Lang};
 use salvo::affix_state;
 use salvo::http::StatusCode;
 use salvo::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::api::{InitiateRequest, PackageInput};
-use crate::error::PaymentsError;
 use crate::service::Service;
 
 fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
@@ -23,49 +22,13 @@ fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
         .map_err(|_| ApiError::internal(&"payments service missing from the depot"))
 }
 
-fn api_error(e: &PaymentsError) -> ApiError {
-    if e.is_internal() {
-        tracing::error!(error = %e, "payments internal error");
-    }
-    ApiError::from(e)
-}
-
-/// The logged-in caller (401 in the envelope otherwise).
-fn caller(depot: &Depot) -> Result<UserId, ApiError> {
-    current_user(depot).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "AUTH_REQUIRED",
-            "Log in to see this.",
-        )
-    })
-}
-
-fn is_admin(depot: &Depot) -> bool {
-    current_role(depot).is_some_and(|r| r.is_admin())
-}
-
-/// The caller, who must be an admin (401 / 403 `AUTH_ADMIN_REQUIRED`).
-fn admin(depot: &Depot) -> Result<UserId, ApiError> {
-    let user = caller(depot)?;
-    if !is_admin(depot) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "AUTH_ADMIN_REQUIRED",
-            "Administrators only.",
-        ));
-    }
-    Ok(user)
-}
-
-/// A JSON body, or a 422 that names what is wrong with it.
+/// A JSON body, or a 422 that names the field at fault (the kernel's one parser).
 async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = req
         .payload()
         .await
         .map_err(|_| ApiError::bad_request("The request body could not be read."))?;
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::validation(format!("The body is not the expected JSON: {e}.")))
+    json::parse(bytes)
 }
 
 fn path_id(req: &Request) -> Result<i64, ApiError> {
@@ -85,21 +48,15 @@ fn order_id_param(req: &Request) -> Result<String, ApiError> {
 /// Packages on sale, sorted.
 #[endpoint(tags("payments"))]
 async fn packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
-    let list = service(depot)?
-        .active_packages()
-        .await
-        .map_err(|e| api_error(&e))?;
+    let list = service(depot)?.active_packages().await?;
     res.render(Json(list));
     Ok(())
 }
 
 #[endpoint(tags("payments"))]
 async fn admin_packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
-    admin(depot)?;
-    let list = service(depot)?
-        .all_packages()
-        .await
-        .map_err(|e| api_error(&e))?;
+    CurrentUser::admin(depot)?;
+    let list = service(depot)?.all_packages().await?;
     res.render(Json(list));
     Ok(())
 }
@@ -110,12 +67,9 @@ async fn admin_create_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    admin(depot)?;
+    CurrentUser::admin(depot)?;
     let input: PackageInput = json_body(req).await?;
-    let created = service(depot)?
-        .create_package(&input)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let created = service(depot)?.create_package(&input).await?;
     res.status_code(StatusCode::CREATED);
     res.render(Json(created));
     Ok(())
@@ -127,13 +81,10 @@ async fn admin_update_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    admin(depot)?;
+    CurrentUser::admin(depot)?;
     let id = path_id(req)?;
     let input: PackageInput = json_body(req).await?;
-    let updated = service(depot)?
-        .update_package(id, &input)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let updated = service(depot)?.update_package(id, &input).await?;
     res.render(Json(updated));
     Ok(())
 }
@@ -145,12 +96,9 @@ async fn admin_delete_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    admin(depot)?;
+    CurrentUser::admin(depot)?;
     let id = path_id(req)?;
-    let removed = service(depot)?
-        .remove_package(id)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let removed = service(depot)?.remove_package(id).await?;
     res.render(Json(serde_json::json!({ "result": removed })));
     Ok(())
 }
@@ -164,24 +112,20 @@ async fn initiate(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    let user = caller(depot)?;
+    let user = CurrentUser::of(depot)?.id;
     let input: InitiateRequest = json_body(req).await?;
     let initiated = service(depot)?
         .initiate(user, &input, client_ip(depot))
-        .await
-        .map_err(|e| api_error(&e))?;
+        .await?;
     res.render(Json(initiated));
     Ok(())
 }
 
 #[endpoint(tags("payments"))]
 async fn cancel(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
-    let user = caller(depot)?;
+    let user = CurrentUser::of(depot)?.id;
     let order_id = order_id_param(req)?;
-    let view = service(depot)?
-        .cancel(user, &order_id)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let view = service(depot)?.cancel(user, &order_id).await?;
     res.render(Json(view));
     Ok(())
 }
@@ -193,12 +137,11 @@ async fn by_order_id(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    let user = caller(depot)?;
+    let caller = CurrentUser::of(depot)?;
     let order_id = order_id_param(req)?;
     let view = service(depot)?
-        .order_for(user, is_admin(depot), &order_id)
-        .await
-        .map_err(|e| api_error(&e))?;
+        .order_for(caller.id, caller.role.is_admin(), &order_id)
+        .await?;
     res.render(Json(view));
     Ok(())
 }
@@ -212,21 +155,15 @@ async fn public_by_order_id(
 ) -> Result<(), ApiError> {
     let order_id = order_id_param(req)?;
     let token = req.query::<String>("t").unwrap_or_default();
-    let view = service(depot)?
-        .order_by_link(&order_id, &token)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let view = service(depot)?.order_by_link(&order_id, &token).await?;
     res.render(Json(view));
     Ok(())
 }
 
 #[endpoint(tags("payments"))]
 async fn my_transactions(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
-    let user = caller(depot)?;
-    let list = service(depot)?
-        .my_orders(user)
-        .await
-        .map_err(|e| api_error(&e))?;
+    let user = CurrentUser::of(depot)?.id;
+    let list = service(depot)?.my_orders(user).await?;
     res.render(Json(list));
     Ok(())
 }
@@ -262,8 +199,7 @@ async fn webhook_for(
     let ip = client_ip(depot).map(|ip| ip.to_string());
     let reply = service(depot)?
         .handle_webhook(plugin, RawWebhook { headers, body }, ip)
-        .await
-        .map_err(|e| api_error(&e))?;
+        .await?;
     res.status_code(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK));
     res.render(Json(reply.body));
     Ok(())
