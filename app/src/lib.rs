@@ -213,6 +213,7 @@ pub async fn build_with_clock(
         access,
         keys,
         settings: settings.auth.clone(),
+        hotspot_hosts: settings.router.hotspot_hosts.clone(),
     }));
     let health: Vec<Arc<dyn Health>> = vec![
         Arc::new(db::DatabaseHealth(db.clone())),

@@ -777,3 +777,80 @@ async fn the_hotspot_password_changes_at_every_login_and_is_never_cached() {
         .and_then(|r| r.get("password"));
     assert_eq!(on_router, Some(passwords[1].as_str()));
 }
+
+/// Issue 15 item 4: `link-login-only` on a foreign host is dropped from the answer carrying the
+/// hotspot credentials; the router's hotspot (profile `dns-name` and `hotspot-address`) and
+/// `router.hotspot_hosts` are kept.
+#[tokio::test]
+async fn hotspot_credentials_go_only_to_the_routers_hotspot_hosts() {
+    let app = spawn_app_with(
+        |s| s.router.hotspot_hosts = vec!["Login.Example.net".to_owned()],
+        salvo::Router::new(),
+    )
+    .await;
+    user_without_quota(&app, PHONE, true).await;
+    app.phone_on_hotspot("02:00:00:00:04:21", "10.5.54.21");
+    for (link, kept) in [
+        ("http://evil.example/steal", false),
+        ("https://hotspot.lpsaring.test/login", true),
+        ("http://10.5.54.254:80/login", true),
+        ("http://login.example.net/login", true),
+        ("http://hotspot.lpsaring.test.evil.example/login", false),
+    ] {
+        let code = app.request_code(PHONE).await;
+        let (status, body) = post(
+            &app,
+            "/api/auth/verify-otp",
+            json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.21",
+                   "hotspot_login_context": {"link_login_only": link}}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let expected = if kept { json!(link) } else { Value::Null };
+        assert_eq!(body["hotspot_login"]["link_login_only"], expected, "{link}");
+        app.clock.advance(chrono::Duration::seconds(61));
+    }
+}
+
+/// Issue 15 item 13: a router trap during the binding reaches the user as `ROUTER_ERROR` with a
+/// plain sentence in the page's language, never the trap's text.
+#[tokio::test]
+async fn a_router_trap_reads_as_a_plain_sentence() {
+    const TRAP: &str = "failure: secret trap text from the router";
+    let app = spawn_app().await;
+    user(&app, PHONE, true).await;
+    app.phone_on_hotspot("02:00:00:00:04:31", "10.5.54.31");
+    for (lang, sentence) in [
+        ("en", "The hotspot router could not complete your request"),
+        ("id", "Router hotspot gagal memproses permintaan Anda"),
+    ] {
+        let code = app.request_code(PHONE).await;
+        app.sim.set_fault(Faults {
+            trap_next: Some((None, TRAP.to_owned())),
+            ..Faults::default()
+        });
+        let res = app
+            .http
+            .post(app.url("/api/auth/verify-otp"))
+            .header("accept-language", lang)
+            .json(&json!({"phone_number": PHONE, "otp": code, "client_ip": "10.5.54.31"}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        app.sim.set_fault(Faults::default());
+        assert_eq!(status, 502, "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "ROUTER_ERROR");
+        assert!(
+            body["message"].as_str().unwrap().contains(sentence),
+            "{text}"
+        );
+        assert!(
+            !text.contains("secret trap") && !text.to_lowercase().contains("trap"),
+            "{text}"
+        );
+        app.clock.advance(chrono::Duration::seconds(61));
+    }
+}

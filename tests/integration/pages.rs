@@ -462,3 +462,55 @@ async fn each_policy_page_explains_its_status_and_others_are_404() {
         assert_eq!(res.status(), 404, "{other}");
     }
 }
+
+/// Issue 15 item 4: the connected page auto-posts the hotspot credentials only to the router's
+/// own hotspot (its profile's `hotspot-address` here); a foreign `link-login-only` is dropped.
+#[tokio::test]
+async fn the_connected_page_posts_hotspot_credentials_only_to_the_routers_hotspot() {
+    let app = spawn_app().await;
+    // No quota: `habis`, a regular binding, hotspot credentials on the connected page.
+    app.app
+        .users
+        .create(&Phone::parse(PHONE).unwrap(), "Budi", true, Role::User)
+        .await
+        .unwrap();
+    app.phone_on_hotspot(MAC, IP);
+    for (link, kept) in [
+        ("http://evil.example/steal", false),
+        ("http://10.5.54.254@evil.example/steal", false),
+        ("http://10.5.54.254/login", true),
+    ] {
+        let mut phone = Visitor::new(&app);
+        let page = phone
+            .get(&format!(
+                "/captive?ip={IP}&mac={MAC}&link-login-only={}",
+                lpsaring_kernel::web::encode_component(link)
+            ))
+            .await;
+        let step = phone
+            .submit(&page.body, "/captive/request", &[("phone_number", PHONE)])
+            .await;
+        let done = phone
+            .submit(
+                &step.body,
+                "/captive/verify",
+                &[("otp", &code_for(&app, PHONE))],
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let password = app
+            .router_rows(Menu::User)
+            .into_iter()
+            .find_map(|r| r.get("password").map(str::to_owned))
+            .expect("a hotspot user");
+        assert!(!done.body.contains("evil.example"), "{}", done.body);
+        assert_eq!(done.body.contains(&password), kept, "{link}: {}", done.body);
+        assert_eq!(
+            done.body.contains("10.5.54.254/login"),
+            kept,
+            "{}",
+            done.body
+        );
+        app.clock.advance(chrono::Duration::seconds(61));
+    }
+}

@@ -134,6 +134,11 @@ impl ErrorCode for AuthError {
                 "Internal server error.".to_owned()
             }
             AuthError::Device(e) => e.public_message(),
+            // The trap text names router internals; it goes to the log (the 5xx cause), never
+            // to the user.
+            AuthError::Router(_) => crate::messages::ROUTER_ERROR
+                .get(lpsaring_kernel::Lang::En)
+                .to_owned(),
             other => other.to_string(),
         }
     }

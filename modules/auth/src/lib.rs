@@ -9,6 +9,7 @@ pub mod captive;
 pub mod context;
 mod entity;
 mod error;
+pub mod hotspot_hosts;
 pub mod limits;
 mod messages;
 pub mod otp;

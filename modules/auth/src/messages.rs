@@ -4,6 +4,12 @@ use lpsaring_kernel::Lang;
 
 use crate::error::AuthError;
 
+/// What a user sees when the router refused a change (a trap): a plain sentence, never the trap.
+pub(crate) const ROUTER_ERROR: lpsaring_kernel::Text = lpsaring_kernel::Text::new(
+    "Router hotspot gagal memproses permintaan Anda. Coba lagi sebentar lagi atau hubungi operator.",
+    "The hotspot router could not complete your request. Try again in a moment or contact the operator.",
+);
+
 pub(crate) fn localized(lang: Lang, e: &AuthError) -> String {
     use lpsaring_kernel::Text;
     let text = match e {
@@ -56,6 +62,7 @@ pub(crate) fn localized(lang: Lang, e: &AuthError) -> String {
             "Router hotspot tidak dapat dihubungi. Kode Anda masih berlaku, coba lagi.",
             "The hotspot router cannot be reached. Your code is still valid, try again.",
         ),
+        AuthError::Router(_) => ROUTER_ERROR,
         AuthError::MacMismatch => Text::new(
             "Perangkat tidak cocok dengan yang terlihat di hotspot.",
             "This device does not match the one the hotspot sees.",

@@ -11,6 +11,7 @@ use lpsaring_kernel::{ClientHints, Clock, EphemeralStore, Lang, Phone, UserId};
 use crate::captive::{LoginOutcome, LoginRequest};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
+use crate::hotspot_hosts::HotspotHosts;
 use crate::limits::{Action, RateLimits};
 use crate::session::IssuedSession;
 use crate::settings::AuthSettings;
@@ -29,6 +30,9 @@ pub struct Deps {
     pub keys: secrets::Keys,
     pub settings: AuthSettings,
     pub sessions: Arc<Sessions>,
+    /// `router.hotspot_hosts`: hosts trusted with the hotspot credentials besides the ones the
+    /// router's hotspot profiles name.
+    pub hotspot_hosts: Vec<String>,
 }
 
 /// The login half of auth, composed from its parts.
@@ -40,6 +44,8 @@ pub struct Service {
     pub captive: Arc<captive::Captive>,
     pub sessions: Arc<Sessions>,
     pub settings: AuthSettings,
+    /// Where `link-login-only` may point.
+    pub hotspot_hosts: HotspotHosts,
 }
 
 impl Service {
@@ -53,6 +59,7 @@ impl Service {
             deps.keys.derive("otp"),
             deps.settings.clone(),
         ));
+        let hotspot_hosts = HotspotHosts::new(deps.router.clone(), &deps.hotspot_hosts);
         let captive = Arc::new(captive::Captive::new(captive::CaptiveDeps {
             users: users.clone(),
             otp: otp.clone(),
@@ -68,6 +75,7 @@ impl Service {
             captive,
             sessions: deps.sessions,
             settings: deps.settings,
+            hotspot_hosts,
         }
     }
 }
@@ -86,6 +94,9 @@ pub struct VerifyInput {
 pub struct LoggedIn {
     pub outcome: LoginOutcome,
     pub session: IssuedSession,
+    /// The request's `link-login-only` when the hotspot credentials go out and it points at the
+    /// router's hotspot; `None` otherwise, so no page posts the credentials to a foreign host.
+    pub link_login_only: Option<String>,
 }
 
 /// A refused login and how long the code form should still count down before another code may
@@ -176,7 +187,15 @@ impl Service {
             .sessions
             .issue(&outcome.user, client.ip, client.user_agent())
             .await?;
-        Ok(LoggedIn { outcome, session })
+        let link_login_only = match outcome.hotspot_login {
+            Some(_) => self.hotspot_hosts.accept(input.ctx.link_login_only).await,
+            None => None,
+        };
+        Ok(LoggedIn {
+            outcome,
+            session,
+            link_login_only,
+        })
     }
 
     /// The network access status of a logged-in user (`None` for an unknown id): the access

@@ -58,6 +58,10 @@ pub struct RouterSettings {
     pub portal_address: Option<std::net::Ipv4Addr>,
     /// Walled-garden hosts besides the portal and the plugins' own (a bank app, a help page).
     pub extra_walled_garden: Vec<String>,
+    /// Hosts trusted to receive the hotspot credentials (`link-login-only`) besides the
+    /// `dns-name` and `hotspot-address` of the router's hotspot profiles, which are read from
+    /// the router. A login URL on any other host is dropped.
+    pub hotspot_hosts: Vec<String>,
 }
 
 impl Default for RouterSettings {
@@ -75,6 +79,7 @@ impl Default for RouterSettings {
             keepalive_ms: 30_000,
             portal_address: None,
             extra_walled_garden: Vec::new(),
+            hotspot_hosts: Vec::new(),
         }
     }
 }

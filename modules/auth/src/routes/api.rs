@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{refresh_cookie, service};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
+use crate::messages::localized;
 use crate::pages::REGISTERED;
 use crate::service::VerifyInput;
 use crate::session;
@@ -161,13 +162,22 @@ pub(super) async fn verify_otp(
         ctx: ctx.clone(),
     };
     let client = ClientHints::of(req, depot);
-    let done = svc
-        .login(input, &client)
-        .await
-        .map_err(|refused| ApiError::from(refused.error))?;
+    let lang = Lang::of_request(req);
+    let done = svc.login(input, &client).await.map_err(|refused| {
+        // A router refusal reads as a plain sentence in the page's language (the trap text
+        // stays the logged cause); the other answers keep the messages clients already match.
+        let router_refused = matches!(refused.error, AuthError::Router(_));
+        let localized = router_refused.then(|| localized(lang, &refused.error));
+        let mut api = ApiError::from(refused.error);
+        if let Some(message) = localized {
+            api.message = message;
+        }
+        api
+    })?;
     svc.sessions.set_cookies(res, &done.session, client.https);
     super::no_store(res);
     let outcome = done.outcome;
+    let link_login_only = done.link_login_only;
     let redirect = match ctx.link_orig {
         Some(orig) => format!("/captive/terhubung?link-orig={}", encode_component(&orig)),
         None => "/captive/terhubung".to_owned(),
@@ -185,7 +195,7 @@ pub(super) async fn verify_otp(
         hotspot_login: outcome.hotspot_login.as_ref().map(|h| HotspotLoginView {
             username: h.username.clone(),
             password: h.password.clone(),
-            link_login_only: ctx.link_login_only.clone(),
+            link_login_only: link_login_only.clone(),
         }),
         redirect,
     }))

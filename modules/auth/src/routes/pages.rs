@@ -11,7 +11,6 @@ use salvo::http::StatusCode;
 use salvo::prelude::*;
 
 use super::{refresh_cookie, service};
-use crate::captive::LoginOutcome;
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
 use crate::messages::{form_expired, localized};
@@ -19,7 +18,7 @@ use crate::pages::{
     ConnectedTexts, ConnectedView, HotspotForm, LoginTexts, LoginView, REGISTERED, RegisterTexts,
     RegisterView, page, policy_page,
 };
-use crate::service::VerifyInput;
+use crate::service::{LoggedIn, VerifyInput};
 use crate::session;
 
 /// Which page family a form belongs to.
@@ -263,7 +262,7 @@ impl Handler for VerifyCodeForm {
             Ok(done) => {
                 svc.sessions.set_cookies(res, &done.session, client.https);
                 super::no_store(res);
-                res.render(connected_page(lang, &ctx, &done.outcome));
+                res.render(connected_page(lang, &ctx, &done));
             }
             Err(refused) => {
                 let takeover = matches!(
@@ -271,6 +270,15 @@ impl Handler for VerifyCodeForm {
                     AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
                 );
                 let status = ApiError::from(&refused.error).status;
+                if status.is_server_error() {
+                    // The page shows a plain sentence; the detail (a trap's text) is for the
+                    // operator, found by the request id.
+                    tracing::warn!(
+                        request_id = %lpsaring_kernel::web::request_id(depot),
+                        error = %refused.error,
+                        "captive login failed"
+                    );
+                }
                 let message = Some(localized(lang, &refused.error));
                 let step = if refused.code_is_spent() {
                     LoginStep {
@@ -291,12 +299,9 @@ impl Handler for VerifyCodeForm {
     }
 }
 
-fn connected_page(
-    lang: Lang,
-    ctx: &CaptiveContext,
-    outcome: &LoginOutcome,
-) -> lpsaring_kernel::ui::Page {
-    let hotspot = match (&outcome.hotspot_login, &ctx.link_login_only) {
+fn connected_page(lang: Lang, ctx: &CaptiveContext, done: &LoggedIn) -> lpsaring_kernel::ui::Page {
+    let outcome = &done.outcome;
+    let hotspot = match (&outcome.hotspot_login, &done.link_login_only) {
         (Some(creds), Some(action)) => Some(HotspotForm {
             action: action.clone(),
             username: creds.username.clone(),

@@ -85,6 +85,8 @@ impl Default for SimState {
         ]);
         state.table_mut(Menu::HotspotProfile).insert(vec![
             ("name".into(), "default".into()),
+            ("hotspot-address".into(), "10.5.54.254".into()),
+            ("dns-name".into(), "hotspot.lpsaring.test".into()),
             ("html-directory".into(), "hotspot".into()),
             ("default".into(), "true".into()),
         ]);
