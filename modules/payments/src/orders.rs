@@ -86,6 +86,28 @@ fn new_order_id(prefix: &str) -> String {
     format!("{prefix}-{}", hex::encode_upper(bytes))
 }
 
+/// Moves a still-pending order to a final `status` (cancelled, expired) inside `txn`; 0 when
+/// something else (a payment, another close) moved it first.
+pub(crate) async fn close_pending(
+    txn: &impl ConnectionTrait,
+    id: i64,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<u64, PaymentsError> {
+    Ok(order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(status))
+        .col_expr(
+            order::Column::NextCheckAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}
+
 /// Appends an event (no de-duplication key) on `conn`.
 pub(crate) async fn append_event(
     conn: &impl ConnectionTrait,
@@ -343,17 +365,7 @@ impl Service {
     async fn close_unanswered(&self, m: &order::Model, why: &str) -> Result<(), PaymentsError> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
-            .col_expr(
-                order::Column::NextCheckAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(m.id))
-            .filter(order::Column::Status.eq(OrderStatus::Pending))
-            .exec(&txn)
-            .await?;
+        close_pending(&txn, m.id, OrderStatus::Cancelled, now).await?;
         let payload = serde_json::json!({ "create_payment_error": why }).to_string();
         append_event(
             &txn,
@@ -385,18 +397,7 @@ impl Service {
         }
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let moved = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
-            .col_expr(
-                order::Column::NextCheckAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(m.id))
-            .filter(order::Column::Status.eq(OrderStatus::Pending))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        let moved = close_pending(&txn, m.id, OrderStatus::Cancelled, now).await?;
         if moved == 0 {
             txn.rollback().await?;
             return Err(PaymentsError::OrderNotPending);

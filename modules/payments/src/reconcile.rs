@@ -11,7 +11,7 @@ use crate::api::{EventKind, EventOutcome, OrderSource, OrderStatus};
 use crate::entity::order;
 use crate::error::PaymentsError;
 use crate::events::Statement;
-use crate::orders::{FIRST_CHECK_AFTER_SECS, append_event};
+use crate::orders::{FIRST_CHECK_AFTER_SECS, append_event, close_pending};
 use crate::service::Service;
 
 /// Orders checked per pass (the next pass takes the rest).
@@ -114,18 +114,7 @@ impl Service {
     /// Pending past the window: expired (a paid notification later still counts, flagged).
     async fn expire(&self, m: &order::Model, now: DateTime<Utc>) -> Result<bool, PaymentsError> {
         let txn = self.db.begin().await?;
-        let moved = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(OrderStatus::Expired))
-            .col_expr(
-                order::Column::NextCheckAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(m.id))
-            .filter(order::Column::Status.eq(OrderStatus::Pending))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        let moved = close_pending(&txn, m.id, OrderStatus::Expired, now).await?;
         if moved == 1 {
             append_event(
                 &txn,
