@@ -514,3 +514,38 @@ async fn the_connected_page_posts_hotspot_credentials_only_to_the_routers_hotspo
         app.clock.advance(chrono::Duration::seconds(61));
     }
 }
+
+/// Issue 15 item 13: a router trap during the captive form login shows a plain sentence in the
+/// page's language (Indonesian by default), never the trap's text.
+#[tokio::test]
+async fn a_router_trap_on_the_captive_form_shows_a_plain_sentence() {
+    let app = spawn_app().await;
+    user(&app, PHONE).await;
+    app.phone_on_hotspot(MAC, IP);
+    let mut phone = Visitor::new(&app);
+    let page = phone.get(&format!("/captive?ip={IP}&mac={MAC}")).await;
+    let step = phone
+        .submit(&page.body, "/captive/request", &[("phone_number", PHONE)])
+        .await;
+    app.sim.set_fault(lpsaring_routeros_sim::Faults {
+        trap_next: Some((None, "failure: secret trap text".to_owned())),
+        ..Default::default()
+    });
+    let done = phone
+        .submit(
+            &step.body,
+            "/captive/verify",
+            &[("otp", &code_for(&app, PHONE))],
+        )
+        .await;
+    app.sim.set_fault(Default::default());
+    assert_eq!(done.status, 502, "{}", done.body);
+    assert!(
+        done.body
+            .contains("Router hotspot gagal memproses permintaan Anda"),
+        "{}",
+        done.body
+    );
+    assert!(!done.body.contains("secret trap"), "{}", done.body);
+    assert!(!done.body.contains("router trap"), "{}", done.body);
+}
