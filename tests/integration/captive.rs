@@ -1,9 +1,8 @@
 //! The captive journey over HTTP against the RouterOS simulator and the console messenger plugin:
 //! request a code, verify it, and check what the router holds afterwards.
 
+use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_kernel::{Phone, UserId};
-use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::{Faults, Menu, Row};
 use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
@@ -12,22 +11,7 @@ const PHONE: &str = "081234567890";
 
 /// A user with 5 GiB for 30 days (an approved user without quota is `habis`).
 async fn user(app: &TestApp, phone: &str, approved: bool) -> i64 {
-    let id = user_without_quota(app, phone, approved).await;
-    app.app
-        .quota
-        .grant(&Grant {
-            user: UserId(id),
-            bytes: 5 << 30,
-            days: 30,
-            unlimited: false,
-            source: GrantSource::Admin,
-            idempotency_key: format!("test:{id}"),
-            actor: "test".to_owned(),
-            note: None,
-        })
-        .await
-        .unwrap();
-    id
+    app.user_with_quota(phone, approved).await
 }
 
 async fn user_without_quota(app: &TestApp, phone: &str, approved: bool) -> i64 {

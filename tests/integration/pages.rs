@@ -5,9 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_kernel::{Phone, UserId};
-use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::{Menu, Row};
 use lpsaring_tests::{TestApp, spawn_app};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -122,29 +121,7 @@ fn unescape(s: &str) -> String {
 
 /// An approved user with 5 GiB for 30 days.
 async fn user(app: &TestApp, phone: &str) -> i64 {
-    let id = app
-        .app
-        .users
-        .create(&Phone::parse(phone).unwrap(), "Budi", true, Role::User)
-        .await
-        .unwrap()
-        .id
-        .0;
-    app.app
-        .quota
-        .grant(&Grant {
-            user: UserId(id),
-            bytes: 5 << 30,
-            days: 30,
-            unlimited: false,
-            source: GrantSource::Admin,
-            idempotency_key: format!("test:{id}"),
-            actor: "test".to_owned(),
-            note: None,
-        })
-        .await
-        .unwrap();
-    id
+    app.user_with_quota(phone, true).await
 }
 
 fn bindings_for(app: &TestApp, mac: &str) -> Vec<Row> {

@@ -125,6 +125,37 @@ impl TestApp {
             })
     }
 
+    /// A user (approved or not) holding 5 GiB for 30 days, through the services; returns the id.
+    pub async fn user_with_quota(&self, phone: &str, approved: bool) -> i64 {
+        use lpsaring_kernel::ports::users::Role;
+        use lpsaring_kernel::{Phone, UserId};
+        use lpsaring_quota::api::{Grant, GrantSource};
+        let phone = Phone::parse(phone).expect("test phone");
+        let id = self
+            .app
+            .users
+            .create(&phone, "Budi", approved, Role::User)
+            .await
+            .expect("create user")
+            .id
+            .0;
+        self.app
+            .quota
+            .grant(&Grant {
+                user: UserId(id),
+                bytes: 5 << 30,
+                days: 30,
+                unlimited: false,
+                source: GrantSource::Admin,
+                idempotency_key: format!("test:{id}"),
+                actor: "test".to_owned(),
+                note: None,
+            })
+            .await
+            .expect("grant");
+        id
+    }
+
     /// Asks for a login code for `phone` over the JSON API (must answer 200) and returns the
     /// code the messenger sent.
     pub async fn request_code(&self, phone: &str) -> String {
