@@ -16,6 +16,7 @@ pub mod ids;
 pub mod jobs;
 pub mod outbox;
 pub mod ports;
+pub mod qr;
 pub mod secret;
 pub mod sql;
 #[cfg(feature = "testing")]
