@@ -485,6 +485,9 @@ fn routes(app: &App, extra: Router) -> Router {
     let api = Router::with_path("api").push(Router::with_path("system/client").get(client_info));
     Router::new()
         .hoop(CatchPanic::new())
+        // Every route under `/api/admin` and `/admin` (but the login) is for admins only,
+        // whichever module mounts it and whether or not it guards itself.
+        .hoop(web::admin_area)
         .push(extra)
         .push(lpsaring_auth::router(app.auth.clone()))
         .push(lpsaring_auth::session::router(app.sessions.clone()))

@@ -3,6 +3,7 @@
 // Helpers shared by the tests stop a test loudly on a failed step, like the tests themselves.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod admin;
 mod architecture;
 mod browser;
 mod captive;

@@ -2,14 +2,13 @@
 //! OpenAPI document covering every JSON route, the language switch's redirect, and the scheme
 //! decided only by the trusted-proxy rule, and the security headers (CSP nonce) of every page.
 
-use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use salvo::http::Method;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -19,35 +18,18 @@ fn client() -> reqwest::Client {
 
 /// A logged-in admin's session cookies: the strongest cookie a cross-site request could ride on.
 async fn admin_cookies(app: &TestApp) -> String {
-    let phone = Phone::parse("081199990001").unwrap();
-    let admin = app
-        .app
-        .users
-        .create(&phone, "Admin", true, Role::Admin)
-        .await
-        .unwrap();
-    let s = app
-        .app
-        .sessions
-        .issue(&admin, None, Some("integration"))
-        .await
-        .unwrap();
-    format!(
-        "auth_token={}; refresh_token={}",
-        s.access_token.expose(),
-        s.refresh_token.as_ref().unwrap().expose()
-    )
+    app.logged_in("081199990001", Role::Admin).await.1
 }
 
 /// `{name}` (and `{name:pattern}`) segments filled with a plausible value.
-fn concrete(path: &str) -> String {
+pub(crate) fn concrete(path: &str) -> String {
     path.split('/')
         .map(|seg| if seg.starts_with('{') { "1" } else { seg })
         .collect::<Vec<_>>()
         .join("/")
 }
 
-fn api_routes(app: &TestApp) -> Vec<(Method, String)> {
+pub(crate) fn api_routes(app: &TestApp) -> Vec<(Method, String)> {
     let routes: Vec<_> = lpsaring::http::route_table(&app.app)
         .into_iter()
         .filter(|(_, path)| path.starts_with("/api/"))

@@ -156,6 +156,37 @@ impl TestApp {
         id
     }
 
+    /// A new approved user with `role`, logged in: its id and a `Cookie` header value carrying
+    /// its session (`auth_token` and `refresh_token`).
+    pub async fn logged_in(
+        &self,
+        phone: &str,
+        role: lpsaring_kernel::ports::users::Role,
+    ) -> (i64, String) {
+        let phone = lpsaring_kernel::Phone::parse(phone).expect("test phone");
+        let user = self
+            .app
+            .users
+            .create(&phone, "Tester", true, role)
+            .await
+            .expect("create user");
+        let s = self
+            .app
+            .sessions
+            .issue(&user, None, Some("integration"))
+            .await
+            .expect("issue session");
+        let refresh = s.refresh_token.as_ref().expect("a refresh token");
+        (
+            user.id.0,
+            format!(
+                "auth_token={}; refresh_token={}",
+                s.access_token.expose(),
+                refresh.expose()
+            ),
+        )
+    }
+
     /// Asks for a login code for `phone` over the JSON API (must answer 200) and returns the
     /// code the messenger sent.
     pub async fn request_code(&self, phone: &str) -> String {

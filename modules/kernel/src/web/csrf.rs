@@ -2,7 +2,8 @@
 //! 1. the `Origin` (else `Referer`) must be one of ours: `http.public_url`, `http.allowed_origins`,
 //!    or the request's own host;
 //! 2. when a browser sends neither header, an HTML form post must carry the form token: an HMAC
-//!    (key derived for "csrf") of a random `csrf` cookie, compared in constant time.
+//!    (key derived for "csrf") of a random `csrf` cookie, compared in constant time;
+//! 3. reads of `/api/admin` with a session cookie must not come from a foreign origin either.
 //!
 //! Bearer-token requests are exempt: a browser never attaches a bearer token on its own.
 //!
@@ -19,7 +20,7 @@ use salvo::prelude::*;
 use sha2::Sha256;
 
 use super::guard::{GuardError, reject};
-use super::{is_api_path, is_https, session_cookie};
+use super::{is_admin_api_path, is_api_path, is_https, session_cookie};
 
 pub const CSRF_COOKIE: &str = "csrf";
 /// Name of the hidden form field that carries the token.
@@ -236,8 +237,18 @@ impl Csrf {
             .session_cookies
             .iter()
             .any(|name| req.cookie(name).is_some_and(|c| !c.value().is_empty()));
-        if !is_state_changing(req.method()) || bearer || !cookie_session {
+        if bearer || !cookie_session {
             return Ok(());
+        }
+        if !is_state_changing(req.method()) {
+            // Admin data is read by our own pages only: a cookie-carrying read of `/api/admin`
+            // that another site's page started is refused as well.
+            return if is_admin_api_path(req.uri().path()) && facts.origin == OriginVerdict::Foreign
+            {
+                Err(GuardError::OriginInvalid)
+            } else {
+                Ok(())
+            };
         }
         match facts.origin {
             OriginVerdict::Trusted => Ok(()),

@@ -12,7 +12,7 @@ use salvo::oapi::{Components, EndpointArgRegister, Operation};
 use salvo::prelude::*;
 use salvo::writing::Redirect;
 
-use super::{current_role, current_user, encode_component, is_api_path};
+use super::{current_role, current_user, encode_component, is_admin_area, is_api_path};
 use crate::ports::users::Role;
 use crate::{ApiError, ErrorCode, UserId};
 
@@ -174,6 +174,25 @@ pub async fn require_admin(
     ctrl: &mut FlowCtrl,
 ) {
     if let Err(e) = CurrentUser::admin(depot) {
+        reject(&e, true, req, depot, res).await;
+        ctrl.skip_rest();
+    }
+}
+
+/// Guard for the whole service, mounted once by `app`: every route in the admin area
+/// ([`is_admin_area`]: `/api/admin/*` and the `/admin` pages but the login), whichever module
+/// mounts it, admits only admins. A module's own [`require_admin`] stays; this one means a route
+/// added without it is still closed.
+#[handler]
+pub async fn admin_area(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    if is_admin_area(req.uri().path())
+        && let Err(e) = CurrentUser::admin(depot)
+    {
         reject(&e, true, req, depot, res).await;
         ctrl.skip_rest();
     }

@@ -23,7 +23,8 @@ use salvo::http::cookie::{Cookie, SameSite};
 
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, Csrf, Origins, csrf_token, verify_form_token};
 pub use guard::{
-    CurrentUser, GuardError, TokenProblem, require_admin, require_user, set_token_problem,
+    CurrentUser, GuardError, TokenProblem, admin_area, require_admin, require_user,
+    set_token_problem,
 };
 pub use json::JsonIn;
 pub use security::SecurityHeaders;
@@ -31,6 +32,23 @@ pub use security::SecurityHeaders;
 /// True for `/api` and everything below it: JSON answers, never pages.
 pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
+}
+
+/// True for `/path` and everything below it.
+fn is_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The admin area's JSON: `/api/admin` and below. Only admins, and only from our own pages.
+pub fn is_admin_api_path(path: &str) -> bool {
+    is_under(path, "/api/admin")
+}
+
+/// The admin area, JSON and pages (`/admin` and below), except the admin login page: only
+/// admins. [`guard::admin_area`] enforces it for every route, whichever module mounts it.
+pub fn is_admin_area(path: &str) -> bool {
+    is_admin_api_path(path) || (is_under(path, "/admin") && !is_under(path, "/admin/login"))
 }
 
 /// A path on this site that a redirect may follow: one leading `/` (never `//host` or `/\host`,
@@ -141,6 +159,21 @@ mod tests {
         assert!(!is_local_path("/\\evil.example"));
         assert!(!is_local_path("https://evil.example"));
         assert!(!is_local_path("/a\r\nb"));
+    }
+
+    #[test]
+    fn the_admin_area_is_everything_under_admin_but_its_login() {
+        assert!(is_admin_area("/api/admin"));
+        assert!(is_admin_area("/api/admin/users/1/approve"));
+        assert!(is_admin_area("/admin"));
+        assert!(is_admin_area("/admin/audit"));
+        assert!(!is_admin_area("/admin/login"));
+        assert!(!is_admin_area("/admin/login/x"));
+        assert!(!is_admin_area("/administrator"));
+        assert!(!is_admin_area("/api/administer"));
+        assert!(!is_admin_area("/api/auth/admin/login"));
+        assert!(is_admin_api_path("/api/admin/sync"));
+        assert!(!is_admin_api_path("/admin/audit"));
     }
 
     #[test]
