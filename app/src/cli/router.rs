@@ -90,9 +90,5 @@ pub async fn run(settings: Settings, command: RouterCommand) -> Result<(), CliEr
     }
     setup::apply(&client, &changes).await.map_err(failed)?;
     println!("{writes} change(s) applied");
-    println!(
-        "the hotspot login page is not written through the API yet: import the login.html part of \
-         `lpsaring router-script`"
-    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! [`Router::apply_config`](lpsaring_kernel::ports::Router::apply_config)).
 
 use lpsaring_kernel::ports::router::{ConfigMenu, ConfigRow, ConfigWrite, RouterError};
+use lpsaring_kernel::ports::router_config::is_login_page;
 
 use crate::apply::check_ours;
 use crate::client::Cmd;
@@ -24,8 +25,8 @@ impl RouterOsClient {
             .collect()
     }
 
-    /// Checks every write first (menu writable, a `Set` row ours as the router has it now), then
-    /// sends them pipelined and fails with the first error.
+    /// Checks every write first (menu writable, a `Set` row ours as the router has it now, a
+    /// file a hotspot login page), then sends them pipelined and fails with the first error.
     pub(crate) async fn write_config(&self, writes: Vec<ConfigWrite>) -> Result<(), RouterError> {
         let mut cmds = Vec::with_capacity(writes.len());
         for write in writes {
@@ -40,12 +41,29 @@ impl RouterOsClient {
                 )));
             }
             let mut c: Cmd = cmd(menu.path(), verb);
+            let mut name = attrs.get("name").cloned();
             if let Some(id) = id {
                 let current = self
                     .rows(cmd(menu.path(), "print").eq(".id", id.clone()))
                     .await?;
-                check_ours(current.first(), &format!("{} {id}", menu.path()))?;
+                let what = format!("{} {id}", menu.path());
+                if menu.commented() {
+                    check_ours(current.first(), &what)?;
+                } else {
+                    let row = current.first().ok_or_else(|| RouterError::Trap {
+                        category: Some(1),
+                        message: format!("no such item ({what})"),
+                    })?;
+                    name = row.get("name").cloned().or(name);
+                }
                 c = c.attr(".id", id);
+            }
+            if !menu.commented() && !name.as_deref().is_some_and(is_login_page) {
+                return Err(RouterError::NotOurs(format!(
+                    "{} {}: only hotspot login pages are written",
+                    menu.path(),
+                    name.unwrap_or_default()
+                )));
             }
             for (k, v) in attrs {
                 c = c.attr(&k, v);

@@ -174,11 +174,25 @@ async fn router_setup_creates_everything_then_changes_nothing() {
     let desired = setup::desired(&setup_inputs());
     let writes_before = sim.with_state(|s| s.stats.writes);
 
-    // Dry run: the diff lists every row and nothing is written.
+    // Dry run: the diff lists every row, and the router's own login page is replaced by ours;
+    // nothing is written.
     let current = setup::read_current(&client, &desired).await.unwrap();
     let changes = setup::plan(&desired, &current);
-    assert_eq!(changes.len(), desired.rows.len());
-    assert!(changes.iter().all(|c| matches!(c, SetupChange::Add(_))));
+    assert_eq!(changes.len(), desired.rows.len() + 1);
+    let (adds, sets): (Vec<_>, Vec<_>) = changes
+        .iter()
+        .partition(|c| matches!(c, SetupChange::Add(_)));
+    assert_eq!(adds.len(), desired.rows.len());
+    assert!(
+        matches!(sets[..], [SetupChange::Set { menu: ConfigMenu::File, key, attrs, .. }]
+            if key == "hotspot/login.html" && attrs.keys().eq(["contents"])),
+        "{sets:?}"
+    );
+    assert!(
+        sets[0]
+            .to_string()
+            .starts_with("~ /file [hotspot/login.html] contents=<html>")
+    );
     assert_eq!(sim.with_state(|s| s.stats.writes), writes_before);
 
     setup::apply(&client, &changes).await.unwrap();
@@ -200,6 +214,11 @@ async fn router_setup_creates_everything_then_changes_nothing() {
         .unwrap();
     assert_eq!(api.get("group"), Some(setup::API_GROUP));
     assert_eq!(api.get("address"), Some("10.0.0.2/32"));
+    let page = login_page(&client, "hotspot/login.html").await.unwrap();
+    assert_eq!(page, desired.login_html);
+    assert!(page.contains(
+        "https://wifi.example/captive?ip=$(ip)&mac=$(mac)&link-login-only=$(link-login-only)"
+    ));
 
     // A second run finds nothing to do.
     let writes_after = sim.with_state(|s| s.stats.writes);
@@ -259,4 +278,99 @@ async fn router_setup_leaves_a_hand_made_row_alone_and_repairs_ours() {
         .find(|u| u.get("name") == Some("lpsaring"))
         .unwrap();
     assert_eq!(api.get("group"), Some(setup::API_GROUP));
+}
+
+async fn login_page(client: &RouterOsClient, name: &str) -> Option<String> {
+    let files = client.config_rows(ConfigMenu::File).await.unwrap();
+    let file = files.iter().find(|f| f.get("name") == Some(name))?;
+    file.get("contents").map(str::to_owned)
+}
+
+#[tokio::test]
+async fn router_setup_writes_a_login_page_into_every_html_directory() {
+    use lpsaring_routeros::setup::{self, SetupChange};
+    let (sim, client) = setup().await;
+    // A second hotspot whose pages live in flash/hotspot, a directory without a login page yet.
+    by_hand(
+        &sim,
+        "/ip/hotspot/profile/add",
+        &[("name", "guests"), ("html-directory", "flash/hotspot")],
+    );
+    let desired = setup::desired(&setup_inputs());
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    let changes = setup::plan(&desired, &current);
+    assert!(changes.iter().any(|c| matches!(c,
+        SetupChange::Add(row) if row.menu == ConfigMenu::File && row.key == "flash/hotspot/login.html")));
+    setup::apply(&client, &changes).await.unwrap();
+    for name in ["hotspot/login.html", "flash/hotspot/login.html"] {
+        assert_eq!(
+            login_page(&client, name).await.as_deref(),
+            Some(desired.login_html.as_str()),
+            "{name}"
+        );
+    }
+    let file = sim.with_state(|s| {
+        s.rows(lpsaring_routeros_sim::Menu::File)
+            .into_iter()
+            .find(|r| r.get("name") == Some("flash/hotspot/login.html"))
+            .unwrap()
+    });
+    assert_eq!(file.get("type"), Some("file"));
+    assert_eq!(
+        file.get("size"),
+        Some(desired.login_html.len().to_string().as_str())
+    );
+
+    // Someone puts the router's form back: set-up writes ours again, and only that.
+    let page = sim.with_state(|s| {
+        s.rows(lpsaring_routeros_sim::Menu::File)
+            .into_iter()
+            .find(|r| r.get("name") == Some("hotspot/login.html"))
+            .and_then(|r| r.get(".id").map(str::to_owned))
+            .unwrap()
+    });
+    by_hand(
+        &sim,
+        "/file/set",
+        &[
+            (".id", page.as_str()),
+            ("contents", "<html>hand made</html>"),
+        ],
+    );
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    let changes = setup::plan(&desired, &current);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    setup::apply(&client, &changes).await.unwrap();
+    let current = setup::read_current(&client, &desired).await.unwrap();
+    assert_eq!(setup::plan(&desired, &current), []);
+}
+
+#[tokio::test]
+async fn file_writes_are_limited_to_hotspot_login_pages() {
+    let (sim, client) = setup().await;
+    by_hand(
+        &sim,
+        "/file/add",
+        &[("name", "backup.rsc"), ("contents", "x")],
+    );
+    let files = client.config_rows(ConfigMenu::File).await.unwrap();
+    let backup = files
+        .iter()
+        .find(|f| f.get("name") == Some("backup.rsc"))
+        .unwrap();
+    for write in [
+        ConfigWrite::Set {
+            menu: ConfigMenu::File,
+            id: backup.id.clone(),
+            attrs: attrs(&[("contents", "y")]),
+        },
+        ConfigWrite::Add {
+            menu: ConfigMenu::File,
+            attrs: attrs(&[("name", "hotspot/status.html"), ("contents", "y")]),
+        },
+    ] {
+        let err = client.apply_config(vec![write]).await.unwrap_err();
+        assert!(matches!(err, RouterError::NotOurs(_)), "{err:?}");
+    }
+    assert_eq!(client.config_rows(ConfigMenu::File).await.unwrap(), files);
 }

@@ -30,10 +30,13 @@ pub enum ConfigMenu {
     HotspotProfile,
     /// `/ip/hotspot`: hotspot servers (read).
     HotspotServer,
+    /// `/file`: the router's files; set-up writes only the hotspot login pages
+    /// (`<html-directory>/login.html`). Files carry no comment: see [`ConfigMenu::commented`].
+    File,
 }
 
 impl ConfigMenu {
-    pub const ALL: [ConfigMenu; 9] = [
+    pub const ALL: [ConfigMenu; 10] = [
         ConfigMenu::UserProfile,
         ConfigMenu::WalledGarden,
         ConfigMenu::WalledGardenIp,
@@ -43,6 +46,7 @@ impl ConfigMenu {
         ConfigMenu::User,
         ConfigMenu::HotspotProfile,
         ConfigMenu::HotspotServer,
+        ConfigMenu::File,
     ];
 
     pub fn path(self) -> &'static str {
@@ -56,6 +60,7 @@ impl ConfigMenu {
             ConfigMenu::User => "/user",
             ConfigMenu::HotspotProfile => "/ip/hotspot/profile",
             ConfigMenu::HotspotServer => "/ip/hotspot",
+            ConfigMenu::File => "/file",
         }
     }
 
@@ -63,6 +68,21 @@ impl ConfigMenu {
     pub fn writable(self) -> bool {
         !matches!(self, ConfigMenu::HotspotProfile | ConfigMenu::HotspotServer)
     }
+
+    /// Whether rows here carry a comment, so ownership is our `lpsaring|` comment. Files have
+    /// none: the only files ever written are hotspot login pages ([`is_login_page`]).
+    pub fn commented(self) -> bool {
+        self != ConfigMenu::File
+    }
+}
+
+/// The hotspot page set-up writes in a hotspot profile's `html-directory`.
+pub const LOGIN_PAGE: &str = "login.html";
+
+/// True for a file name set-up may write: `<html-directory>/login.html`.
+pub fn is_login_page(name: &str) -> bool {
+    name.rsplit_once('/')
+        .is_some_and(|(dir, file)| !dir.is_empty() && file == LOGIN_PAGE)
 }
 
 /// One row of a configuration menu as the router printed it (`.id` apart).
@@ -84,7 +104,8 @@ impl ConfigRow {
 }
 
 /// A configuration write; [`Router::apply_config`](super::Router::apply_config) refuses a
-/// `Set` on a row that is not ours and any write to a read-only menu.
+/// `Set` on a row that is not ours, any write to a read-only menu and any file write but a
+/// hotspot login page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigWrite {
     Add {

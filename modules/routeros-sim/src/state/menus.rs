@@ -26,10 +26,13 @@ pub enum Menu {
     SystemUser,
     HotspotProfile,
     HotspotServer,
+    /// `/file`: the router's files, as RouterOS 7 has them (`add` with `contents`, `set
+    /// contents=`, `contents` printed for small files).
+    File,
 }
 
 impl Menu {
-    pub const ALL: [Menu; 15] = [
+    pub const ALL: [Menu; 16] = [
         Menu::Host,
         Menu::Active,
         Menu::IpBinding,
@@ -45,6 +48,7 @@ impl Menu {
         Menu::SystemUser,
         Menu::HotspotProfile,
         Menu::HotspotServer,
+        Menu::File,
     ];
 
     pub fn path(self) -> &'static str {
@@ -64,6 +68,7 @@ impl Menu {
             Menu::SystemUser => "/user",
             Menu::HotspotProfile => "/ip/hotspot/profile",
             Menu::HotspotServer => "/ip/hotspot",
+            Menu::File => "/file",
         }
     }
 
@@ -177,6 +182,7 @@ impl Menu {
                 "comment",
                 "disabled",
             ],
+            Menu::File => &["name", "type", "contents"],
         }
     }
 
@@ -445,6 +451,20 @@ impl SimState {
                     defaults(&mut props, &[("server", "all"), ("status", "waiting")]);
                 }
             }
+            Menu::File => {
+                let name = get(&props, "name")
+                    .ok_or_else(|| trap(Some(1), "missing value of argument name"))?;
+                if self
+                    .table(menu)
+                    .find(|r| r.get("name") == Some(name.as_str()))
+                    .is_some()
+                {
+                    return Err(trap(Some(1), "failure: file already exists"));
+                }
+                let size = get(&props, "contents").map_or(0, |c| c.len());
+                defaults(&mut props, &[("type", "file"), ("contents", "")]);
+                props.push(("size".into(), size.to_string()));
+            }
             Menu::Host | Menu::Active => {}
         }
         Ok(self.table_mut(menu).insert(props))
@@ -487,6 +507,11 @@ impl SimState {
         if let Some(row) = table.rows.get_mut(&id) {
             for (k, v) in props {
                 row.set(k, v);
+            }
+            if menu == Menu::File
+                && let Some((_, contents)) = props.iter().find(|(k, _)| k == "contents")
+            {
+                row.set("size", &contents.len().to_string());
             }
             for (k, v) in props {
                 table.note(id, k, v);

@@ -26,6 +26,10 @@ pub use menus::Menu;
 pub use reply::{Outcome, fatal};
 pub use table::{Row, Table, format_duration, normalise_mac, parse_duration};
 
+/// A stand-in for the login form RouterOS puts in a new hotspot's `html-directory`.
+pub const ROUTEROS_LOGIN_HTML: &str = "<html><body><form name=\"login\" action=\"$(link-login-only)\" \
+method=\"post\"><input name=\"username\"><input name=\"password\" type=\"password\"></form></body></html>";
+
 /// The whole simulated router.
 #[derive(Debug)]
 pub struct SimState {
@@ -90,6 +94,18 @@ impl Default for SimState {
             ("html-directory".into(), "hotspot".into()),
             ("default".into(), "true".into()),
         ]);
+        // The page set-up replaces: RouterOS writes its own login form when a hotspot is made.
+        for (name, kind, contents) in [
+            ("hotspot", "directory", None),
+            ("hotspot/login.html", "file", Some(ROUTEROS_LOGIN_HTML)),
+        ] {
+            let mut props = vec![("name".into(), name.into()), ("type".into(), kind.into())];
+            if let Some(contents) = contents {
+                props.push(("size".into(), contents.len().to_string()));
+                props.push(("contents".into(), contents.into()));
+            }
+            state.table_mut(Menu::File).insert(props);
+        }
         state
     }
 }

@@ -15,7 +15,7 @@ use lpsaring_kernel::ports::router::{ConfigMenu, ConfigRow, OwnedComment};
 mod plan;
 mod script;
 
-pub use plan::{SetupChange, apply, plan, read_current};
+pub use plan::{SetupChange, apply, login_pages, plan, read_current};
 pub use script::render_script;
 
 /// The address-list of hosts restricted statuses may still reach (portal and walled garden).
@@ -64,7 +64,8 @@ pub struct DesiredRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
     pub rows: Vec<DesiredRow>,
-    /// The hotspot `login.html` that sends a device to the portal's captive page.
+    /// The hotspot `login.html` that sends a device to the portal's captive page; written into
+    /// every hotspot profile's `html-directory` ([`plan`] finds them on the router).
     pub login_html: String,
     /// One line per setting that was unset and printed as a placeholder.
     pub warnings: Vec<String>,
@@ -77,7 +78,7 @@ pub(crate) const WRITE_ONLY: &[&str] = &["password"];
 pub(crate) fn named(menu: ConfigMenu) -> bool {
     matches!(
         menu,
-        ConfigMenu::UserProfile | ConfigMenu::UserGroup | ConfigMenu::User
+        ConfigMenu::UserProfile | ConfigMenu::UserGroup | ConfigMenu::User | ConfigMenu::File
     )
 }
 

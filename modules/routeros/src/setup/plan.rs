@@ -5,8 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use lpsaring_kernel::ports::router::{ConfigMenu, ConfigRow, ConfigWrite, Router, RouterError};
+use lpsaring_kernel::ports::router_config::LOGIN_PAGE;
 
 use super::{Desired, DesiredRow, WRITE_ONLY, identity};
+
+/// The `html-directory` a hotspot profile has when the router prints none.
+const DEFAULT_HTML_DIRECTORY: &str = "hotspot";
 
 /// One difference between the router and the desired state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +70,48 @@ pub(super) fn same(key: &str, want: &str, have: Option<&str>) -> bool {
     want == have
 }
 
-/// What must change for the router (`current`, per menu) to match `desired`. A row the router
-/// has that we no longer want is left in place: removing is the operator's call.
+/// The login page of every hotspot profile's `html-directory` on the router (`current` holds
+/// its hotspot profiles), as rows of `/file` holding `desired.login_html`.
+pub fn login_pages(
+    desired: &Desired,
+    current: &BTreeMap<ConfigMenu, Vec<ConfigRow>>,
+) -> Vec<DesiredRow> {
+    let mut dirs: BTreeSet<String> = current
+        .get(&ConfigMenu::HotspotProfile)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            p.get("html-directory")
+                .map(|d| d.trim().trim_matches('/'))
+                .filter(|d| !d.is_empty())
+                .unwrap_or(DEFAULT_HTML_DIRECTORY)
+                .to_owned()
+        })
+        .collect();
+    if dirs.is_empty() {
+        dirs.insert(DEFAULT_HTML_DIRECTORY.to_owned());
+    }
+    dirs.into_iter()
+        .map(|dir| {
+            let name = format!("{dir}/{LOGIN_PAGE}");
+            DesiredRow {
+                menu: ConfigMenu::File,
+                key: name.clone(),
+                attrs: BTreeMap::from([
+                    ("name".to_owned(), name),
+                    ("contents".to_owned(), desired.login_html.clone()),
+                ]),
+            }
+        })
+        .collect()
+}
+
+/// What must change for the router (`current`, per menu, as [`read_current`] reads it) to
+/// match `desired`, the login pages included. A row the router has that we no longer want is
+/// left in place: removing is the operator's call.
 pub fn plan(desired: &Desired, current: &BTreeMap<ConfigMenu, Vec<ConfigRow>>) -> Vec<SetupChange> {
     let mut changes = Vec::new();
-    for want in &desired.rows {
+    for want in desired.rows.iter().chain(&login_pages(desired, current)) {
         let have = current.get(&want.menu).and_then(|rows| {
             rows.iter()
                 .find(|r| identity(want.menu, r).as_deref() == Some(want.key.as_str()))
@@ -79,7 +120,7 @@ pub fn plan(desired: &Desired, current: &BTreeMap<ConfigMenu, Vec<ConfigRow>>) -
             changes.push(SetupChange::Add(want.clone()));
             continue;
         };
-        if have.ours().is_none() {
+        if want.menu.commented() && have.ours().is_none() {
             changes.push(SetupChange::Foreign {
                 menu: want.menu,
                 key: want.key.clone(),
@@ -107,12 +148,14 @@ pub fn plan(desired: &Desired, current: &BTreeMap<ConfigMenu, Vec<ConfigRow>>) -
     changes
 }
 
-/// The rows of every menu `desired` touches.
+/// The rows of every menu `desired` touches, the hotspot profiles (their `html-directory`) and
+/// the files (their login pages).
 pub async fn read_current(
     router: &dyn Router,
     desired: &Desired,
 ) -> Result<BTreeMap<ConfigMenu, Vec<ConfigRow>>, RouterError> {
-    let menus: BTreeSet<ConfigMenu> = desired.rows.iter().map(|r| r.menu).collect();
+    let mut menus: BTreeSet<ConfigMenu> = desired.rows.iter().map(|r| r.menu).collect();
+    menus.extend([ConfigMenu::HotspotProfile, ConfigMenu::File]);
     let mut current = BTreeMap::new();
     for menu in menus {
         current.insert(menu, router.config_rows(menu).await?);

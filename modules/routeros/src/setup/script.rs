@@ -2,6 +2,8 @@
 //! Importing it again adds nothing: every `add` is guarded by a `find` on the row's name or
 //! our comment.
 
+use lpsaring_kernel::ports::router_config::LOGIN_PAGE;
+
 use super::{Desired, named};
 
 /// A RouterOS string literal: quotes, backslashes and `$` escaped (so `$(ip)` reaches the file
@@ -68,12 +70,13 @@ pub fn render_script(desired: &Desired) -> String {
             props.join(" ")
         ));
     }
-    let file = quote("hotspot/login.html");
     let html = quote(&desired.login_html);
     out.push_str(&format!(
-        "\n# The hotspot login page sends devices to the portal's captive page.\n/file\n\
-         :if ([:len [find name={file}]] = 0) do={{ add name={file} contents={html} }} \
-         else={{ set [find name={file}] contents={html} }}\n"
+        "\n# The hotspot login page of every hotspot profile sends devices to the portal's captive page.\n\
+         :foreach p in=[/ip hotspot profile find] do={{ \
+         :local f ([/ip hotspot profile get $p html-directory] . \"/{LOGIN_PAGE}\"); \
+         :if ([:len [/file find name=$f]] = 0) do={{ /file add name=$f contents={html} }} \
+         else={{ /file set [/file find name=$f] contents={html} }} }}\n"
     ));
     out
 }

@@ -78,8 +78,17 @@ fn unset_values_become_marked_placeholders_with_warnings() {
 fn the_script_guards_every_add_and_escapes_router_variables() {
     let script = render_script(&desired(&inputs()));
     for line in script.lines().filter(|l| l.contains(" add ")) {
-        assert!(line.starts_with(":if ([:len [find "), "{line}");
+        assert!(
+            line.starts_with(":if ([:len [find ")
+                || line.contains(":if ([:len [/file find name=$f]] = 0) do={ /file add "),
+            "{line}"
+        );
     }
+    // The login page goes into every hotspot profile's html-directory, as `router setup` does.
+    assert!(script.contains(
+        ":foreach p in=[/ip hotspot profile find] do={ :local f ([/ip hotspot profile get $p html-directory] . \"/login.html\");"
+    ));
+    assert!(script.contains("else={ /file set [/file find name=$f] contents=\"<html>"));
     assert!(script.contains("\n/ip hotspot walled-garden\n"));
     assert!(script.contains("\n/user group\n"));
     assert!(script.contains(
@@ -94,7 +103,10 @@ fn the_script_guards_every_add_and_escapes_router_variables() {
 fn the_plan_adds_what_is_missing_and_leaves_foreign_rows_alone() {
     let d = desired(&inputs());
     let mut current = BTreeMap::new();
-    assert_eq!(plan(&d, &current).len(), d.rows.len());
+    // Every row, and the login page of the default html-directory.
+    let changes = plan(&d, &current);
+    assert_eq!(changes.len(), d.rows.len() + 1);
+    assert!(matches!(changes.last(), Some(SetupChange::Add(r)) if r.key == "hotspot/login.html"));
 
     // Everything present as we want it, plus a hand-made `fup` profile.
     let mut rows: BTreeMap<ConfigMenu, Vec<ConfigRow>> = BTreeMap::new();
@@ -109,6 +121,13 @@ fn the_plan_adds_what_is_missing_and_leaves_foreign_rows_alone() {
             attrs,
         });
     }
+    rows.entry(ConfigMenu::File).or_default().push(ConfigRow {
+        id: "*f".into(),
+        attrs: BTreeMap::from([
+            ("name".into(), "hotspot/login.html".into()),
+            ("contents".into(), d.login_html.clone()),
+        ]),
+    });
     current = rows;
     let changes = plan(&d, &current);
     assert_eq!(
