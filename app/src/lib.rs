@@ -215,10 +215,16 @@ pub async fn build_with_clock(
         settings: settings.auth.clone(),
         hotspot_hosts: settings.router.hotspot_hosts.clone(),
     }));
+    // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
+    let router_health = lpsaring_routeros::SetupHealth::new(
+        router_client,
+        lpsaring_routeros::setup::desired(&cli::router::setup_inputs(&settings)),
+        settings.router.username.clone(),
+    );
     let health: Vec<Arc<dyn Health>> = vec![
         Arc::new(db::DatabaseHealth(db.clone())),
         store.clone(),
-        router_client,
+        Arc::new(router_health),
         plugins.clone(),
         Arc::new(messaging::MessagingHealth(
             settings.messaging.plugin.clone(),

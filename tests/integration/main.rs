@@ -9,6 +9,7 @@ mod browser;
 mod captive;
 mod cli;
 mod config;
+mod doctor;
 mod enforcement;
 mod pages;
 mod payments;

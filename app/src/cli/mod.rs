@@ -10,10 +10,11 @@ use crate::{StartupError, db};
 
 mod admin;
 mod demo;
+mod doctor;
 mod package;
 mod plugins;
 mod quota;
-mod router;
+pub(crate) mod router;
 mod sim;
 mod user;
 
@@ -76,6 +77,9 @@ pub enum Command {
         #[command(subcommand)]
         command: router::RouterCommand,
     },
+    /// Check the installation (config, database, state store, plugins, the router's set-up,
+    /// clock, disk); prints the fix for each problem and exits non-zero when there is one.
+    Doctor,
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
         #[command(subcommand)]
@@ -138,6 +142,7 @@ pub enum CliError {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     let settings = Settings::load(cli.config.as_deref()).map_err(StartupError::from)?;
+    let config = cli.config.clone();
     crate::telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -152,6 +157,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin { command } => admin::run(settings, command).await,
         Command::RouterScript => router::script(&settings),
         Command::Router { command } => router::run(settings, command).await,
+        Command::Doctor => doctor::run(settings, config).await,
     }
 }
 

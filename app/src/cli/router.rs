@@ -44,6 +44,18 @@ pub fn setup_inputs(settings: &Settings) -> SetupInputs {
     }
 }
 
+/// A client for the configured router, given its own connect timeout to come up (it dials in
+/// the background); a read on it says why when it did not.
+pub async fn connect(settings: &Settings) -> RouterOsClient {
+    let client = RouterOsClient::start(settings.router.clone());
+    let patience = Duration::from_millis(settings.router.timeout_ms.max(1_000));
+    let started = std::time::Instant::now();
+    while client.health() != RouterHealth::Connected && started.elapsed() < patience {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+}
+
 /// `router-script`: the script on stdout, each placeholder's warning on stderr; exit 0.
 pub fn script(settings: &Settings) -> Result<(), CliError> {
     let desired = setup::desired(&setup_inputs(settings));
@@ -65,13 +77,7 @@ pub async fn run(settings: Settings, command: RouterCommand) -> Result<(), CliEr
             "set the settings above first; nothing was changed on the router".into(),
         ));
     }
-    let client = RouterOsClient::start(settings.router.clone());
-    // The client dials in the background: give it its own connect timeout to come up.
-    let patience = Duration::from_millis(settings.router.timeout_ms.max(1_000));
-    let started = std::time::Instant::now();
-    while client.health() != RouterHealth::Connected && started.elapsed() < patience {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let client = connect(&settings).await;
     let failed = |e: lpsaring_kernel::ports::router::RouterError| CliError::Failed(e.to_string());
     let current = setup::read_current(&client, &desired)
         .await

@@ -21,6 +21,7 @@ mod profiles;
 mod settings;
 pub mod setup;
 
+pub use health::SetupHealth;
 pub use ops::{RouterOsClient, print};
 pub use parse::{HOST_PROPLIST, parse_host};
 pub use settings::{RouterSettings, Secret};

@@ -14,9 +14,24 @@ use lpsaring_kernel::ports::router::{ConfigMenu, ConfigRow, OwnedComment};
 
 mod plan;
 mod script;
+mod verify;
 
 pub use plan::{SetupChange, apply, login_pages, plan, read_current};
 pub use script::render_script;
+pub use verify::{FIX, Finding, Level, permissions, verify};
+
+/// Every check of the router's set-up (`lpsaring doctor`, `/readyz`): the API user's
+/// permissions, then each area of [`verify`].
+pub async fn check_router(
+    router: &dyn lpsaring_kernel::ports::Router,
+    desired: &Desired,
+    user: &str,
+) -> Result<Vec<Finding>, lpsaring_kernel::ports::router::RouterError> {
+    let current = read_current(router, desired).await?;
+    let mut findings = vec![permissions(user, &current)];
+    findings.extend(verify(desired, &current));
+    Ok(findings)
+}
 
 /// The address-list of hosts restricted statuses may still reach (portal and walled garden).
 pub const GARDEN_LIST: &str = "lpsaring-garden";
