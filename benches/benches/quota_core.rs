@@ -87,6 +87,7 @@ fn world(devices: usize, settings: &QuotaSettings) -> World {
                 approved: true,
                 active: true,
                 unlimited: false,
+                unlimited_until: None,
                 purchased: 5 * gib,
                 used,
                 expires_at: None,

@@ -15,6 +15,7 @@ mod m20261127_000005_admin_core;
 mod m20261127_000006_kernel_outbox;
 mod m20261128_000007_quota_retention;
 mod m20261201_000008_payments_orders;
+mod m20261201_000009_quota_package_period;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_kernel_outbox::Migration),
             Box::new(m20261128_000007_quota_retention::Migration),
             Box::new(m20261201_000008_payments_orders::Migration),
+            Box::new(m20261201_000009_quota_package_period::Migration),
         ]
     }
 }

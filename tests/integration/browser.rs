@@ -396,7 +396,9 @@ async fn approved_user(app: &TestApp) -> Phone {
         .grant(&Grant {
             user: user.id,
             bytes: 5 << 30,
-            days: 30,
+            validity_hours: 30 * 24,
+            mode: Default::default(),
+            profile: None,
             unlimited: false,
             source: GrantSource::Admin,
             idempotency_key: format!("browser-test:{}", user.id.0),

@@ -28,7 +28,9 @@ async fn grant(app: &TestApp, user: i64, unlimited: bool, key: &str) {
         .grant(&Grant {
             user: UserId(user),
             bytes: 5 << 30,
-            days: 30,
+            validity_hours: 30 * 24,
+            mode: Default::default(),
+            profile: None,
             unlimited,
             source: GrantSource::Admin,
             idempotency_key: key.to_owned(),

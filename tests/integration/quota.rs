@@ -37,7 +37,9 @@ pub(crate) async fn user_with_quota(app: &TestApp, phone: &str, bytes: i64) -> i
             .grant(&Grant {
                 user: id,
                 bytes,
-                days: 30,
+                validity_hours: 30 * 24,
+                mode: Default::default(),
+                profile: None,
                 unlimited: false,
                 source: GrantSource::Admin,
                 idempotency_key: format!("test:{}", id.0),

@@ -144,7 +144,9 @@ impl TestApp {
             .grant(&Grant {
                 user: UserId(id),
                 bytes: 5 << 30,
-                days: 30,
+                validity_hours: 30 * 24,
+                mode: Default::default(),
+                profile: None,
                 unlimited: false,
                 source: GrantSource::Admin,
                 idempotency_key: format!("test:{id}"),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use lpsaring_kernel::ports::users::UserDirectory;
 use lpsaring_kernel::{Clock, Phone, StoreError, SystemClock};
-use lpsaring_quota::api::{Grant, GrantSource};
+use lpsaring_quota::api::{Grant, GrantSource, ValidityMode};
 
 use super::CliError;
 use super::user::open_users;
@@ -31,12 +31,21 @@ pub enum QuotaCommand {
         /// Bytes to add (e.g. 5368709120 for 5 GiB).
         #[arg(long, default_value_t = 0)]
         bytes: i64,
-        /// Validity in days from now (0 = unchanged).
-        #[arg(long, default_value_t = 0)]
+        /// Validity in days, added to the time left (0 = unchanged).
+        #[arg(long, default_value_t = 0, conflicts_with = "hours")]
         days: i64,
-        /// Make the account unlimited.
+        /// Validity in hours, added to the time left (instead of --days).
+        #[arg(long, default_value_t = 0)]
+        hours: i64,
+        /// Count the validity from now, dropping the time left (as the original did).
+        #[arg(long)]
+        reset: bool,
+        /// Make the account unlimited: for the validity when one is given, else with no end.
         #[arg(long)]
         unlimited: bool,
+        /// The hotspot profile (speed) the account gets while its status is `ok`.
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Print a user's quota as one JSON object.
     Show { phone: String },
@@ -105,19 +114,33 @@ pub async fn quota(settings: Settings, command: QuotaCommand) -> Result<(), CliE
             phone,
             bytes,
             days,
+            hours,
+            reset,
             unlimited,
+            profile,
         } => {
             let user = find(phone).await?;
+            let validity_hours = days
+                .checked_mul(24)
+                .and_then(|h| h.checked_add(hours))
+                .ok_or_else(|| CliError::Failed("the validity is too long".to_owned()))?;
             let outcome = quota
                 .grant(&Grant {
-                    user: user.id,
-                    bytes,
-                    days,
+                    mode: if reset {
+                        ValidityMode::Reset
+                    } else {
+                        ValidityMode::Extend
+                    },
                     unlimited,
-                    source: GrantSource::Admin,
-                    idempotency_key: format!("cli:{}", uuid::Uuid::new_v4().simple()),
-                    actor: "cli".to_owned(),
-                    note: None,
+                    profile,
+                    ..Grant::new(
+                        user.id,
+                        bytes,
+                        validity_hours,
+                        GrantSource::Admin,
+                        format!("cli:{}", uuid::Uuid::new_v4().simple()),
+                        "cli",
+                    )
                 })
                 .await
                 .map_err(failed)?;

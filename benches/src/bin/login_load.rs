@@ -128,7 +128,9 @@ async fn main() {
             .grant(&Grant {
                 user: UserId(user.id.0),
                 bytes: 1 << 30,
-                days: 30,
+                validity_hours: 30 * 24,
+                mode: Default::default(),
+                profile: None,
                 unlimited: false,
                 source: GrantSource::Admin,
                 idempotency_key: format!("load:{n}"),

@@ -66,12 +66,6 @@ pub(crate) fn rupiah(amount: i64) -> String {
     format!("Rp {}{out}", if amount < 0 { "-" } else { "" })
 }
 
-/// Whole days of validity for quota's grant, rounded up (quota counts validity in days until
-/// its grants carry a duration).
-fn grant_days(validity_hours: i32) -> i64 {
-    (i64::from(validity_hours) + 23) / 24
-}
-
 /// The key that recognises a provider's repeated delivery of one notification.
 fn dedup_key(plugin: &str, body: &[u8]) -> String {
     let digest = hex::encode(Sha256::digest(body));
@@ -325,14 +319,18 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<(), PaymentsError> {
         let grant = Grant {
-            user: UserId(order.user_id),
-            bytes: order.quota_bytes,
-            days: grant_days(order.validity_hours),
+            mode: self.settings.validity,
             unlimited: order.unlimited,
-            source: GrantSource::Purchase,
-            idempotency_key: format!("order:{}", order.order_id),
-            actor: "payments".to_owned(),
+            profile: order.hotspot_profile.clone(),
             note: Some(order.package_name.clone()),
+            ..Grant::new(
+                UserId(order.user_id),
+                order.quota_bytes,
+                i64::from(order.validity_hours),
+                GrantSource::Purchase,
+                format!("order:{}", order.order_id),
+                "payments",
+            )
         };
         self.quota.grant_in(txn, &grant).await?;
         order::Entity::update_many()
@@ -427,9 +425,6 @@ mod tests {
         assert_eq!(rupiah(50_000), "Rp 50.000");
         assert_eq!(rupiah(1_500_000), "Rp 1.500.000");
         assert_eq!(rupiah(500), "Rp 500");
-        assert_eq!(grant_days(3), 1);
-        assert_eq!(grant_days(720), 30);
-        assert_eq!(grant_days(25), 2);
         assert_eq!(dedup_key("p", b"x"), dedup_key("p", b"x"));
         assert_ne!(dedup_key("p", b"x"), dedup_key("p", b"y"));
         assert!(dedup_key(&"p".repeat(50), b"x").len() <= 128);

@@ -2,6 +2,7 @@
 //! [`PaymentsSettings`] as `payments` in its settings and calls [`PaymentsSettings::validate`]
 //! at start, so a bad value stops the portal with the key named.
 
+use lpsaring_quota::api::ValidityMode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct PaymentsSettings {
     pub status_link_days: u32,
     /// Orders one user may start per 10 minutes (and twice that per IP).
     pub initiate_per_10_min: u32,
+    /// How a paid package's validity counts: `extend` (from the later of now and the current
+    /// expiry: time left is kept) or `reset` (from now, as the original).
+    pub validity: ValidityMode,
 }
 
 impl Default for PaymentsSettings {
@@ -37,6 +41,7 @@ impl Default for PaymentsSettings {
             sweep_interval_secs: 300,
             status_link_days: 30,
             initiate_per_10_min: 10,
+            validity: ValidityMode::Extend,
         }
     }
 }
@@ -120,5 +125,9 @@ mod tests {
             "payments.payment_expiry_minutes"
         );
         assert!(toml::from_str::<PaymentsSettings>("plugins = \"x\"").is_err());
+        assert_eq!(s.validity, ValidityMode::Extend);
+        let reset: PaymentsSettings = toml::from_str("validity = \"reset\"").unwrap();
+        assert_eq!(reset.validity, ValidityMode::Reset);
+        assert!(toml::from_str::<PaymentsSettings>("validity = \"forever\"").is_err());
     }
 }

@@ -19,6 +19,8 @@ pub enum GrantSource {
     Admin,
     /// A promotion or registration bonus.
     Promo,
+    /// A refunded order taken back (payments module).
+    Refund,
 }
 
 impl GrantSource {
@@ -27,24 +29,88 @@ impl GrantSource {
             GrantSource::Purchase => "purchase",
             GrantSource::Admin => "admin",
             GrantSource::Promo => "promo",
+            GrantSource::Refund => "refund",
         }
     }
 }
 
-/// "Give this user bytes and/or days", applied exactly once per `idempotency_key`.
+/// How a grant's validity counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidityMode {
+    /// From the later of now and the current end: time left is kept.
+    #[default]
+    Extend,
+    /// From now, as the original: time left is dropped.
+    Reset,
+}
+
+/// "Give this user bytes, validity and/or an unlimited period", applied exactly once per
+/// `idempotency_key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub user: UserId,
     /// Bytes added to the purchased total (0 = none).
     pub bytes: i64,
-    /// Validity: expiry becomes now + days (non-accumulating, as the original); 0 = unchanged.
-    pub days: i64,
-    /// Makes the account unlimited (bytes are then informational).
+    /// Validity in hours (hotspot packages are sold as "3 jam" as well as "30 hari"), counted
+    /// per `mode`; 0 = expiry unchanged.
+    pub validity_hours: i64,
+    pub mode: ValidityMode,
+    /// An unlimited period as long as the validity (counted per `mode` from the end of a
+    /// running one); with no validity, unlimited with no end of its own (admin grants). When
+    /// the period ends the account falls back to its bytes.
     pub unlimited: bool,
+    /// The package's hotspot profile (speed) for the account while its status is `ok`. A
+    /// purchase always sets it (the latest purchase wins, none = the `active` status profile);
+    /// other sources change it only when they name one.
+    pub profile: Option<String>,
     pub source: GrantSource,
     /// Unique across all ledger entries, e.g. `order:BD-LPSR-123`. At most 100 characters.
     pub idempotency_key: String,
     /// Who did it (admin phone, `payments`, `cli`).
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+impl Grant {
+    /// A grant of `bytes` for `validity_hours` (extending), nothing else; set the other
+    /// fields with struct update syntax.
+    pub fn new(
+        user: UserId,
+        bytes: i64,
+        validity_hours: i64,
+        source: GrantSource,
+        idempotency_key: impl Into<String>,
+        actor: impl Into<String>,
+    ) -> Self {
+        Self {
+            user,
+            bytes,
+            validity_hours,
+            mode: ValidityMode::Extend,
+            unlimited: false,
+            profile: None,
+            source,
+            idempotency_key: idempotency_key.into(),
+            actor: actor.into(),
+            note: None,
+        }
+    }
+}
+
+/// Takes back what one grant gave (a refund), exactly once per `idempotency_key`: never more
+/// bytes than are unused (purchased never falls below used), and validity and an unlimited
+/// period shortened by the grant's hours, never into the past.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reversal {
+    pub user: UserId,
+    pub bytes: i64,
+    pub validity_hours: i64,
+    /// The grant was an unlimited period: it is shortened too.
+    pub unlimited: bool,
+    pub source: GrantSource,
+    /// E.g. `refund:BD-LPSR-123`.
+    pub idempotency_key: String,
     pub actor: String,
     pub note: Option<String>,
 }
@@ -65,10 +131,16 @@ pub struct QuotaSummary {
     pub used_bytes: i64,
     /// `max(0, purchased − used)`.
     pub remaining_bytes: i64,
+    /// Unlimited now (an unlimited period that ended is not).
     pub unlimited: bool,
     pub status: AccessStatus,
     #[salvo(schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<DateTime<Utc>>,
+    /// End of the running unlimited period (none: no end of its own, or not unlimited).
+    #[salvo(schema(value_type = Option<String>, format = DateTime))]
+    pub unlimited_until: Option<DateTime<Utc>>,
+    /// The hotspot profile of the latest purchase, used while the status is `ok`.
+    pub profile: Option<String>,
 }
 
 /// Bytes used on one local day.

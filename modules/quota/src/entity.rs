@@ -21,6 +21,10 @@ pub mod account {
         /// Status seen by the last sync (a change queues a notice).
         pub last_status: Option<String>,
         pub updated_at: DateTimeUtc,
+        /// The hotspot profile of the latest purchase (the sync gives it to `ok` users).
+        pub profile: Option<String>,
+        /// End of the unlimited period; `None` with `unlimited`: no end of its own.
+        pub unlimited_until: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ use crate::core::{FastMap, FastSet, Fleet, FleetDevice};
 use crate::entity::{account, usage_daily};
 use crate::error::{ConfigError, QuotaError};
 use crate::notify::{self, NoticeMemory, Templates};
+use crate::period::Period;
 use crate::settings::QuotaSettings;
 use crate::status::{self, StatusInput};
 use crate::sync::RunState;
@@ -62,7 +63,10 @@ pub(crate) struct AccountRow {
     pub(crate) purchased: i64,
     pub(crate) used: i64,
     pub(crate) unlimited: bool,
+    pub(crate) unlimited_until: Option<DateTime<Utc>>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
+    /// The latest purchase's hotspot profile.
+    pub(crate) profile: Option<String>,
     pub(crate) fup: Option<i64>,
     pub(crate) memory: NoticeMemory,
     pub(crate) exists: bool,
@@ -74,7 +78,9 @@ impl AccountRow {
             purchased: m.purchased_bytes,
             used: m.used_bytes,
             unlimited: m.unlimited,
+            unlimited_until: m.unlimited_until,
             expires_at: m.expires_at,
+            profile: m.profile.clone(),
             fup: m.fup_threshold_bytes,
             memory: NoticeMemory {
                 low_notified: m.low_quota_notified_bytes,
@@ -90,10 +96,20 @@ impl AccountRow {
             purchased: 0,
             used: 0,
             unlimited: false,
+            unlimited_until: None,
             expires_at: None,
+            profile: None,
             fup: None,
             memory: NoticeMemory::default(),
             exists: false,
+        }
+    }
+
+    pub(crate) fn period(&self) -> Period {
+        Period {
+            expires_at: self.expires_at,
+            unlimited: self.unlimited,
+            unlimited_until: self.unlimited_until,
         }
     }
 }
@@ -104,6 +120,7 @@ pub(crate) fn status_input(facts: &UserFacts, acc: &AccountRow, fup_default: i64
         approved: facts.approved,
         active: facts.active,
         unlimited: acc.unlimited,
+        unlimited_until: acc.unlimited_until,
         purchased: acc.purchased,
         used: acc.used,
         expires_at: acc.expires_at,
@@ -191,18 +208,22 @@ impl Service {
             .await?
             .map(|m| AccountRow::from_model(&m))
             .unwrap_or_else(AccountRow::empty);
+        let now = self.clock.now();
         let st = status::resolve(
             &status_input(facts, &acc, self.settings.fup_threshold_bytes),
-            self.clock.now(),
+            now,
         );
+        let period = acc.period();
         Ok(QuotaSummary {
             user_id: facts.id,
             purchased_bytes: acc.purchased,
             used_bytes: acc.used,
             remaining_bytes: status::remaining(acc.purchased, acc.used),
-            unlimited: acc.unlimited,
+            unlimited: period.unlimited_at(now),
             status: st,
             expires_at: acc.expires_at,
+            unlimited_until: period.running_unlimited_until(now),
+            profile: acc.profile,
         })
     }
 

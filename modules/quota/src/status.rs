@@ -38,6 +38,8 @@ pub struct StatusInput {
     pub approved: bool,
     pub active: bool,
     pub unlimited: bool,
+    /// End of the unlimited period (`None`: no end of its own).
+    pub unlimited_until: Option<DateTime<Utc>>,
     pub purchased: i64,
     pub used: i64,
     pub expires_at: Option<DateTime<Utc>>,
@@ -50,7 +52,8 @@ pub fn remaining(purchased: i64, used: i64) -> i64 {
 }
 
 /// Priority: blocked > inactive > expired > unlimited > habis > fup > ok. Expiry applies to
-/// unlimited accounts too; an account is expired from the instant `expires_at` is reached.
+/// unlimited accounts too; an account is expired from the instant `expires_at` is reached, and
+/// falls back from unlimited to its bytes from the instant `unlimited_until` is.
 pub fn resolve(input: &StatusInput, now: DateTime<Utc>) -> AccessStatus {
     if input.blocked {
         return AccessStatus::Blocked;
@@ -61,7 +64,7 @@ pub fn resolve(input: &StatusInput, now: DateTime<Utc>) -> AccessStatus {
     if input.expires_at.is_some_and(|at| at <= now) {
         return AccessStatus::Expired;
     }
-    if input.unlimited {
+    if crate::period::unlimited_at(input.unlimited, input.unlimited_until, now) {
         return AccessStatus::Unlimited;
     }
     let left = remaining(input.purchased, input.used);
@@ -118,6 +121,7 @@ mod tests {
             approved: true,
             active: true,
             unlimited: false,
+            unlimited_until: None,
             purchased: 10 * T,
             used: 0,
             expires_at: None,
@@ -218,6 +222,35 @@ mod tests {
                     ..b
                 },
                 Unlimited,
+            ),
+            (
+                "unlimited period still running",
+                StatusInput {
+                    unlimited: true,
+                    unlimited_until: future,
+                    purchased: 0,
+                    ..b
+                },
+                Unlimited,
+            ),
+            (
+                "unlimited period ended: back to the bytes",
+                StatusInput {
+                    unlimited: true,
+                    unlimited_until: exactly_now,
+                    ..b
+                },
+                Ok,
+            ),
+            (
+                "unlimited period ended without bytes",
+                StatusInput {
+                    unlimited: true,
+                    unlimited_until: past,
+                    purchased: 0,
+                    ..b
+                },
+                Habis,
             ),
             (
                 "nothing purchased",

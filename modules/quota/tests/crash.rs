@@ -109,7 +109,9 @@ async fn kill_9_at_random_moments_loses_and_doubles_nothing() {
             svc.grant(&Grant {
                 user: UserId(user),
                 bytes: 1_000 * GIB,
-                days: 30,
+                validity_hours: 30 * 24,
+                mode: Default::default(),
+                profile: None,
                 unlimited: false,
                 source: GrantSource::Admin,
                 idempotency_key: format!("setup-{user}"),

@@ -15,13 +15,11 @@ use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::router::{HotspotUserSpec, OwnedComment};
 use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_kernel::{FakeClock, Mac, UserId};
-use lpsaring_migrations::{Migrator, MigratorTrait};
 use lpsaring_quota::api::{AccessStatus, Grant, GrantSource};
 use lpsaring_quota::settings::GIB;
 use lpsaring_quota::{QuotaError, QuotaSettings, Service};
 use lpsaring_routeros::RouterOsClient;
 use lpsaring_routeros_sim::{Faults, Menu, NewHost, SimConfig, SimHandle, Simulator};
-use lpsaring_store::{STATE_FILE_NAME, Store};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tempfile::TempDir;
 
@@ -47,21 +45,9 @@ fn ip(n: u8) -> Ipv4Addr {
 
 async fn world(settings: QuotaSettings) -> World {
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
-    let database = TestDatabase::fresh().await;
-    let db = database.connect().await;
-    Migrator::up(&db, None).await.unwrap();
-    let clock = Arc::new(FakeClock::at_epoch_2026());
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join(STATE_FILE_NAME), clock.clone())
-        .await
-        .unwrap();
-    let (svc, devices, users) = support::service(
-        db.clone(),
-        clock.clone(),
-        Arc::new(store),
-        &sim.addr().to_string(),
-        settings,
-    );
+    let (database, db, clock, (svc, devices, users)) =
+        support::fresh(dir.path(), &sim.addr().to_string(), settings).await;
     World {
         sim,
         svc,
@@ -114,7 +100,9 @@ impl World {
             .grant(&Grant {
                 user: UserId(user),
                 bytes,
-                days,
+                validity_hours: days * 24,
+                mode: Default::default(),
+                profile: None,
                 unlimited: false,
                 source: GrantSource::Admin,
                 idempotency_key: key.into(),
@@ -318,7 +306,9 @@ async fn fup_then_habis_then_a_purchase_moves_the_router_rows() {
     let grant = Grant {
         user: UserId(1),
         bytes: 10 * GIB,
-        days: 30,
+        validity_hours: 30 * 24,
+        mode: Default::default(),
+        profile: None,
         unlimited: false,
         source: GrantSource::Purchase,
         idempotency_key: "order-2".into(),
@@ -440,7 +430,9 @@ async fn grants_are_exactly_once_and_validated() {
     let bad = Grant {
         user: UserId(1),
         bytes: -1,
-        days: 0,
+        validity_hours: 0,
+        mode: Default::default(),
+        profile: None,
         unlimited: false,
         source: GrantSource::Admin,
         idempotency_key: "x".into(),
@@ -488,7 +480,9 @@ async fn a_grant_in_the_callers_transaction_commits_or_rolls_back_with_it() {
     let paid = Grant {
         user: UserId(1),
         bytes: 3 * GIB,
-        days: 30,
+        validity_hours: 30 * 24,
+        mode: Default::default(),
+        profile: None,
         unlimited: false,
         source: GrantSource::Purchase,
         idempotency_key: "order:42".into(),

@@ -79,6 +79,8 @@ impl Service {
                         .and_then(|d| i32::try_from(d).ok())),
                     last_status: Set(after.memory.last_status.map(|s| s.as_str().to_owned())),
                     updated_at: Set(now),
+                    profile: NotSet,
+                    unlimited_until: NotSet,
                 });
             account::Entity::insert_many(rows)
                 .on_conflict(

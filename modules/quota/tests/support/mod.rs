@@ -114,3 +114,35 @@ pub fn service(
     .unwrap();
     (Arc::new(svc), devices, users)
 }
+
+/// A service on a fresh migrated database (SQLite, or Postgres per the environment), with a
+/// clock at the 2026 epoch and its state store in `dir`, against the router at `router_addr`.
+/// The database handle drops a Postgres test database with it.
+pub async fn fresh(
+    dir: &std::path::Path,
+    router_addr: &str,
+    settings: QuotaSettings,
+) -> (
+    lpsaring_kernel::testing::TestDatabase,
+    DatabaseConnection,
+    Arc<lpsaring_kernel::FakeClock>,
+    (Arc<Service>, Arc<lpsaring_devices::Service>, Arc<TestUsers>),
+) {
+    use lpsaring_migrations::{Migrator, MigratorTrait};
+    let database = lpsaring_kernel::testing::TestDatabase::fresh().await;
+    let db = database.connect().await;
+    Migrator::up(&db, None).await.unwrap();
+    let clock = Arc::new(lpsaring_kernel::FakeClock::at_epoch_2026());
+    let store =
+        lpsaring_store::Store::open(dir.join(lpsaring_store::STATE_FILE_NAME), clock.clone())
+            .await
+            .unwrap();
+    let parts = service(
+        db.clone(),
+        clock.clone(),
+        Arc::new(store),
+        router_addr,
+        settings,
+    );
+    (database, db, clock, parts)
+}
