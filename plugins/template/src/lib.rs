@@ -117,7 +117,11 @@ fn send(
 impl MessagingPlugin for ExamplePlugin {
     fn manifest(&self, ctx: &CallContext) -> Manifest {
         let mut allowed_hosts = vec!["api.contoh-wa.example".to_owned()];
-        allowed_hosts.extend(ctx.config_str("base_url").as_deref().and_then(url_authority));
+        allowed_hosts.extend(
+            ctx.config_str("base_url")
+                .as_deref()
+                .and_then(url_authority),
+        );
         Manifest {
             name: NAME.to_owned(),
             kind: PluginKind::Messaging,
@@ -128,7 +132,10 @@ impl MessagingPlugin for ExamplePlugin {
                 ConfigKey::new("api_key", "Contoh WA API key")
                     .secret()
                     .required(),
-                ConfigKey::new("base_url", "API base URL, default https://api.contoh-wa.example"),
+                ConfigKey::new(
+                    "base_url",
+                    "API base URL, default https://api.contoh-wa.example",
+                ),
             ],
             allowed_hosts,
             development_only: false,

@@ -22,7 +22,10 @@ fn text() -> SendText {
 
 /// The plugin's answer to a recorded response, as the portal would call it the second time.
 fn answer_to(recording: &str) -> Step<MessageSent> {
-    let path = format!("{}/tests/recorded/{recording}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/recorded/{recording}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let status = u16::try_from(recorded["status"].as_u64().unwrap()).unwrap();
     let body = recorded["body"].to_string();
@@ -43,9 +46,15 @@ fn the_first_call_asks_for_the_documented_request() {
     };
     assert_eq!(request.method, "POST");
     assert_eq!(request.url, "https://api.contoh-wa.example/v1/messages");
-    assert_eq!(request.header_value("authorization"), Some("Bearer key-123"));
+    assert_eq!(
+        request.header_value("authorization"),
+        Some("Bearer key-123")
+    );
     let body: Value = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(body, json!({"to": "6281234567890", "text": "Kode masuk Anda: 123456"}));
+    assert_eq!(
+        body,
+        json!({"to": "6281234567890", "text": "Kode masuk Anda: 123456"})
+    );
 
     let doc = SendDocument {
         to: "+6281234567890".into(),
@@ -57,7 +66,10 @@ fn the_first_call_asks_for_the_documented_request() {
         panic!("expected an HTTP step")
     };
     let body: Value = serde_json::from_slice(&request.body).unwrap();
-    assert_eq!(body["document_url"], "https://wifi.example.id/invoice/1.pdf");
+    assert_eq!(
+        body["document_url"],
+        "https://wifi.example.id/invoice/1.pdf"
+    );
     assert_eq!(body["filename"], "1.pdf");
 }
 
@@ -74,7 +86,10 @@ fn a_sent_message_gives_its_id() {
 #[test]
 fn each_refusal_is_classified() {
     assert_eq!(error_kind(answer_to("unauthorized")), ErrorKind::Auth);
-    assert_eq!(error_kind(answer_to("bad_recipient")), ErrorKind::InvalidInput);
+    assert_eq!(
+        error_kind(answer_to("bad_recipient")),
+        ErrorKind::InvalidInput
+    );
     assert_eq!(error_kind(answer_to("unavailable")), ErrorKind::Retryable);
 }
 
@@ -96,7 +111,20 @@ fn the_manifest_names_the_plugin_its_secret_and_the_hosts_it_calls() {
     );
     let manifest = ExamplePlugin.manifest(&ctx);
     assert_eq!(manifest.name, NAME);
-    assert!(manifest.config_keys.iter().any(|k| k.name == "api_key" && k.secret && k.required));
-    assert!(manifest.allowed_hosts.contains(&"api.contoh-wa.example".to_owned()));
-    assert!(manifest.allowed_hosts.contains(&"127.0.0.1:9999".to_owned()));
+    assert!(
+        manifest
+            .config_keys
+            .iter()
+            .any(|k| k.name == "api_key" && k.secret && k.required)
+    );
+    assert!(
+        manifest
+            .allowed_hosts
+            .contains(&"api.contoh-wa.example".to_owned())
+    );
+    assert!(
+        manifest
+            .allowed_hosts
+            .contains(&"127.0.0.1:9999".to_owned())
+    );
 }
