@@ -9,6 +9,7 @@ pub mod db;
 pub mod http;
 pub mod messaging;
 pub mod settings;
+pub mod systemd;
 pub mod telemetry;
 
 use std::future::Future;

@@ -35,6 +35,15 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::
     }
 }
 
+/// The listen address from the JSON `lpsaring is serving` line (`log.format = "json"`).
+fn serving_addr(log: &mut Lines) -> String {
+    log.wait_for("`lpsaring is serving` line", |line| {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        (v["message"] == "lpsaring is serving").then(|| v["addr"].as_str().unwrap().to_owned())
+    })
+}
+
 #[tokio::test]
 async fn log_format_json_writes_every_line_as_json_with_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,10 +62,7 @@ async fn log_format_json_writes_every_line_as_json_with_the_request_id() {
     let json = |line: &str| -> Value {
         serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
     };
-    let addr: String = log.wait_for("`lpsaring is serving` line", |line| {
-        let v = json(line);
-        (v["message"] == "lpsaring is serving").then(|| v["addr"].as_str().unwrap().to_owned())
-    });
+    let addr = serving_addr(&mut log);
     let res = client()
         .get(format!("http://{addr}/healthz"))
         .header("X-Request-ID", "json-log-check")
@@ -293,4 +299,57 @@ async fn readyz_says_when_no_messaging_plugin_is_configured() {
             .is_some_and(|d| d.contains("no messaging plugin configured")),
         "{body}"
     );
+}
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): the portal sends READY=1 on the notify socket
+/// once `/readyz` answers 200, pings the watchdog, and says STOPPING=1 on SIGTERM.
+#[tokio::test]
+async fn under_systemd_it_notifies_ready_pings_the_watchdog_and_says_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(START_LIMIT)).unwrap();
+    let mut child = lpsaring_command(dir.path())
+        .arg("serve")
+        .env("LPSARING_HTTP__LISTEN", "127.0.0.1:0")
+        .env("LPSARING_PLUGINS__DIR", dir.path().join("plugins"))
+        .env("LPSARING_LOG__FORMAT", "json")
+        .env("NOTIFY_SOCKET", &socket_path)
+        // 200 ms watchdog: pings every 100 ms.
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = Lines::of(child.stderr.take().unwrap());
+    let addr = serving_addr(&mut log);
+    let mut buf = [0u8; 512];
+    let mut received = Vec::new();
+    let recv = |buf: &mut [u8]| -> String {
+        let n = socket
+            .recv(buf)
+            .expect("a notification before the time limit");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    while !received.iter().any(|m: &String| m.contains("READY=1")) {
+        received.push(recv(&mut buf));
+    }
+    let res = client()
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "READY=1 was sent while /readyz is not 200"
+    );
+    while !received.iter().any(|m| m == "WATCHDOG=1") {
+        received.push(recv(&mut buf));
+    }
+    terminate(&child);
+    while !received.iter().any(|m| m == "STOPPING=1") {
+        received.push(recv(&mut buf));
+    }
+    assert!(wait_exit(&mut child, START_LIMIT).success());
 }

@@ -168,7 +168,15 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Failed(e.to_string()))?;
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "lpsaring is serving");
-    crate::serve(app, listener, crate::shutdown_signal())
+    // Under systemd (`Type=notify`): READY=1 once /readyz would answer 200, watchdog pings.
+    let notifier = crate::systemd::start(app.health.clone());
+    let shutdown = async move {
+        crate::shutdown_signal().await;
+        if let Some(n) = notifier {
+            n.notify("STOPPING=1");
+        }
+    };
+    crate::serve(app, listener, shutdown)
         .await
         .map_err(|e| CliError::Failed(format!("server failed: {e}")))
 }
