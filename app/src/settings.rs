@@ -357,6 +357,46 @@ mod tests {
         let s = Settings::from_sources(text, None, &[]).expect("packaging/lpsaring.toml");
         assert_eq!(s.quota.history_retention_days, 90);
         assert_eq!(s.router.username, "lpsaring");
+        assert_eq!(
+            s.plugins.dir,
+            PathBuf::from("/usr/lib/lpsaring/plugins"),
+            "the package installs the vendor plugins there"
+        );
+    }
+
+    /// The packaged file documents keys as commented-out `# key = value` lines (and `# [table]`
+    /// headers): each must still be a key the portal accepts, with a value of the right type.
+    #[test]
+    fn the_packaged_configs_commented_keys_are_valid() {
+        let text = include_str!("../../packaging/lpsaring.toml");
+        let mut uncommented = 0;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if is_key_or_table(rest) => {
+                    uncommented += 1;
+                    rest.to_owned()
+                }
+                _ => line.to_owned(),
+            })
+            .collect();
+        assert!(uncommented > 40, "only {uncommented} commented keys found");
+        let s = Settings::from_sources(&lines.join("\n"), None, &[])
+            .unwrap_or_else(|e| panic!("a documented key is not accepted: {e}"));
+        assert_eq!(s.payments.plugin.as_deref(), Some("payment-midtrans"));
+        assert_eq!(s.quota.profiles.blocked, "inactive");
+        assert!(s.plugins.plugin_config.contains_key("payment-tripay"));
+    }
+
+    fn is_key_or_table(text: &str) -> bool {
+        let head = text.split(" = ").next().unwrap_or_default();
+        let is_name = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+        };
+        (text.starts_with('[') && text.ends_with(']') && is_name(&text[1..text.len() - 1]))
+            || (text.contains(" = ") && is_name(head))
     }
 
     #[test]
