@@ -61,8 +61,10 @@ fn watchdog_interval() -> Option<Duration> {
     {
         return None;
     }
-    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    (usec > 0).then(|| Duration::from_micros(usec / 2))
+    match std::env::var("WATCHDOG_USEC").ok()?.parse::<u64>().ok()? {
+        0 => None,
+        usec => Some(Duration::from_micros(usec / 2)),
+    }
 }
 
 /// Spawns the readiness announcement and the watchdog pings; returns the notifier for the

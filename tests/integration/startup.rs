@@ -322,6 +322,7 @@ async fn under_systemd_it_notifies_ready_pings_the_watchdog_and_says_stopping() 
         .spawn()
         .unwrap();
     let mut log = Lines::of(child.stderr.take().unwrap());
+    let mut running = Running(child);
     let addr = serving_addr(&mut log);
     let mut buf = [0u8; 512];
     let mut received = Vec::new();
@@ -347,9 +348,9 @@ async fn under_systemd_it_notifies_ready_pings_the_watchdog_and_says_stopping() 
     while !received.iter().any(|m| m == "WATCHDOG=1") {
         received.push(recv(&mut buf));
     }
-    terminate(&child);
+    terminate(&running.0);
     while !received.iter().any(|m| m == "STOPPING=1") {
         received.push(recv(&mut buf));
     }
-    assert!(wait_exit(&mut child, START_LIMIT).success());
+    assert!(wait_exit(&mut running.0, START_LIMIT).success());
 }
