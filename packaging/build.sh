@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 CARGO_DEB_VERSION=3.8.0
-CARGO_GENERATE_RPM_VERSION=0.21.0
+CARGO_GENERATE_RPM_VERSION=0.21.1
 tools="${LPSARING_TOOLS:-/var/cache/lpsaring/tools}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 out="$root/target/packages"
