@@ -175,13 +175,15 @@ http_port=$(free_port)
 service_env=(LPSARING_HTTP__LISTEN="127.0.0.1:$http_port" LPSARING_ROUTER__ADDRESS="127.0.0.1:$sim_port"
     LPSARING_ROUTER__USERNAME=lpsaring LPSARING_ROUTER__PASSWORD=check-password)
 # As systemd would: migrations, then `serve`, as the service user with the packaged config and
-# the unit's UMask.
-as_service() { (umask 027; exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${service_env[@]}" \
-    chroot --userspec=lpsaring:lpsaring "$chroot_dir" /usr/bin/lpsaring --config /etc/lpsaring/lpsaring.toml "$@"); }
+# the unit's UMask. (A plain command line, not a function, for `serve &`: then $! is the service.)
+umask 027
+service_cmd=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${service_env[@]}"
+    chroot --userspec=lpsaring:lpsaring "$chroot_dir" /usr/bin/lpsaring --config /etc/lpsaring/lpsaring.toml)
+as_service() { "${service_cmd[@]}" "$@"; }
 
 start_and_wait_ready() { # log file
     as_service migrate up
-    as_service serve > "$1" 2>&1 &
+    "${service_cmd[@]}" serve > "$1" 2>&1 &
     service_pid=$!
     pids+=("$service_pid")
     local t0 code
@@ -202,6 +204,7 @@ start_and_wait_ready() { # log file
 stop_service() {
     kill "$service_pid"
     wait "$service_pid" || true
+    ! kill -0 "$service_pid" 2>/dev/null || fail "the service did not stop"
 }
 
 step "start the installed binary as lpsaring against the simulator"
