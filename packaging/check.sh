@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packaging checks `.ci/run` calls (also runnable alone, as root, on Debian):
+# The packaging checks, meant as a step of `.ci/run` (not wired in yet; runnable alone, as root, on Debian):
 #   1. build both packages (packaging/build.sh);
 #   2. the .deb's control data, file list, modes, conffiles and maintainer scripts;
 #   3. the .rpm's file list, modes, config flags and scriptlets, and its extracted layout against
