@@ -188,6 +188,7 @@ pub async fn build_with_clock(
         settings: settings.payments.clone(),
         public_url: settings.http.public_url.clone(),
         link_key: keys.derive("payments-status-link"),
+        voucher_key: keys.derive(lpsaring_payments::VOUCHER_KEY_PURPOSE),
     }));
     let sessions = Arc::new(lpsaring_auth::Sessions::new(lpsaring_auth::session::Deps {
         db: db.clone(),

@@ -14,7 +14,7 @@ use crate::quota::{admin_token, assert_envelope, send};
 
 const GIB: i64 = 1 << 30;
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(|s| s.quota.sync_interval_secs = 3_600, salvo::Router::new()).await
 }
 
@@ -230,13 +230,13 @@ async fn the_package_cli_adds_lists_and_disables() {
 // Gateway orders through the real sandbox plugin
 
 const SANDBOX_SO: &str = "liblpsaring_plugin_payment_sandbox.so";
-const SANDBOX: &str = "payment-sandbox";
+pub(crate) const SANDBOX: &str = "payment-sandbox";
 const BUYER: &str = "081234567120";
 const BUYER_MAC: &str = "02:00:00:00:12:01";
 const BUYER_IP: &str = "10.5.60.1";
 
 /// The app with the real sandbox plugin taking orders.
-async fn sandbox_app() -> TestApp {
+pub(crate) async fn sandbox_app() -> TestApp {
     spawn_app_with(
         |s| {
             s.quota.sync_interval_secs = 3_600;
@@ -251,7 +251,7 @@ async fn sandbox_app() -> TestApp {
     .await
 }
 
-async fn create_package(app: &TestApp, admin: &str, name: &str) -> i64 {
+pub(crate) async fn create_package(app: &TestApp, admin: &str, name: &str) -> i64 {
     let (status, body) = send(
         app.http
             .post(app.url("/api/admin/packages"))
@@ -264,7 +264,7 @@ async fn create_package(app: &TestApp, admin: &str, name: &str) -> i64 {
 }
 
 /// A user without quota and a session for them (no device).
-async fn buyer(app: &TestApp, phone: &str) -> (UserId, String) {
+pub(crate) async fn buyer(app: &TestApp, phone: &str) -> (UserId, String) {
     let phone = Phone::parse(phone).unwrap();
     let user = app
         .app
@@ -304,12 +304,16 @@ async fn order_status(app: &TestApp, token: &str, order_id: &str) -> Value {
     body
 }
 
-fn gateway(app: &TestApp) -> std::sync::Arc<dyn PaymentGateway> {
+pub(crate) fn gateway(app: &TestApp) -> std::sync::Arc<dyn PaymentGateway> {
     app.app.plugins.payment_gateway(SANDBOX).unwrap()
 }
 
 /// Posts a webhook as received to the plugin's endpoint.
-async fn post_webhook(app: &TestApp, plugin: &str, webhook: &RawWebhook) -> (u16, Value) {
+pub(crate) async fn post_webhook(
+    app: &TestApp,
+    plugin: &str,
+    webhook: &RawWebhook,
+) -> (u16, Value) {
     let mut req = app
         .http
         .post(app.url(&format!("/api/payments/webhook/{plugin}")));

@@ -17,6 +17,7 @@ mod quota;
 pub(crate) mod router;
 mod sim;
 mod user;
+mod voucher;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +58,11 @@ pub enum Command {
     Package {
         #[command(subcommand)]
         command: package::PackageCommand,
+    },
+    /// Print and manage voucher batches (create, list, revoke).
+    Voucher {
+        #[command(subcommand)]
+        command: voucher::VoucherCommand,
     },
     /// Run a RouterOS API simulator (for demos and trying a config without a MikroTik).
     Sim(sim::SimArgs),
@@ -153,6 +159,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Quota { command } => quota::quota(settings, command).await,
         Command::User { command } => user::run(settings, command).await,
         Command::Package { command } => package::run(settings, command).await,
+        Command::Voucher { command } => voucher::run(settings, command).await,
         Command::Plugins { command } => plugins::run(&settings, command),
         Command::Admin { command } => admin::run(settings, command).await,
         Command::RouterScript => router::script(&settings),

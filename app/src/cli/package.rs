@@ -46,14 +46,20 @@ pub enum PackageCommand {
     Disable { id: i64 },
 }
 
-fn failed(e: impl std::fmt::Display) -> CliError {
+pub(super) fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-/// A payments service for SQL-only work: no gateways, a private scratch state store.
-async fn offline_payments(
+/// A payments service for SQL-only work: no gateways, a private scratch state store, the server
+/// secret's voucher key (codes created here are read by the running service).
+pub(super) async fn offline_payments(
     settings: &Settings,
 ) -> Result<(lpsaring_payments::Service, tempfile::TempDir), CliError> {
+    let keys = lpsaring_auth::secrets::Keys::load_or_create(
+        settings.auth.secret.as_ref().map(|s| s.expose().as_str()),
+        &settings.data_dir,
+    )
+    .map_err(failed)?;
     let (quota, directory, scratch) = offline_quota(settings).await?;
     let clock = Arc::new(SystemClock);
     let store = lpsaring_store::Store::open(scratch.path().join("payments.redb"), clock.clone())
@@ -71,6 +77,7 @@ async fn offline_payments(
         public_url: settings.http.public_url.clone(),
         // No status links are issued from the shell.
         link_key: [0; 32],
+        voucher_key: keys.derive(lpsaring_payments::VOUCHER_KEY_PURPOSE),
     });
     Ok((service, scratch))
 }

@@ -79,6 +79,9 @@ pub enum EventKind {
     /// The quota grant was written (by the sweep, for an order paid without one).
     #[sea_orm(string_value = "applied")]
     Applied,
+    /// A paid order recorded without a gateway (a redeemed voucher, a cash sale).
+    #[sea_orm(string_value = "recorded")]
+    Recorded,
 }
 
 /// A package as sold.

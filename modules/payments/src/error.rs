@@ -25,6 +25,14 @@ pub enum PaymentsError {
     GatewayUnavailable(String),
     #[error("the payment provider refused the order: {0}")]
     GatewayRejected(String),
+    #[error("Kode voucher tidak dikenal. / The voucher code is not valid.")]
+    VoucherInvalid,
+    #[error("Voucher ini sudah dipakai. / This voucher has been used already.")]
+    VoucherUsed,
+    #[error("Voucher ini sudah dibatalkan. / This voucher has been revoked.")]
+    VoucherRevoked,
+    #[error("voucher batch not found")]
+    VoucherBatchNotFound,
     #[error("unknown payment plugin {0:?}")]
     UnknownPlugin(String),
     #[error("quota failure: {0}")]
@@ -59,6 +67,10 @@ impl ErrorCode for PaymentsError {
             GatewayUnavailable(_) => "PAYMENT_GATEWAY_UNAVAILABLE",
             GatewayRejected(_) => "PAYMENT_GATEWAY_REJECTED",
             UnknownPlugin(_) => "PAYMENT_PLUGIN_UNKNOWN",
+            VoucherInvalid => "VOUCHER_INVALID",
+            VoucherUsed => "VOUCHER_USED",
+            VoucherRevoked => "VOUCHER_REVOKED",
+            VoucherBatchNotFound => "VOUCHER_BATCH_NOT_FOUND",
             Quota(_) | Store(_) | Directory(_) | Database(_) => "INTERNAL_ERROR",
         }
     }
@@ -66,10 +78,10 @@ impl ErrorCode for PaymentsError {
     fn status(&self) -> StatusCode {
         use PaymentsError::*;
         match self {
-            PackageNotFound | OrderNotFound | UserNotFound | UnknownPlugin(_) => {
-                StatusCode::NOT_FOUND
-            }
-            PackageInactive => StatusCode::BAD_REQUEST,
+            PackageNotFound | OrderNotFound | UserNotFound | UnknownPlugin(_)
+            | VoucherBatchNotFound => StatusCode::NOT_FOUND,
+            PackageInactive | VoucherInvalid => StatusCode::BAD_REQUEST,
+            VoucherUsed | VoucherRevoked => StatusCode::CONFLICT,
             PackageNameTaken(_) | OrderNotPending => StatusCode::CONFLICT,
             Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             UserNotAllowed => StatusCode::FORBIDDEN,

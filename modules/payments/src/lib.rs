@@ -1,4 +1,4 @@
-//! Payments: packages, orders from a gateway (and later vouchers and cash), verified webhooks,
+//! Payments: packages, orders from a gateway, vouchers and cash sales, verified webhooks,
 //! the exactly-once apply of a paid order, and reconciliation. Owns `packages`,
 //! `transactions`, `transaction_events` and `vouchers`; uses quota only through its public
 //! service (a paid order's grant is written in the same SQL transaction that marks it paid).
@@ -12,6 +12,7 @@ mod entity;
 mod error;
 mod events;
 mod link;
+pub mod manual;
 mod orders;
 mod packages;
 mod reconcile;
@@ -20,6 +21,7 @@ mod sandbox;
 mod service;
 pub mod settings;
 pub mod state;
+pub mod vouchers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,10 @@ pub use reconcile::ReconcileReport;
 pub use routes::router;
 pub use service::{Deps, Gateway, Service};
 pub use settings::PaymentsSettings;
+
+/// The purpose the app derives [`Deps::voucher_key`] for from the server secret (the service and
+/// the CLI must agree on it, or neither can read the other's codes).
+pub const VOUCHER_KEY_PURPOSE: &str = "payments-voucher";
 
 /// The background work: reconciliation of pending orders, and the sweep that applies any paid
 /// order without its quota grant (both run once at start, then every interval).

@@ -86,6 +86,54 @@ fn new_order_id(prefix: &str) -> String {
     format!("{prefix}-{}", hex::encode_upper(bytes))
 }
 
+/// A new pending order of `facts`' user for `package`, as bought now (a later edit of the
+/// package never changes it); the caller sets what its source adds (provider, paid, note).
+pub(crate) fn new_order(
+    facts: &lpsaring_kernel::ports::UserFacts,
+    package: &package::Model,
+    source: OrderSource,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> order::ActiveModel {
+    order::ActiveModel {
+        id: NotSet,
+        order_id: Set(new_order_id(prefix)),
+        user_id: Set(facts.id.0),
+        package_id: Set(package.id),
+        source: Set(source),
+        amount: Set(package.price),
+        status: Set(OrderStatus::Pending),
+        buyer_phone: Set(Some(facts.phone.as_str().to_owned())),
+        buyer_name: Set(facts.name.chars().take(100).collect()),
+        package_name: Set(package.name.clone()),
+        quota_bytes: Set(package.quota_bytes),
+        unlimited: Set(package.unlimited),
+        validity_hours: Set(package.validity_hours),
+        hotspot_profile: Set(package.hotspot_profile.clone()),
+        provider: Set(None),
+        provider_ref: Set(None),
+        payment_method: Set(None),
+        va_bank: Set(None),
+        va_number: Set(None),
+        bill_key: Set(None),
+        biller_code: Set(None),
+        qr_string: Set(None),
+        deeplink: Set(None),
+        redirect_url: Set(None),
+        provider_expires_at: Set(None),
+        expires_at: Set(now),
+        reconcile_attempts: Set(0),
+        next_check_at: Set(None),
+        flagged: Set(false),
+        flag_reason: Set(None),
+        note: Set(None),
+        paid_at: Set(None),
+        applied_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 /// Moves a still-pending order to a final `status` (cancelled, expired) inside `txn`; 0 when
 /// something else (a payment, another close) moved it first.
 pub(crate) async fn close_pending(
@@ -183,11 +231,9 @@ impl Service {
         req: &InitiateRequest,
         ip: Option<IpAddr>,
     ) -> Result<Initiated, PaymentsError> {
-        let gateway = self
-            .active_gateway()
-            .cloned()
+        self.active_gateway()
             .ok_or_else(|| PaymentsError::GatewayUnavailable("no payment plugin".to_owned()))?;
-        let method = method_hint(req)?;
+        method_hint(req)?;
         let budget = self.settings.initiate_per_10_min;
         self.limit(&format!("pay:init:user:{}", user.0), budget)
             .await?;
@@ -207,11 +253,27 @@ impl Service {
         if !package.is_active {
             return Err(PaymentsError::PackageInactive);
         }
+        self.open_order(&facts, &package, req).await
+    }
+
+    /// The gateway order itself (or the unexpired pending one it reuses), for a user already
+    /// checked: the user's initiate and the admin's bill.
+    pub(crate) async fn open_order(
+        &self,
+        facts: &lpsaring_kernel::ports::UserFacts,
+        package: &package::Model,
+        req: &InitiateRequest,
+    ) -> Result<Initiated, PaymentsError> {
+        let gateway = self
+            .active_gateway()
+            .cloned()
+            .ok_or_else(|| PaymentsError::GatewayUnavailable("no payment plugin".to_owned()))?;
+        let method = method_hint(req)?;
         let now = self.clock.now();
         let provider = gateway.port.name().to_owned();
 
         let mut reusable = order::Entity::find()
-            .filter(order::Column::UserId.eq(user.0))
+            .filter(order::Column::UserId.eq(facts.id.0))
             .filter(order::Column::PackageId.eq(package.id))
             .filter(order::Column::Status.eq(OrderStatus::Pending))
             .filter(order::Column::Provider.eq(provider.clone()))
@@ -235,7 +297,7 @@ impl Service {
 
         let expiry_minutes = self.settings.payment_expiry_minutes;
         let pending = self
-            .insert_pending(&facts, &package, &provider, method.clone(), now)
+            .insert_pending(facts, package, &provider, method.clone(), now)
             .await?;
         let (token, _) = self.status_link(&pending.order_id);
         let request = CreatePayment {
@@ -307,45 +369,20 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<order::Model, PaymentsError> {
         let txn = self.db.begin().await?;
-        let row = order::ActiveModel {
-            id: NotSet,
-            order_id: Set(new_order_id(&self.settings.order_prefix)),
-            user_id: Set(facts.id.0),
-            package_id: Set(package.id),
-            source: Set(OrderSource::Gateway),
-            amount: Set(package.price),
-            status: Set(OrderStatus::Pending),
-            buyer_phone: Set(Some(facts.phone.as_str().to_owned())),
-            buyer_name: Set(facts.name.chars().take(100).collect()),
-            package_name: Set(package.name.clone()),
-            quota_bytes: Set(package.quota_bytes),
-            unlimited: Set(package.unlimited),
-            validity_hours: Set(package.validity_hours),
-            hotspot_profile: Set(package.hotspot_profile.clone()),
-            provider: Set(Some(provider.to_owned())),
-            provider_ref: Set(None),
-            payment_method: Set(method),
-            va_bank: Set(None),
-            va_number: Set(None),
-            bill_key: Set(None),
-            biller_code: Set(None),
-            qr_string: Set(None),
-            deeplink: Set(None),
-            redirect_url: Set(None),
-            provider_expires_at: Set(Some(
-                now + Duration::minutes(i64::from(self.settings.payment_expiry_minutes)),
-            )),
-            expires_at: Set(now + Duration::hours(i64::from(self.settings.pending_window_hours))),
-            reconcile_attempts: Set(0),
-            next_check_at: Set(Some(now + Duration::seconds(FIRST_CHECK_AFTER_SECS))),
-            flagged: Set(false),
-            flag_reason: Set(None),
-            note: Set(None),
-            paid_at: Set(None),
-            applied_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
+        let mut row = new_order(
+            facts,
+            package,
+            OrderSource::Gateway,
+            &self.settings.order_prefix,
+            now,
+        );
+        row.provider = Set(Some(provider.to_owned()));
+        row.payment_method = Set(method);
+        row.provider_expires_at = Set(Some(
+            now + Duration::minutes(i64::from(self.settings.payment_expiry_minutes)),
+        ));
+        row.expires_at = Set(now + Duration::hours(i64::from(self.settings.pending_window_hours)));
+        row.next_check_at = Set(Some(now + Duration::seconds(FIRST_CHECK_AFTER_SECS)));
         let saved = row.insert(&txn).await?;
         append_event(
             &txn,

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::api::{InitiateRequest, PackageInput};
 use crate::service::Service;
 
-fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
+pub(crate) fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
     depot
         .get_typed::<Arc<Service>>()
         .cloned()
@@ -23,7 +23,7 @@ fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
 }
 
 /// A JSON body, or a 422 that names the field at fault (the kernel's one parser).
-async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+pub(crate) async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = req
         .payload()
         .await
@@ -168,6 +168,36 @@ async fn my_transactions(depot: &mut Depot, res: &mut Response) -> Result<(), Ap
     Ok(())
 }
 
+/// A cash or transfer sale recorded by an admin: a paid order with its grant.
+#[endpoint(tags("payments"))]
+async fn admin_manual_sale(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let admin = CurrentUser::admin(depot)?;
+    let sale: crate::manual::ManualSale = json_body(req).await?;
+    let order = service(depot)?.record_manual_sale(admin.id, &sale).await?;
+    res.status_code(StatusCode::CREATED);
+    res.render(Json(order));
+    Ok(())
+}
+
+/// An admin bills a user: a gateway order whose payment link goes to them by message.
+#[endpoint(tags("payments"))]
+async fn admin_bill(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let admin = CurrentUser::admin(depot)?;
+    let bill: crate::manual::BillRequest = json_body(req).await?;
+    let initiated = service(depot)?.bill(admin.id, &bill).await?;
+    res.status_code(StatusCode::CREATED);
+    res.render(Json(initiated));
+    Ok(())
+}
+
 #[endpoint(tags("payments"))]
 async fn payment_availability(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     res.render(Json(service(depot)?.availability()));
@@ -281,6 +311,8 @@ pub fn router(service: Arc<Service>) -> Router {
                 ),
         )
         .push(Router::with_path("api/transactions/initiate").post(initiate))
+        .push(Router::with_path("api/admin/transactions/manual").post(admin_manual_sale))
+        .push(Router::with_path("api/admin/transactions/bill").post(admin_bill))
         .push(Router::with_path("api/transactions/{order_id}/cancel").post(cancel))
         .push(Router::with_path("api/transactions/by-order-id/{order_id}").get(by_order_id))
         .push(
@@ -291,6 +323,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .push(Router::with_path("api/settings/payment-availability").get(payment_availability))
         .push(Router::with_path("api/payments/webhook/{plugin}").post(webhook))
         .push(Router::with_path("api/transactions/notification").post(midtrans_notification))
+        .push(crate::vouchers::routes::router())
         .push(
             Router::with_path("pay/sandbox/{order_id}")
                 .get(sandbox_page)

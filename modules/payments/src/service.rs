@@ -34,6 +34,9 @@ pub struct Deps {
     pub public_url: Option<String>,
     /// Signs status links; the app derives it from the server secret.
     pub link_key: [u8; 32],
+    /// Keys the voucher lookup hash and seals the codes for reprints; the app derives it from
+    /// the server secret (the CLI must use the same one, or the service cannot read its codes).
+    pub voucher_key: [u8; 32],
 }
 
 pub struct Service {
@@ -47,6 +50,7 @@ pub struct Service {
     pub(crate) settings: PaymentsSettings,
     pub(crate) public_url: String,
     pub(crate) link_key: [u8; 32],
+    pub(crate) voucher_keys: crate::vouchers::code::CodeKeys,
 }
 
 impl Service {
@@ -71,6 +75,7 @@ impl Service {
                 .trim_end_matches('/')
                 .to_owned(),
             link_key: deps.link_key,
+            voucher_keys: crate::vouchers::code::CodeKeys::new(&deps.voucher_key),
         }
     }
 
