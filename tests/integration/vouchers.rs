@@ -171,7 +171,13 @@ async fn admins_create_list_print_export_and_revoke_batches() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    // A user is sent to the admin login (or refused): never the sheet.
+    let status = res.status();
+    let page = res.text().await.unwrap();
+    assert!(
+        !page.contains(codes[1].as_str()) && !page.contains("<svg"),
+        "{status}"
+    );
 
     // Revoke: the unused two stop working, the used one stays used.
     let (status, after) = send(
