@@ -24,10 +24,17 @@ async fn app() -> TestApp {
 /// The CLI as the operator runs it on the portal's machine: the app's config, router included.
 async fn cli(app: &TestApp, args: &[&str]) -> Output {
     let router = &app.app.settings.router;
+    cli_as(app, (&router.username, router.password.expose()), args, &[]).await
+}
+
+/// [`cli`] with `router.username` / `router.password` set to `login` and extra variables.
+async fn cli_as(app: &TestApp, login: (&str, &str), args: &[&str], env: &[(&str, &str)]) -> Output {
+    let router = &app.app.settings.router;
     let mut cmd = app.cli(args);
-    cmd.env("LPSARING_ROUTER__ADDRESS", &router.address)
-        .env("LPSARING_ROUTER__USERNAME", &router.username)
-        .env("LPSARING_ROUTER__PASSWORD", router.password.expose())
+    cmd.envs(env.iter().copied())
+        .env("LPSARING_ROUTER__ADDRESS", &router.address)
+        .env("LPSARING_ROUTER__USERNAME", login.0)
+        .env("LPSARING_ROUTER__PASSWORD", login.1)
         .env("LPSARING_ROUTER__PORTAL_ADDRESS", PORTAL.to_string())
         .env("LPSARING_HTTP__PUBLIC_URL", PUBLIC_URL)
         .env("LPSARING_MESSAGING__PLUGIN", "console");
@@ -111,6 +118,56 @@ async fn doctor_fails_on_a_bare_router_and_passes_after_router_setup() {
     // `/readyz` runs the same checks: the set-up is now as expected.
     let body: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(body["router"], "ok", "{body}");
+}
+
+#[tokio::test]
+async fn an_admin_login_creates_the_api_user_and_doctor_passes_as_that_user() {
+    let app = app().await;
+    let api = ("lpsaring", "api-pass-1");
+    // The API user does not exist yet: logging in as it fails, and doctor says so.
+    let out = cli_as(&app, api, &["doctor"], &[]).await;
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        line(&report, "router login")
+            .first()
+            .is_some_and(|l| l.contains("refused our credentials")),
+        "{report}"
+    );
+
+    // The first set-up logs in as the router's admin and creates it.
+    let out = cli_as(
+        &app,
+        api,
+        &["router", "setup", "--login-user", "admin"],
+        &[("LPSARING_ROUTER_SETUP_PASSWORD", "secret")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = cli_as(&app, api, &["doctor"], &[]).await;
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    for area in ["router login", "api permissions", "api user", "login page"] {
+        assert!(
+            line(&report, area).iter().all(|l| l.starts_with("ok")),
+            "{area}: {report}"
+        );
+    }
+    assert!(
+        report.contains("lpsaring in group lpsaring-api"),
+        "{report}"
+    );
+
+    // A wrong admin password changes nothing and says why.
+    let out = cli_as(
+        &app,
+        api,
+        &["router", "setup", "--login-user", "admin"],
+        &[("LPSARING_ROUTER_SETUP_PASSWORD", "wrong")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
 #[tokio::test]

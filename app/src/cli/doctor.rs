@@ -244,7 +244,7 @@ async fn router(settings: &Settings, report: &mut Report) {
         );
     }
     let address = &settings.router.address;
-    let client = connect(settings).await;
+    let client = connect(settings.router.clone()).await;
     // One read says why a connection is not up (refused credentials, unreachable).
     if let Err(e) = client.config_rows(ConfigMenu::UserGroup).await {
         let fix = match e {

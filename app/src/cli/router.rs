@@ -20,7 +20,40 @@ pub enum RouterCommand {
         /// Print the differences and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Log in as this router user (an admin) instead of `router.username`: the first
+        /// set-up creates the API user, and writing the login page needs the `ftp` policy the
+        /// API user's group leaves out. Its password comes from LPSARING_ROUTER_SETUP_PASSWORD
+        /// or a hidden prompt.
+        #[arg(long, value_name = "USER")]
+        login_user: Option<String>,
     },
+}
+
+/// Where `router setup --login-user` takes the password from when there is no terminal.
+pub const LOGIN_PASSWORD_ENV: &str = "LPSARING_ROUTER_SETUP_PASSWORD";
+
+/// The router settings to log in with: the configured ones, or `user` with its password.
+fn login_settings(
+    settings: &Settings,
+    user: Option<String>,
+) -> Result<lpsaring_routeros::RouterSettings, CliError> {
+    let mut router = settings.router.clone();
+    if let Some(user) = user {
+        let password = match std::env::var(LOGIN_PASSWORD_ENV) {
+            Ok(password) => password,
+            Err(_) => rpassword::prompt_password(format!("Router password for {user}: ")).map_err(
+                |e| {
+                    CliError::Failed(format!(
+                        "cannot read the password ({e}); set {LOGIN_PASSWORD_ENV} when there is \
+                         no terminal"
+                    ))
+                },
+            )?,
+        };
+        router.username = user;
+        router.password = lpsaring_routeros::Secret::new(password);
+    }
+    Ok(router)
 }
 
 /// The set-up inputs the settings give. Package profiles and plugins' walled-garden hosts are
@@ -46,9 +79,9 @@ pub fn setup_inputs(settings: &Settings) -> SetupInputs {
 
 /// A client for the configured router, given its own connect timeout to come up (it dials in
 /// the background); a read on it says why when it did not.
-pub async fn connect(settings: &Settings) -> RouterOsClient {
-    let client = RouterOsClient::start(settings.router.clone());
-    let patience = Duration::from_millis(settings.router.timeout_ms.max(1_000));
+pub async fn connect(router: lpsaring_routeros::RouterSettings) -> RouterOsClient {
+    let patience = Duration::from_millis(router.timeout_ms.max(1_000));
+    let client = RouterOsClient::start(router);
     let started = std::time::Instant::now();
     while client.health() != RouterHealth::Connected && started.elapsed() < patience {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -67,7 +100,10 @@ pub fn script(settings: &Settings) -> Result<(), CliError> {
 }
 
 pub async fn run(settings: Settings, command: RouterCommand) -> Result<(), CliError> {
-    let RouterCommand::Setup { dry_run } = command;
+    let RouterCommand::Setup {
+        dry_run,
+        login_user,
+    } = command;
     let desired = setup::desired(&setup_inputs(&settings));
     for warning in &desired.warnings {
         eprintln!("lpsaring: warning: {warning}");
@@ -77,7 +113,7 @@ pub async fn run(settings: Settings, command: RouterCommand) -> Result<(), CliEr
             "set the settings above first; nothing was changed on the router".into(),
         ));
     }
-    let client = connect(&settings).await;
+    let client = connect(login_settings(&settings, login_user)?).await;
     let failed = |e: lpsaring_kernel::ports::router::RouterError| CliError::Failed(e.to_string());
     let current = setup::read_current(&client, &desired)
         .await

@@ -325,9 +325,11 @@ impl Connection {
         let tag = request.tag.as_deref();
         match request.command.as_str() {
             "/login" => {
+                let name = request.attribute("name").unwrap_or("");
+                let password = request.attribute("password").unwrap_or("");
+                let ok = (name == self.shared.user && password == self.shared.password)
+                    || state.api_login(name, password);
                 drop(state);
-                let ok = request.attribute("name") == Some(self.shared.user.as_str())
-                    && request.attribute("password").unwrap_or("") == self.shared.password;
                 let mut out = Vec::new();
                 if ok {
                     self.logged_in = true;

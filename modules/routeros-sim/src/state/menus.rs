@@ -192,6 +192,26 @@ impl Menu {
 }
 
 impl SimState {
+    /// Whether a `/user` row may log in to the API, as on a router: enabled, its password, and
+    /// a group with the `api` policy. (The simulator's own login is checked by the server.)
+    pub fn api_login(&self, name: &str, password: &str) -> bool {
+        let users = self.table(Menu::SystemUser);
+        let Some(user) = users
+            .find(|r| r.get("name") == Some(name))
+            .and_then(|id| users.rows.get(&id))
+        else {
+            return false;
+        };
+        let group = user.get("group").unwrap_or_default();
+        let api = self
+            .table(Menu::UserGroup)
+            .find(|g| g.get("name") == Some(group))
+            .and_then(|id| self.table(Menu::UserGroup).rows.get(&id))
+            .and_then(|g| g.get("policy"))
+            .is_some_and(|p| p.split(',').any(|p| p.trim() == "api"));
+        !user.is_true("disabled") && user.get("password") == Some(password) && api
+    }
+
     pub(super) fn execute_menu(
         &mut self,
         menu: Menu,
