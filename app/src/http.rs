@@ -418,8 +418,18 @@ pub fn service(app: &App) -> Service {
 pub fn service_with(app: &App, extra: Router) -> Service {
     let router = routes(app, extra);
     let doc = OpenApi::new("lpsaring", env!("CARGO_PKG_VERSION")).merge_router(&router);
-    let router = router.unshift(doc.into_router("/api/openapi.json"));
-    Service::new(router)
+    let mut router = router.unshift(doc.into_router("/api/openapi.json"));
+    let exporter = crate::metrics::Exporter::of(app);
+    if let Some(exporter) = &exporter
+        && app.settings.metrics.listen.is_none()
+    {
+        router = router.unshift(exporter.clone().router());
+    }
+    let service = match exporter {
+        Some(_) => Service::new(router).hoop(crate::metrics::HttpMetrics),
+        None => Service::new(router),
+    };
+    service
         .hoop(RequestContext {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
             max_body_bytes: app.settings.http.max_body_bytes,

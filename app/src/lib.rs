@@ -8,6 +8,7 @@ pub mod cli;
 pub mod db;
 pub mod http;
 pub mod messaging;
+pub mod metrics;
 pub mod settings;
 pub mod systemd;
 pub mod telemetry;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use lpsaring_kernel::health::Health;
 use lpsaring_kernel::jobs::Job;
+use lpsaring_kernel::metrics::Sampled;
 use lpsaring_kernel::outbox::Outbox;
 use lpsaring_kernel::ports::access::AccessPolicy;
 use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
@@ -69,6 +71,8 @@ pub struct App {
     pub payments: Arc<lpsaring_payments::Service>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
+    /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
+    pub sampled: Arc<[Arc<dyn Sampled>]>,
 }
 
 impl App {
@@ -91,6 +95,9 @@ impl App {
         ]
         .into_iter()
         .flatten()
+        .chain(
+            metrics::Exporter::of(self).map(|exporter| exporter.upkeep_job(Duration::from_secs(5))),
+        )
         .collect()
     }
 }
@@ -219,7 +226,7 @@ pub async fn build_with_clock(
     }));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
     let router_health = lpsaring_routeros::SetupHealth::new(
-        router_client,
+        router_client.clone(),
         lpsaring_routeros::setup::desired(&cli::router::setup_inputs(&settings)),
         settings.router.username.clone(),
     );
@@ -232,8 +239,16 @@ pub async fn build_with_clock(
             settings.messaging.plugin.clone(),
         )),
     ];
+    let sampled: Vec<Arc<dyn Sampled>> = vec![
+        Arc::new(lpsaring_kernel::metrics::Process),
+        store.clone(),
+        router_client,
+        Arc::new(lpsaring_kernel::outbox::OutboxDepth(db.clone())),
+        payments.clone(),
+    ];
     Ok(App {
         health: health.into(),
+        sampled: sampled.into(),
         settings: Arc::new(settings),
         db,
         store,
@@ -361,10 +376,14 @@ pub async fn serve_with(
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);
     let handle = server.handle();
+    let metrics_server = serve_metrics_apart(&app).await?;
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         handle.stop_graceful(Some(Duration::from_secs(10)));
+        if let Some(metrics) = metrics_server {
+            metrics.stop_graceful(Some(Duration::from_secs(1)));
+        }
     });
     server.serve(http::service_with(&app, extra)).await;
     let _ = stop_jobs.send(true);
@@ -372,6 +391,20 @@ pub async fn serve_with(
         let _ = tokio::time::timeout(Duration::from_secs(10), job).await;
     }
     Ok(())
+}
+
+/// `/metrics` alone on `metrics.listen`, when set: returns the handle that stops it.
+async fn serve_metrics_apart(app: &App) -> std::io::Result<Option<salvo::server::ServerHandle>> {
+    let (Some(addr), Some(exporter)) = (&app.settings.metrics.listen, metrics::Exporter::of(app))
+    else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "serving /metrics");
+    let server = Server::new(TcpAcceptor::try_from(listener)?);
+    let handle = server.handle();
+    tokio::spawn(server.serve(Service::new(exporter.router())));
+    Ok(Some(handle))
 }
 
 /// Resolves once the job channel says stop.

@@ -45,6 +45,21 @@ pub struct Settings {
     pub payments: lpsaring_payments::PaymentsSettings,
     pub auth: lpsaring_auth::AuthSettings,
     pub quota: lpsaring_quota::QuotaSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Off by default: the counters say how busy the portal is, which is nobody's business on
+    /// the hotspot side.
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>` (compared in constant time).
+    pub token: Option<Secret<String>>,
+    /// Serve `/metrics` on this address alone (say `127.0.0.1:9464`) instead of the main
+    /// listener.
+    pub listen: Option<String>,
 }
 
 /// Which plugin sends messages (one-time codes, notices).
@@ -70,6 +85,7 @@ impl Default for Settings {
             payments: lpsaring_payments::PaymentsSettings::default(),
             auth: lpsaring_auth::AuthSettings::default(),
             quota: lpsaring_quota::QuotaSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -246,6 +262,25 @@ impl Settings {
                     "must start with sqlite: or postgres://".to_owned(),
                 ));
             }
+        }
+        if let Some(listen) = &self.metrics.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(key_err(
+                "metrics.listen",
+                format!("{listen:?} is not an address like 127.0.0.1:9464"),
+            ));
+        }
+        if self
+            .metrics
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return Err(key_err(
+                "metrics.token",
+                "must not be empty (leave it out for no token)".to_owned(),
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(key_err(

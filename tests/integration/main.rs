@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod doctor;
 mod enforcement;
+mod metrics;
 mod pages;
 mod payments;
 mod quota;

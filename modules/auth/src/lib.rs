@@ -12,6 +12,7 @@ mod error;
 pub mod hotspot_hosts;
 pub mod limits;
 mod messages;
+pub mod metrics;
 pub mod otp;
 mod pages;
 mod routes;

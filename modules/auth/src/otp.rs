@@ -185,6 +185,12 @@ impl Otp {
     /// Checks `code` without consuming it. A wrong code costs an attempt; the last allowed wrong
     /// attempt voids the code.
     pub async fn check(&self, phone: &Phone, code: &str) -> Result<CheckedCode, AuthError> {
+        let result = self.check_code(phone, code).await;
+        crate::metrics::count(crate::metrics::CODE_CHECKS, "verified", &result);
+        result
+    }
+
+    async fn check_code(&self, phone: &Phone, code: &str) -> Result<CheckedCode, AuthError> {
         let code = code.trim();
         let key = code_key(phone);
         let Some(stored) = self.store.get(&key).await? else {

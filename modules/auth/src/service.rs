@@ -127,6 +127,17 @@ impl Service {
         client: &ClientHints,
         lang: Lang,
     ) -> Result<(Phone, otp::OtpSent), AuthError> {
+        let result = self.try_request_code(raw_phone, client, lang).await;
+        crate::metrics::count(crate::metrics::CODE_REQUESTS, "sent", &result);
+        result
+    }
+
+    async fn try_request_code(
+        &self,
+        raw_phone: &str,
+        client: &ClientHints,
+        lang: Lang,
+    ) -> Result<(Phone, otp::OtpSent), AuthError> {
         self.limits.spend(Action::RequestCode, client.ip).await?;
         let phone = Phone::parse(raw_phone)?;
         let user = self
@@ -147,7 +158,9 @@ impl Service {
         client: &ClientHints,
     ) -> Result<LoggedIn, LoginRefused> {
         let raw_phone = input.phone_number.clone();
-        match self.try_login(input, client).await {
+        let result = self.try_login(input, client).await;
+        crate::metrics::count(crate::metrics::LOGINS, "ok", &result);
+        match result {
             Ok(done) => Ok(done),
             Err(error) => {
                 let mut refused = LoginRefused {

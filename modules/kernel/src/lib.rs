@@ -14,6 +14,7 @@ pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 pub mod ports;
 pub mod qr;

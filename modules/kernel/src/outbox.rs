@@ -223,6 +223,8 @@ impl Outbox {
                         .value("sent_at", now)
                         .value("last_error", Option::<String>::None);
                     report.sent += 1;
+                    metrics::counter!(crate::metrics::OUTBOX_DELIVERIES, "outcome" => "sent")
+                        .increment(1);
                 }
                 Err(e) => {
                     let permanent = matches!(
@@ -234,9 +236,13 @@ impl Outbox {
                     if permanent || attempts >= MAX_ATTEMPTS {
                         update.value("status", "dead");
                         report.dead += 1;
+                        metrics::counter!(crate::metrics::OUTBOX_DELIVERIES, "outcome" => "dead")
+                            .increment(1);
                     } else {
                         update.value("next_attempt_at", now + backoff(attempts));
                         report.retried += 1;
+                        metrics::counter!(crate::metrics::OUTBOX_DELIVERIES, "outcome" => "retried")
+                            .increment(1);
                     }
                 }
             }
@@ -252,5 +258,43 @@ impl Outbox {
                 tracing::error!(error = %e, "outbox pass failed");
             }
         })
+    }
+}
+
+/// The outbox's depth by state (`pending`, `sent`, `dead`) for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct OutboxDepth(pub sea_orm::DatabaseConnection);
+
+#[async_trait::async_trait]
+impl crate::metrics::Sampled for OutboxDepth {
+    async fn sample(&self) {
+        let count = Query::select()
+            .column("status")
+            .expr_as(Expr::cust("COUNT(*)"), "n")
+            .from(TABLE)
+            .group_by_col("status")
+            .to_owned();
+        let rows = match self.0.query_all(&count).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox depth not sampled");
+                return;
+            }
+        };
+        let mut depth = [("pending", 0i64), ("sent", 0), ("dead", 0)];
+        for row in rows {
+            let (Ok(status), Ok(n)) = (
+                row.try_get::<String>("", "status"),
+                row.try_get::<i64>("", "n"),
+            ) else {
+                continue;
+            };
+            if let Some(slot) = depth.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 = n;
+            }
+        }
+        for (state, n) in depth {
+            metrics::gauge!(crate::metrics::OUTBOX_MESSAGES, "state" => state).set(n as f64);
+        }
     }
 }

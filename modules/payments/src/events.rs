@@ -97,6 +97,17 @@ impl Service {
         webhook: RawWebhook,
         ip: Option<String>,
     ) -> Result<WebhookReply, PaymentsError> {
+        let result = self.receive_webhook(plugin, webhook, ip).await;
+        crate::metrics::record_webhook(plugin, &result);
+        result
+    }
+
+    async fn receive_webhook(
+        &self,
+        plugin: &str,
+        webhook: RawWebhook,
+        ip: Option<String>,
+    ) -> Result<WebhookReply, PaymentsError> {
         let gateway = self
             .gateway(plugin)
             .ok_or_else(|| PaymentsError::UnknownPlugin(plugin.to_owned()))?;
@@ -405,7 +416,8 @@ impl Service {
     }
 }
 
-fn status_word(status: OrderStatus) -> &'static str {
+/// The order state as stored and as labelled in metrics.
+pub(crate) fn status_word(status: OrderStatus) -> &'static str {
     match status {
         OrderStatus::Pending => "pending",
         OrderStatus::Paid => "paid",

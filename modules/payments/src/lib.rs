@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod link;
 pub mod manual;
+pub mod metrics;
 mod orders;
 mod packages;
 mod reconcile;

@@ -17,6 +17,7 @@ mod entity;
 mod error;
 mod grant;
 mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod period;
 mod policy;

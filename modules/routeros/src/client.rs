@@ -345,7 +345,9 @@ impl Link {
             return Err(error);
         }
         self.admit()?;
+        let started = Instant::now();
         let outcome = self.run_many_admitted(cmds).await;
+        record_commands(cmds, &outcome, started);
         let connectivity = match &outcome {
             Ok(results) => results
                 .iter()
@@ -410,6 +412,30 @@ impl Link {
             }
         }
         Ok(results)
+    }
+}
+
+/// Each command's outcome by operation, and the batch's latency under its first operation.
+fn record_commands(
+    cmds: &[Cmd],
+    outcome: &Result<Vec<Result<Vec<Row>, RouterError>>, RouterError>,
+    started: Instant,
+) {
+    use crate::metrics::{COMMAND_SECONDS, COMMANDS, outcome as label};
+    let Some(first) = cmds.first() else { return };
+    metrics::histogram!(COMMAND_SECONDS, "operation" => first.path.clone())
+        .record(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(results) => {
+            for (cmd, result) in cmds.iter().zip(results) {
+                metrics::counter!(COMMANDS, "operation" => cmd.path.clone(), "outcome" => label(result))
+                    .increment(1);
+            }
+        }
+        Err(e) => {
+            metrics::counter!(COMMANDS, "operation" => first.path.clone(), "outcome" => label::<()>(&Err(e.clone())))
+                .increment(cmds.len() as u64);
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod apply;
 mod client;
 mod config;
 mod health;
+pub mod metrics;
 mod ops;
 pub mod parse;
 mod profiles;

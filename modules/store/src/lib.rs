@@ -13,6 +13,7 @@
 //!
 //! redb locks its file: a second process (or a second `Store` on the same path) gets a clear error.
 
+pub mod metrics;
 mod record;
 mod writer;
 

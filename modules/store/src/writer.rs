@@ -103,7 +103,13 @@ impl Writer {
     fn commit_group(&self, group: Vec<Command>) {
         let mut cache_updates = Vec::new();
         self.cache_epoch.fetch_add(1, Ordering::SeqCst);
+        let started = std::time::Instant::now();
         let applied = self.apply_in_one_transaction(&group, &mut cache_updates);
+        metrics::histogram!(crate::metrics::COMMIT_SECONDS)
+            .record(lpsaring_kernel::metrics::seconds_since(started));
+        metrics::counter!(crate::metrics::COMMITS, "outcome" => lpsaring_kernel::metrics::outcome(&applied))
+            .increment(1);
+        metrics::counter!(crate::metrics::WRITE_OPS).increment(group.len() as u64);
         if applied.is_ok() {
             // In op order, so the last write to a key wins, as it did in redb.
             for (key, cached) in cache_updates {

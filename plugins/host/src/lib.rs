@@ -18,6 +18,7 @@
 mod checks;
 mod host;
 mod library;
+pub mod metrics;
 mod policy;
 mod ports;
 mod report;

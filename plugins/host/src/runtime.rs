@@ -130,6 +130,13 @@ impl PluginRuntime {
 
     /// Runs `op` to completion with retries; errors come back redacted and in the kernel's terms.
     pub(crate) async fn run(&self, op: &str, input: Value) -> Result<Value, GatewayError> {
+        let started = Instant::now();
+        let result = self.run_with_retries(op, input).await;
+        crate::metrics::record(self.name(), op, &result, started);
+        result
+    }
+
+    async fn run_with_retries(&self, op: &str, input: Value) -> Result<Value, GatewayError> {
         let mut attempt_no = 1;
         loop {
             let attempt = self.attempt(op, &input).await;

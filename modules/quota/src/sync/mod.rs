@@ -28,14 +28,18 @@ impl Service {
     /// Runs one sync, waiting for a run in progress to finish first.
     pub async fn sync_once(&self) -> Result<SyncSummary, QuotaError> {
         let mut state = self.run.lock().await;
-        self.run_locked(&mut state).await
+        let result = self.run_locked(&mut state).await.map(Some);
+        crate::metrics::record(&result, self.clock.now().timestamp());
+        result.map(|summary| summary.unwrap_or_default())
     }
 
     /// Runs one sync unless one is in progress (the periodic job skips a beat instead of queueing).
     pub async fn try_sync(&self) -> Result<Option<SyncSummary>, QuotaError> {
-        let Ok(mut state) = self.run.try_lock() else {
-            return Ok(None);
+        let result = match self.run.try_lock() {
+            Ok(mut state) => self.run_locked(&mut state).await.map(Some),
+            Err(_) => Ok(None),
         };
-        self.run_locked(&mut state).await.map(Some)
+        crate::metrics::record(&result, self.clock.now().timestamp());
+        result
     }
 }
