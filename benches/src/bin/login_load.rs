@@ -1,9 +1,14 @@
 //! A bounded load run of the captive login over loopback: N users, each asks for a code
 //! (`/api/auth/request-otp`) and logs in behind the hotspot (`/api/auth/verify-otp` with the
 //! client IP, so the router is asked for the MAC and gets a binding and a status list entry).
-//! Prints latency percentiles and throughput per phase.
+//! Before them it loads `/healthz`, `/readyz` and `/api/packages`. Prints latency percentiles,
+//! throughput and errors per phase, the process's resident memory after each phase, and the
+//! state-store commits and writes per one-time-code request (from `/metrics`).
 //!
 //! `cargo run --release -p lpsaring-benches --bin login_load -- [USERS] [CONCURRENCY] 2>/dev/null`
+//!
+//! The portal runs inside this process (with the console messenger), so the memory figure
+//! includes the load generator's own few MB.
 //! Runs on SQLite, or on Postgres when `LPSARING_TEST_POSTGRES_URL` is set. Traffic goes only to
 //! 127.0.0.1 (the app and the RouterOS simulator it starts).
 
@@ -93,7 +98,7 @@ async fn main() {
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000)
-        .clamp(1, 20_000);
+        .clamp(1, 200_000);
     let concurrency: usize = args
         .next()
         .and_then(|a| a.parse().ok())
@@ -107,14 +112,16 @@ async fn main() {
             s.auth.otp_verifications_per_ip_per_minute = i64::MAX / 2;
             s.quota.sync_interval_secs = 3600;
             s.log.level = "error".to_owned();
+            s.metrics.enabled = true;
         },
         salvo::Router::new(),
     )
     .await;
     println!(
-        "backend: {}, users: {users}, concurrency: {concurrency}",
+        "backend: {}, users: {users}, concurrency: {concurrency}; per-IP limits raised for this run (all load comes from 127.0.0.1)",
         app.backend()
     );
+    rss("idle");
     for n in 0..users {
         let p = Phone::parse(&phone(n)).expect("phone");
         let user = app
@@ -159,6 +166,23 @@ async fn main() {
             .expect("host");
     }
     let app = Arc::new(app);
+    rss("seeded");
+    for path in ["/healthz", "/readyz", "/api/packages"] {
+        let phase = run_phase(0..users.max(1000), concurrency, |_| {
+            let app = app.clone();
+            async move {
+                app.http
+                    .get(app.url(path))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
+        })
+        .await;
+        report(path, phase);
+    }
+    rss("after GETs");
+    let before = store_writes(&app).await;
 
     let requests = run_phase(0..users, concurrency, |n| {
         let app = app.clone();
@@ -173,6 +197,13 @@ async fn main() {
     })
     .await;
     report("request-otp", requests);
+    let after = store_writes(&app).await;
+    println!(
+        "state store per request-otp: {:.2} commits, {:.2} writes",
+        (after.0 - before.0) / users as f64,
+        (after.1 - before.1) / users as f64
+    );
+    rss("after request-otp");
 
     let codes: Vec<(usize, String)> = (0..users)
         .filter_map(|n| {
@@ -194,4 +225,34 @@ async fn main() {
     })
     .await;
     report("verify-otp", logins);
+    rss("after verify-otp");
+}
+
+/// Prints the process's resident memory.
+fn rss(when: &str) {
+    let mb = lpsaring_kernel::metrics::resident_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0);
+    println!("rss {when}: {mb:.1} MB");
+}
+
+/// `lpsaring_store_commits_total` and `lpsaring_store_write_ops_total` from `/metrics`.
+async fn store_writes(app: &lpsaring_tests::TestApp) -> (f64, f64) {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("scrape body");
+    let sum = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (
+        sum("lpsaring_store_commits_total"),
+        sum("lpsaring_store_write_ops_total"),
+    )
 }
