@@ -14,33 +14,86 @@ use crate::error::QuotaError;
 use crate::service::{AccountRow, Service, fleet_of, status_input};
 use crate::status;
 
-/// Users with the status this run gave them (`statuses[i]` is `users[i]`'s) and their facts.
+/// Users with the status this run gave them (`statuses[i]` is `users[i]`'s), their facts and
+/// their accounts (an `ok` user's package profile).
 #[derive(Clone, Copy)]
 pub(crate) struct UserStates<'a> {
     pub(crate) users: &'a [UserId],
     pub(crate) facts: &'a FastMap<UserId, UserFacts>,
     pub(crate) statuses: &'a [Option<AccessStatus>],
+    pub(crate) accounts: &'a FastMap<UserId, AccountRow>,
+}
+
+impl<'a> UserStates<'a> {
+    /// The package profile user `i` should have, when their status is `ok` and they have one.
+    fn package_profile(&self, i: usize) -> Option<&'a str> {
+        if self.statuses.get(i).copied().flatten() != Some(AccessStatus::Ok) {
+            return None;
+        }
+        self.accounts.get(self.users.get(i)?)?.profile.as_deref()
+    }
 }
 
 impl Service {
-    /// The profile each user's status wants; `statuses[i]` is `users[i]`'s.
-    fn desired_profiles<'a>(
-        &'a self,
-        users: &[UserId],
-        facts: &FastMap<UserId, UserFacts>,
-        statuses: &[Option<AccessStatus>],
-    ) -> Vec<DesiredProfile<'a>> {
-        if !self.settings.manage_profiles {
-            return Vec::new();
+    /// Makes sure the package profiles `users` need exist on the router, once per name per
+    /// process (the router client re-checks them after every reconnect). Names the router
+    /// still lacks are not remembered: their users get the `active` profile meanwhile and
+    /// the next run asks again.
+    async fn ensure_package_profiles(&self, users: &UserStates<'_>) {
+        let unknown: Vec<String> = {
+            let ready = self
+                .ready_profiles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let mut names: Vec<&str> = (0..users.users.len())
+                .filter_map(|i| users.package_profile(i))
+                .filter(|p| !ready.contains(*p))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names.into_iter().map(str::to_owned).collect()
+        };
+        if unknown.is_empty() {
+            return;
         }
+        let missing = match self.router.ensure_profiles(&unknown).await {
+            Ok(missing) => missing,
+            Err(e) => {
+                tracing::warn!(error = %e, profiles = ?unknown, "could not check the package profiles on the router");
+                return;
+            }
+        };
+        if !missing.is_empty() {
+            tracing::warn!(profiles = ?missing, "package profiles missing on the router; their users get the active profile until they exist");
+        }
+        let mut ready = self
+            .ready_profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        ready.extend(unknown.into_iter().filter(|p| !missing.contains(p)));
+    }
+
+    /// The profile each user should have: an `ok` user's package profile when the router has
+    /// it, else the profile of their status.
+    fn desired_profiles<'a>(&'a self, users: &UserStates<'a>) -> Vec<DesiredProfile<'a>> {
+        let ready = self
+            .ready_profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         users
+            .users
             .iter()
-            .zip(statuses)
-            .filter_map(|(user, st)| {
+            .zip(users.statuses)
+            .enumerate()
+            .filter_map(|(i, (user, st))| {
+                let profile = match users.package_profile(i) {
+                    Some(p) if ready.contains(p) => p,
+                    _ => self.settings.profiles.for_status((*st)?),
+                };
                 Some(DesiredProfile {
                     user: *user,
-                    name: facts.get(user)?.phone.local_form(),
-                    profile: self.settings.profiles.for_status((*st)?),
+                    name: users.facts.get(user)?.phone.local_form(),
+                    profile,
                 })
             })
             .collect()
@@ -55,7 +108,12 @@ impl Service {
         rows: RouterRows<'_>,
         remove_foreign: bool,
     ) -> (usize, usize, usize) {
-        let profiles = self.desired_profiles(users.users, users.facts, users.statuses);
+        let profiles = if self.settings.manage_profiles {
+            self.ensure_package_profiles(&users).await;
+            self.desired_profiles(&users)
+        } else {
+            Vec::new()
+        };
         let plan = core::plan(
             fleet,
             desired,
@@ -131,6 +189,7 @@ impl Service {
             &status_input(&facts, &acc, self.settings.fup_threshold_bytes),
             self.clock.now(),
         );
+        let accounts: FastMap<UserId, AccountRow> = [(user, acc)].into_iter().collect();
         let fleet = fleet_of(&devices);
         let statuses = [Some(st)];
         let seen = core::presence(&hosts, &fleet);
@@ -152,6 +211,7 @@ impl Service {
             users: &[user],
             facts: &facts_map,
             statuses: &statuses,
+            accounts: &accounts,
         };
         let (_, writes, errors) = self.enforce((&fleet, &desired), users, rows, false).await;
         Ok(SyncSummary {

@@ -55,6 +55,8 @@ pub struct Service {
     /// Held while accounts are read and written, so a grant never interleaves with a run's
     /// read-modify-write of the same rows (router I/O happens outside it).
     pub(crate) accounts: Mutex<()>,
+    /// Package profiles known to exist on the router (see `enforce`).
+    pub(crate) ready_profiles: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// One user's account as a run sees it.
@@ -162,6 +164,7 @@ impl Service {
             templates,
             run: Mutex::new(RunState::default()),
             accounts: Mutex::new(()),
+            ready_profiles: std::sync::Mutex::default(),
         })
     }
 

@@ -22,11 +22,8 @@ struct World {
     svc: Arc<Service>,
     db: DatabaseConnection,
     clock: Arc<FakeClock>,
-    _keep: (
-        lpsaring_routeros_sim::SimHandle,
-        tempfile::TempDir,
-        TestDatabase,
-    ),
+    sim: lpsaring_routeros_sim::SimHandle,
+    _keep: (tempfile::TempDir, TestDatabase),
 }
 
 async fn world() -> World {
@@ -43,7 +40,8 @@ async fn world() -> World {
         svc,
         db,
         clock,
-        _keep: (sim, dir, database),
+        sim,
+        _keep: (dir, database),
     }
 }
 
@@ -193,4 +191,74 @@ async fn a_reversal_takes_back_only_what_is_unused_once() {
         w.svc.show(UserId(1)).await.unwrap().purchased_bytes,
         8 * GIB
     );
+}
+
+/// The hotspot user's profile on the simulated router.
+fn router_profile(w: &World) -> Option<String> {
+    w.sim
+        .with_state(|s| s.rows(lpsaring_routeros_sim::Menu::User))
+        .into_iter()
+        .find(|r| r.get("name") == Some("081100000001"))
+        .and_then(|r| r.get("profile").map(str::to_owned))
+}
+
+#[tokio::test]
+async fn an_ok_user_gets_the_package_profile_created_on_the_router_and_loses_it_with_the_status() {
+    use lpsaring_kernel::ports::router::OwnedComment;
+    let w = world().await;
+    w.sim
+        .ensure_profiles(QuotaSettings::default().profiles.distinct());
+    let comment = OwnedComment::for_user(UserId(1)).render();
+    w.sim.with_state(|s| {
+        s.execute(&lpsaring_routeros_sim::request(
+            "/ip/hotspot/user/add",
+            &[
+                ("name", "081100000001"),
+                ("profile", "habis"),
+                ("comment", comment.as_str()),
+            ],
+        ))
+    });
+    let has_profile = || {
+        w.sim
+            .with_state(|s| s.rows(lpsaring_routeros_sim::Menu::UserProfile))
+            .iter()
+            .any(|r| r.get("name") == Some("paket-10m"))
+    };
+    assert!(!has_profile());
+
+    // Paid with a profile the router lacks: created, and the user is on it.
+    let ten = Grant {
+        profile: Some("paket-10m".into()),
+        ..purchase("order:1", 5 * GIB, 720)
+    };
+    w.svc.grant(&ten).await.unwrap();
+    let applied = w.svc.apply_user(UserId(1)).await.unwrap();
+    assert_eq!(applied.router_errors, 0, "{applied:?}");
+    assert!(has_profile(), "created when a user first needed it");
+    assert_eq!(router_profile(&w).as_deref(), Some("paket-10m"));
+    // Steady: nothing more to write.
+    assert_eq!(w.svc.apply_user(UserId(1)).await.unwrap().router_writes, 0);
+
+    // An unlimited booster: the status profile while it runs, the package's after it ends.
+    let booster = Grant {
+        unlimited: true,
+        profile: Some("paket-10m".into()),
+        ..purchase("order:2", 0, 3)
+    };
+    w.svc.grant(&booster).await.unwrap();
+    w.svc.apply_user(UserId(1)).await.unwrap();
+    assert_eq!(router_profile(&w).as_deref(), Some("unlimited"));
+    w.clock.advance(Duration::hours(3));
+    w.svc.apply_user(UserId(1)).await.unwrap();
+    assert_eq!(router_profile(&w).as_deref(), Some("paket-10m"));
+    assert_eq!(
+        w.svc.show(UserId(1)).await.unwrap().status,
+        AccessStatus::Ok
+    );
+
+    // Expired: the status profile, whatever the package was.
+    w.clock.advance(Duration::hours(800));
+    w.svc.apply_user(UserId(1)).await.unwrap();
+    assert_eq!(router_profile(&w).as_deref(), Some("expired"));
 }

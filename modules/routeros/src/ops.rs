@@ -398,6 +398,10 @@ impl Router for RouterOsClient {
         self.link.profile_check()
     }
 
+    async fn ensure_profiles(&self, names: &[String]) -> Result<Vec<String>, RouterError> {
+        self.link.ensure_profiles(names).await
+    }
+
     async fn active_login(
         &self,
         user: &str,

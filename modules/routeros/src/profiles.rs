@@ -4,7 +4,7 @@
 //!
 //! [`Router::require_profiles`]: lpsaring_kernel::ports::Router::require_profiles
 
-use lpsaring_kernel::ports::router::{OwnedComment, ProfileCheck};
+use lpsaring_kernel::ports::router::{OwnedComment, ProfileCheck, RouterError};
 
 use crate::client::{Cmd, Link, lock};
 
@@ -51,61 +51,16 @@ impl Link {
             }
             (p.required.clone(), p.create)
         };
-        let print = Cmd::new(&format!("{PROFILE_MENU}/print")).proplist(&["name"]);
-        let rows = match self.run(&print).await {
-            Ok(rows) => rows,
+        let check = match self.create_missing(&required, create).await {
+            Ok(check) => check,
             Err(error) => {
-                tracing::warn!(%error, "could not read the router's hotspot user profiles");
+                tracing::warn!(%error, "could not check the router's hotspot user profiles");
                 if !error.is_connectivity() {
                     lock(&self.profiles).checked_on = generation;
                 }
                 return;
             }
         };
-        let missing: Vec<String> = required
-            .iter()
-            .filter(|name| !rows.iter().any(|r| r.get("name") == Some(*name)))
-            .cloned()
-            .collect();
-        let mut check = ProfileCheck {
-            checked: true,
-            missing: Vec::new(),
-            created: Vec::new(),
-        };
-        if create && !missing.is_empty() {
-            let comment = OwnedComment::default()
-                .with("kind", "status-profile")
-                .render();
-            let adds: Vec<Cmd> = missing
-                .iter()
-                .map(|name| {
-                    Cmd::new(&format!("{PROFILE_MENU}/add"))
-                        .attr("name", name.clone())
-                        .attr("comment", comment.clone())
-                })
-                .collect();
-            let results = match self.run_many(&adds).await {
-                Ok(results) => results,
-                Err(error) => {
-                    tracing::warn!(%error, "could not create the missing hotspot user profiles");
-                    return;
-                }
-            };
-            for (name, result) in missing.into_iter().zip(results) {
-                match result {
-                    Ok(_) => check.created.push(name),
-                    Err(error) => {
-                        tracing::warn!(profile = %name, %error, "could not create a hotspot user profile");
-                        check.missing.push(name);
-                    }
-                }
-            }
-        } else {
-            check.missing = missing;
-        }
-        if !check.created.is_empty() {
-            tracing::info!(profiles = ?check.created, "created the missing hotspot user profiles");
-        }
         if !check.missing.is_empty() {
             tracing::warn!(
                 profiles = ?check.missing,
@@ -120,5 +75,75 @@ impl Link {
             p.checked_on = generation;
             p.last = check;
         }
+    }
+
+    /// See [`Router::ensure_profiles`](lpsaring_kernel::ports::Router::ensure_profiles): the
+    /// names join the required ones (re-checked after every reconnect) and are checked now.
+    pub(crate) async fn ensure_profiles(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<String>, RouterError> {
+        let create = {
+            let mut p = lock(&self.profiles);
+            for name in names {
+                if !name.trim().is_empty() && !p.required.contains(name) {
+                    p.required.push(name.clone());
+                }
+            }
+            p.required.sort_unstable();
+            p.create
+        };
+        Ok(self.create_missing(names, create).await?.missing)
+    }
+
+    /// Reads the router's profiles and, with `create`, adds those of `required` it lacks (with
+    /// our comment; an existing profile is never touched). Says what was created and what is
+    /// still missing.
+    async fn create_missing(
+        &self,
+        required: &[String],
+        create: bool,
+    ) -> Result<ProfileCheck, RouterError> {
+        let print = Cmd::new(&format!("{PROFILE_MENU}/print")).proplist(&["name"]);
+        let rows = self.run(&print).await?;
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|name| !rows.iter().any(|r| r.get("name") == Some(*name)))
+            .cloned()
+            .collect();
+        let mut check = ProfileCheck {
+            checked: true,
+            missing: Vec::new(),
+            created: Vec::new(),
+        };
+        if !create || missing.is_empty() {
+            check.missing = missing;
+            return Ok(check);
+        }
+        let comment = OwnedComment::default()
+            .with("kind", "status-profile")
+            .render();
+        let adds: Vec<Cmd> = missing
+            .iter()
+            .map(|name| {
+                Cmd::new(&format!("{PROFILE_MENU}/add"))
+                    .attr("name", name.clone())
+                    .attr("comment", comment.clone())
+            })
+            .collect();
+        let results = self.run_many(&adds).await?;
+        for (name, result) in missing.into_iter().zip(results) {
+            match result {
+                Ok(_) => check.created.push(name),
+                Err(error) => {
+                    tracing::warn!(profile = %name, %error, "could not create a hotspot user profile");
+                    check.missing.push(name);
+                }
+            }
+        }
+        if !check.created.is_empty() {
+            tracing::info!(profiles = ?check.created, "created the missing hotspot user profiles");
+        }
+        Ok(check)
     }
 }

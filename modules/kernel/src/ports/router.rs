@@ -354,6 +354,16 @@ pub trait Router: Send + Sync {
     /// What the last profile check found; `/readyz` reports its `missing` profiles.
     fn profile_check(&self) -> ProfileCheck;
 
+    /// Makes sure the hotspot user profiles `names` exist now (a package's profile the first
+    /// time a user of it is placed): adds them to the ones [`Router::require_profiles`] named,
+    /// so they are checked again after every reconnect, and checks them at once on the live
+    /// connection, creating the missing ones with our comment when that was allowed. Returns
+    /// the names still missing; the caller places those users on a status profile instead, so
+    /// a missing profile never fails a login or a sync.
+    async fn ensure_profiles(&self, names: &[String]) -> Result<Vec<String>, RouterError> {
+        Ok(names.to_vec())
+    }
+
     /// `/ip/hotspot/active/login`: logs a host in as a hotspot user.
     async fn active_login(
         &self,

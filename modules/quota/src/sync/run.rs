@@ -163,6 +163,7 @@ impl Service {
                     users: fleet.users(),
                     facts: &facts,
                     statuses: &statuses,
+                    accounts: &accounts,
                 },
                 rows,
                 self.settings.remove_foreign_rows,

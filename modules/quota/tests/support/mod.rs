@@ -101,11 +101,19 @@ pub fn service(
         },
     }));
     let users = Arc::new(TestUsers::default());
+    let router = Arc::new(RouterOsClient::start(router_settings(router_addr)));
+    // As the app does: the profiles the portal assigns may be created (none are named here, so
+    // nothing is checked until a package profile is needed).
+    lpsaring_kernel::ports::Router::require_profiles(
+        &*router,
+        Vec::new(),
+        settings.manage_profiles,
+    );
     let svc = Service::new(Deps {
         db,
         clock,
         store,
-        router: Arc::new(RouterOsClient::start(router_settings(router_addr))),
+        router,
         devices: devices.clone(),
         users: users.clone(),
         settings,
