@@ -597,3 +597,57 @@ async fn forged_mismatched_unknown_and_malformed_notifications_change_nothing() 
     unchanged(&app).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_reconciles_one_order_now_through_the_jobs_path() {
+    let app = sandbox_app().await;
+    let admin = admin_token(&app).await;
+    let package_id = create_package(&app, &admin, "5 GB").await;
+    let (user, token) = buyer(&app, BUYER).await;
+    let order_id = initiate(&app, &token, package_id).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reconcile = |id: &str| {
+        app.http
+            .post(app.url(&format!("/api/admin/transactions/{id}/reconcile")))
+    };
+
+    // Admins only; an unknown order is a 404, all in the envelope.
+    let (status, body) = send(reconcile(&order_id), Some(&token)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_envelope(&body, 403);
+    let (status, body) = send(reconcile(&order_id), None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = send(reconcile("LPS-000000000000"), Some(&admin)).await;
+    assert_eq!(status, 404, "{body}");
+    assert_envelope(&body, 404);
+
+    // The sandbox says "still pending" (it has no remote state): checked, unchanged.
+    let (status, body) = send(reconcile(&order_id), Some(&admin)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["checked"].as_str(), body["order"]["status"].as_str()),
+        (Some("unchanged"), Some("PENDING")),
+        "{body}"
+    );
+
+    // Past the pending window the same check expires it, at once, without waiting for the job.
+    let window = app.app.settings.payments.pending_window_hours;
+    app.clock
+        .advance(chrono::Duration::hours(i64::from(window) + 1));
+    let (status, body) = send(reconcile(&order_id), Some(&admin)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["checked"].as_str(), body["order"]["status"].as_str()),
+        (Some("expired"), Some("EXPIRED")),
+        "{body}"
+    );
+    // A final order is answered as it is: nothing to ask.
+    let (status, body) = send(reconcile(&order_id), Some(&admin)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["checked"].is_null(), "{body}");
+    assert_eq!(body["order"]["status"], "EXPIRED");
+    assert_eq!(app.app.quota.show(user).await.unwrap().purchased_bytes, 0);
+    app.stop().await;
+}

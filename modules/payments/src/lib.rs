@@ -30,7 +30,7 @@ use std::time::Duration;
 use lpsaring_kernel::jobs::Job;
 
 pub use error::PaymentsError;
-pub use reconcile::ReconcileReport;
+pub use reconcile::{Checked, ReconcileOne, ReconcileReport};
 pub use routes::router;
 pub use service::{Deps, Gateway, Service};
 pub use settings::PaymentsSettings;

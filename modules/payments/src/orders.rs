@@ -418,7 +418,7 @@ impl Service {
         Ok(())
     }
 
-    async fn order_row(&self, order_id: &str) -> Result<order::Model, PaymentsError> {
+    pub(crate) async fn order_row(&self, order_id: &str) -> Result<order::Model, PaymentsError> {
         order::Entity::find()
             .filter(order::Column::OrderId.eq(order_id))
             .one(&self.db)

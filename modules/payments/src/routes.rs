@@ -160,6 +160,20 @@ async fn public_by_order_id(
     Ok(())
 }
 
+/// "Reconcile now": the reconciliation job's check of this one order, answering its new state.
+#[endpoint(tags("payments"))]
+async fn admin_reconcile(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    CurrentUser::admin(depot)?;
+    let order_id = order_id_param(req)?;
+    let done = service(depot)?.reconcile_order(&order_id).await?;
+    res.render(Json(done));
+    Ok(())
+}
+
 #[endpoint(tags("payments"))]
 async fn my_transactions(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = CurrentUser::of(depot)?.id;
@@ -318,6 +332,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .push(
             Router::with_path("api/transactions/public/by-order-id/{order_id}")
                 .get(public_by_order_id),
+        )
+        .push(
+            Router::with_path("api/admin/transactions/{order_id}/reconcile").post(admin_reconcile),
         )
         .push(Router::with_path("api/users/me/transactions").get(my_transactions))
         .push(Router::with_path("api/settings/payment-availability").get(payment_availability))

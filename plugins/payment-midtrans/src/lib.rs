@@ -268,7 +268,10 @@ pub fn event_from(body: &Value) -> Result<PaymentEvent, PluginError> {
     })
 }
 
-pub fn parse_status(response: &HttpResponse) -> Result<PaymentEvent, PluginError> {
+/// A `payment_status` answer. `order_id` is the order asked about: Midtrans answers 404 for a
+/// Snap order whose payer has not chosen a method yet (no transaction exists until then), which
+/// means the order is still pending, not failed.
+pub fn parse_status(order_id: &str, response: &HttpResponse) -> Result<PaymentEvent, PluginError> {
     if response.status >= 500 || response.status == 429 {
         return Err(midtrans_error(
             response.status,
@@ -278,6 +281,16 @@ pub fn parse_status(response: &HttpResponse) -> Result<PaymentEvent, PluginError
     }
     let body: Value = response.json()?;
     let status_code = text(&body["status_code"]).unwrap_or_else(|| response.status.to_string());
+    if status_code == "404" || (response.status == 404 && body["status_code"].is_null()) {
+        return Ok(PaymentEvent {
+            order_id: order_id.to_owned(),
+            status: PaymentStatus::Pending,
+            gross_amount: 0,
+            provider_ref: None,
+            method: None,
+            raw: body,
+        });
+    }
     if !response.is_success() || !matches!(status_code.as_str(), "200" | "201" | "202" | "407") {
         return Err(midtrans_error(
             response.status,
@@ -376,7 +389,7 @@ impl PaymentPlugin for MidtransPlugin {
 
     fn payment_status(&self, ctx: &CallContext, input: &PaymentStatusQuery) -> Step<PaymentEvent> {
         if let Some(resume) = &ctx.resume {
-            return parse_status(&resume.response).into();
+            return parse_status(&input.order_id, &resume.response).into();
         }
         let (_, api) = base_urls(ctx);
         let url = format!("{api}/v2/{}/status", url_component(&input.order_id));

@@ -208,17 +208,38 @@ fn status_answers_map_to_events() {
         )
     );
     let settled = r#"{"status_code":"200","transaction_id":"t-1","order_id":"V-20260101-0001","gross_amount":"10000.00","payment_type":"qris","transaction_status":"settlement","fraud_status":"accept"}"#;
-    let event = parse_status(&HttpResponse::new(200, settled)).unwrap();
+    let event = parse_status("V-20260101-0001", &HttpResponse::new(200, settled)).unwrap();
     assert_eq!(
         (event.status, event.gross_amount, event.method.as_deref()),
         (PaymentStatus::Paid, 10000, Some("qris"))
     );
-    let missing = parse_status(&HttpResponse::new(
-        200,
-        r#"{"status_code":"404","status_message":"Transaction doesn't exist."}"#,
-    ))
+    // A Snap order whose payer has not chosen a method yet does not exist at Midtrans: pending.
+    for (http, body) in [
+        (
+            200,
+            r#"{"status_code":"404","status_message":"Transaction doesn't exist."}"#,
+        ),
+        (
+            404,
+            r#"{"status_code":"404","status_message":"Transaction doesn't exist."}"#,
+        ),
+    ] {
+        let missing = parse_status("V-20260101-0001", &HttpResponse::new(http, body)).unwrap();
+        assert_eq!(
+            (missing.order_id.as_str(), missing.status),
+            ("V-20260101-0001", PaymentStatus::Pending)
+        );
+    }
+    // Other failures stay failures.
+    let refused = parse_status(
+        "V-20260101-0001",
+        &HttpResponse::new(
+            200,
+            r#"{"status_code":"401","status_message":"Access denied"}"#,
+        ),
+    )
     .unwrap_err();
-    assert_eq!(missing.code, "MIDTRANS_NOT_FOUND");
+    assert_eq!(refused.code, "MIDTRANS_AUTH");
 }
 
 #[test]
