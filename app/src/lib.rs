@@ -11,6 +11,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod settings;
 pub mod systemd;
+pub mod site;
 pub mod telemetry;
 
 use std::future::Future;
@@ -69,6 +70,8 @@ pub struct App {
     pub auth: Arc<lpsaring_auth::Service>,
     pub quota: Arc<lpsaring_quota::Service>,
     pub payments: Arc<lpsaring_payments::Service>,
+    /// The operator's brand (`[site]`), shown on every page.
+    pub site: Arc<lpsaring_kernel::ui::Site>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
@@ -130,6 +133,10 @@ pub async fn build_with_clock(
         path: settings.data_dir.display().to_string(),
         message: e.to_string(),
     })?;
+    let site = settings
+        .site
+        .build(&settings.data_dir, settings.tz())
+        .map_err(|(key, message)| StartupError::Config { key, message })?;
     let db = db::open(&settings).await?;
     let store = Arc::new(
         Store::open(settings.state_path(), clock.clone())
@@ -262,6 +269,7 @@ pub async fn build_with_clock(
         auth,
         quota,
         payments,
+        site: Arc::new(site),
     })
 }
 
@@ -371,7 +379,13 @@ pub async fn serve_with(
     let jobs: Vec<_> = app
         .jobs()
         .into_iter()
-        .map(|job| tokio::spawn(job.run_until(stopped(jobs_stopped.clone()))))
+        // Jobs write messages too: they speak with the operator's brand.
+        .map(|job| {
+            tokio::spawn(lpsaring_kernel::ui::Site::scope(
+                app.site.clone(),
+                job.run_until(stopped(jobs_stopped.clone())),
+            ))
+        })
         .collect();
     let acceptor = TcpAcceptor::try_from(listener)?;
     let server = Server::new(acceptor);

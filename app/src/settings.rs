@@ -45,6 +45,8 @@ pub struct Settings {
     pub payments: lpsaring_payments::PaymentsSettings,
     pub auth: lpsaring_auth::AuthSettings,
     pub quota: lpsaring_quota::QuotaSettings,
+    /// The operator's brand on every page and message.
+    pub site: crate::site::SiteSettings,
     pub metrics: MetricsSettings,
 }
 
@@ -86,6 +88,7 @@ impl Default for Settings {
             auth: lpsaring_auth::AuthSettings::default(),
             quota: lpsaring_quota::QuotaSettings::default(),
             metrics: MetricsSettings::default(),
+            site: crate::site::SiteSettings::default(),
         }
     }
 }
@@ -292,6 +295,9 @@ impl Settings {
             .validate()
             .map_err(|(key, message)| key_err(&key, message))?;
         self.payments
+            .validate()
+            .map_err(|(key, message)| key_err(&key, message))?;
+        self.site
             .validate()
             .map_err(|(key, message)| key_err(&key, message))?;
         Ok(())

@@ -20,8 +20,8 @@ use crate::secrets::{constant_time_eq, keyed_hash};
 use crate::settings::AuthSettings;
 
 const CODE_TEXT: Text = Text::new(
-    "Kode masuk hotspot Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
-    "Your hotspot login code: {code}. Valid for {minutes} minutes. Do not share this code with anyone.",
+    "{site}: kode masuk hotspot Anda {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
+    "{site}: your hotspot login code is {code}. Valid for {minutes} minutes. Do not share this code with anyone.",
 );
 
 pub struct Otp {
@@ -164,6 +164,7 @@ impl Otp {
         let minutes = (self.settings.otp_ttl_secs / 60).max(1).to_string();
         let text = CODE_TEXT
             .get(lang)
+            .replace("{site}", &lpsaring_kernel::ui::Site::current().name)
             .replace("{code}", &code)
             .replace("{minutes}", &minutes);
         if let Err(e) = self.messenger.send_text(phone, &text).await {

@@ -52,10 +52,14 @@ pub fn url_origin(url: &str) -> Option<String> {
     plain.then(|| format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
-/// The policy of one HTML response: nothing from elsewhere, inline code only with `nonce`, forms
+/// The policy of one HTML response: nothing from elsewhere, our own assets, inline code only with `nonce`, forms
 /// to ourselves (plus `form_target`), never inside a frame.
 pub fn content_security_policy(nonce: Option<&CspNonce>, form_target: Option<&str>) -> String {
-    let inline = nonce.map_or_else(|| "'none'".to_owned(), |n| format!("'nonce-{}'", n.0));
+    // Our own hashed stylesheet and script (`'self'`), plus this response's inline code.
+    let inline = nonce.map_or_else(
+        || "'self'".to_owned(),
+        |n| format!("'self' 'nonce-{}'", n.0),
+    );
     let form_action = match form_target {
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".to_owned(),
@@ -136,7 +140,7 @@ mod tests {
     fn policy_names_no_external_source_but_the_form_target() {
         let nonce = CspNonce("abc".to_owned());
         let csp = content_security_policy(Some(&nonce), Some("http://10.5.50.1"));
-        assert!(csp.contains("script-src 'nonce-abc'"));
+        assert!(csp.contains("script-src 'self' 'nonce-abc'"));
         assert!(csp.contains("form-action 'self' http://10.5.50.1;"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("unsafe") && !csp.contains('*'));

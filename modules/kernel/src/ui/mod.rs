@@ -1,15 +1,34 @@
-//! The shared page layout. Sailfish has no template inheritance, so modules render their body
-//! fragment with their own template and wrap it here. Pages stay small (inline CSS, no scripts by
-//! default) because captive mini-browsers on cheap phones are slow and may block external assets.
+//! The design system and the shared page layout. Sailfish has no template inheritance, so
+//! modules render their body fragment with their own template and wrap it here.
+//!
+//! Pages stay small because captive mini-browsers on cheap phones are slow: one stylesheet and
+//! one deferred script of our own ([`assets`], served from the binary under hashed names and
+//! cached for a year), the operator's brand from [`site`], bytes and dates through [`format`],
+//! charts as inline SVG from [`chart`]. Every page works without JavaScript.
+//!
+//! The CSS classes modules use: `card`, `btn` (`secondary`, `danger`, `small`), `error` / `ok` /
+//! `warn` / `info` notices, `badge` (`ok`, `fup`, `habis`, `expired`, `blocked`, `inactive`),
+//! `muted`, `row`, `stats` + `stat`, `grid two`, `nav.tabs` (current link `aria-current="page"`),
+//! tables (`num` for figures, wrapped in `scroll`), `ul.list`, `sr-only`; [`Page::wide`] for
+//! dashboards and admin pages. Progressive enhancement in `app.js`: `form[data-confirm]`,
+//! `[data-copy]`, `select[data-autosubmit]`.
 //!
 //! Templates write plain `<script>` elements; the layout stamps this response's CSP nonce on them
 //! and on its `<style>` (see [`crate::web::security`]), so no template handles the nonce.
 
+pub mod assets;
+pub mod chart;
+pub mod format;
+pub mod site;
+
 use sailfish::TemplateSimple;
 use salvo::prelude::*;
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::web::security::{CspNonce, FormTarget, url_origin};
+pub use site::Site;
+
+const SUPPORT: Text = Text::new("Bantuan:", "Help:");
 
 #[derive(TemplateSimple)]
 #[template(path = "layout.stpl")]
@@ -18,6 +37,11 @@ struct Layout<'a> {
     title: &'a str,
     body: &'a str,
     nonce: &'a str,
+    site: &'a Site,
+    wide: bool,
+    stylesheet: String,
+    script: String,
+    support: &'a str,
 }
 
 /// A rendered page: a title and a body fragment produced by one of our own templates.
@@ -30,6 +54,8 @@ pub struct Page {
     pub status: StatusCode,
     /// The origin (besides our own) this page's forms may post to.
     pub form_target: Option<String>,
+    /// A wide main column (dashboards, tables) instead of the phone-form column.
+    pub wide: bool,
 }
 
 impl Page {
@@ -40,7 +66,14 @@ impl Page {
             body_html,
             status: StatusCode::OK,
             form_target: None,
+            wide: false,
         }
+    }
+
+    /// Lays the page out in the wide column (dashboards, tables, admin).
+    pub fn wide(mut self) -> Self {
+        self.wide = true;
+        self
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -60,11 +93,17 @@ impl Page {
         let body = self
             .body_html
             .replace("<script>", &format!("<script nonce=\"{}\">", nonce.0));
+        let site = Site::current();
         Layout {
             lang: self.lang.code(),
             title: &self.title,
             body: &body,
             nonce: &nonce.0,
+            site: &site,
+            wide: self.wide,
+            stylesheet: assets::STYLESHEET.url(),
+            script: assets::SCRIPT.url(),
+            support: SUPPORT.get(self.lang),
         }
         .render_once()
         .unwrap_or_else(|e| format!("<!doctype html><p>template error: {e}</p>"))
@@ -75,7 +114,7 @@ impl Scribe for Page {
     fn render(self, res: &mut Response) {
         let nonce = CspNonce::fresh();
         res.status_code(self.status);
-        res.render(Text::Html(self.to_html(&nonce)));
+        res.render(salvo::writing::Text::Html(self.to_html(&nonce)));
         res.extensions.insert(nonce);
         if let Some(origin) = self.form_target {
             res.extensions.insert(FormTarget(origin));
@@ -117,9 +156,38 @@ mod tests {
     fn layout_stamps_the_nonce_on_inline_code() {
         let page = Page::new(Lang::En, "t", "<script>go()</script>".to_owned());
         let html = page.to_html(&CspNonce("n0nce".to_owned()));
-        assert!(html.contains("<style nonce=\"n0nce\">"));
         assert!(html.contains("<script nonce=\"n0nce\">go()</script>"));
         assert!(!html.contains("<script>"));
+        assert!(html.contains(&format!("href=\"{}\"", assets::STYLESHEET.url())));
+        assert!(html.contains(&format!("src=\"{}\" defer", assets::SCRIPT.url())));
+    }
+
+    #[tokio::test]
+    async fn layout_shows_the_scoped_brand() {
+        let site = std::sync::Arc::new(Site {
+            name: "Warung <Wifi>".into(),
+            tagline: Some("Cepat".into()),
+            primary_color: Some("#aa0000".into()),
+            support_whatsapp: Some("6281234".into()),
+            support_hours: Some("08-22".into()),
+            logo: site::Logo::new("png", vec![1, 2, 3]),
+            ..Site::default()
+        });
+        let html = Site::scope(site.clone(), async {
+            Page::new(Lang::Id, "Akun", String::new())
+                .wide()
+                .to_html(&CspNonce("n".to_owned()))
+        })
+        .await;
+        assert!(
+            html.contains("<title>Akun · Warung &lt;Wifi&gt;</title>"),
+            "{html}"
+        );
+        assert!(html.contains("<style nonce=\"n\">:root{--primary:#aa0000}</style>"));
+        assert!(html.contains("https://wa.me/6281234") && html.contains("08-22"));
+        assert!(html.contains(&site.logo.as_ref().unwrap().url()));
+        assert!(html.contains("<main class=\"wide\">"));
+        assert!(!html.contains("lpsaring"));
     }
 
     #[test]
