@@ -381,15 +381,20 @@ const LANDING_BODY: Text = Text::new(
     "This is the hotspot portal. Connect your device to the Wi-Fi to log in with a WhatsApp code.",
 );
 
+/// `/`: a logged-in user's dashboard, a welcome for everyone else.
 #[handler]
-async fn landing(req: &mut Request) -> Page {
+async fn landing(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    if web::current_user(depot).is_some() {
+        res.render(Redirect::other("/akun"));
+        return;
+    }
     let lang = Lang::of_request(req);
     let body = format!(
         "<div class=\"card\"><h1>{}</h1><p>{}</p></div>",
         LANDING_TITLE.get(lang),
         LANDING_BODY.get(lang)
     );
-    Page::new(lang, LANDING_TITLE.get(lang), body)
+    res.render(Page::new(lang, LANDING_TITLE.get(lang), body));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -430,6 +435,8 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         None => Service::new(router),
     };
     service
+        // The operator's brand for every page rendered below (the catcher gets its own).
+        .hoop(lpsaring_kernel::ui::site::SiteHoop(app.site.clone()))
         .hoop(RequestContext {
             trusted_proxies: Arc::new(app.settings.http.trusted_proxies.clone()),
             max_body_bytes: app.settings.http.max_body_bytes,
@@ -443,6 +450,7 @@ pub fn service_with(app: &App, extra: Router) -> Service {
         .hoop(web::SecurityHeaders)
         .catcher(
             Catcher::default()
+                .hoop(lpsaring_kernel::ui::site::SiteHoop(app.site.clone()))
                 .hoop(web::SecurityHeaders)
                 .hoop(render_error),
         )
@@ -503,6 +511,7 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(lpsaring_auth::session::router(app.sessions.clone()))
         .push(lpsaring_quota::router(app.quota.clone()))
         .push(lpsaring_payments::router(app.payments.clone()))
+        .push(lpsaring_kernel::ui::assets::router())
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
         .push(

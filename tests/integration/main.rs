@@ -15,6 +15,7 @@ mod enforcement;
 mod metrics;
 mod pages;
 mod payments;
+mod portal;
 mod quota;
 mod sessions;
 mod startup;

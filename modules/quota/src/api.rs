@@ -197,3 +197,27 @@ pub struct SyncTimings {
     pub enforce_ms: u64,
     pub total_ms: u64,
 }
+
+/// One entry of a user's quota ledger: what a purchase, voucher or operator gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LedgerEntry {
+    #[salvo(schema(value_type = String, format = DateTime))]
+    pub at: DateTime<Utc>,
+    /// `purchase`, `admin` or `promo`.
+    pub source: String,
+    /// Bytes added to the purchased total by this entry.
+    pub bytes_added: i64,
+    /// Validity after this entry.
+    #[salvo(schema(value_type = Option<String>, format = DateTime))]
+    pub expires_after: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// `GET /api/users/me/quota-history`: grants and purchases (newest first) and usage by day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QuotaHistory {
+    /// At most the 50 newest entries.
+    pub ledger: Vec<LedgerEntry>,
+    /// The last 30 local days, oldest first, zero days included.
+    pub daily: Vec<DailyUsage>,
+}

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod notify;
 pub mod period;
 mod policy;
+pub mod portal;
 mod retention;
 mod reverse;
 mod routes;

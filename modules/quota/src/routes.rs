@@ -1,15 +1,17 @@
-//! HTTP surface: `GET /api/users/me/quota` and `POST /api/admin/sync`. The kernel's guards admit
+//! HTTP surface: the dashboard page `/akun`, `GET /api/users/me/quota`,
+//! `GET /api/users/me/quota-history` and `POST /api/admin/sync`. The kernel's guards admit
 //! the caller; handlers take the `CurrentUser`, call one service method and render. Taking the
 //! caller as an argument means a mounting mistake cannot open them.
 
 use std::sync::Arc;
 
-use lpsaring_kernel::ApiError;
 use lpsaring_kernel::web::{CurrentUser, require_admin, require_user};
+use lpsaring_kernel::{ApiError, Lang};
 use salvo::affix_state;
 use salvo::prelude::*;
 
-use crate::api::{QuotaView, SyncSummary};
+use crate::api::{QuotaHistory, QuotaView, SyncSummary};
+use crate::portal::{self, DashboardView};
 use crate::service::Service;
 
 fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
@@ -24,6 +26,46 @@ fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
 #[endpoint(tags("quota"), status_codes(200, 401))]
 async fn my_quota(user: CurrentUser, depot: &mut Depot) -> Result<Json<QuotaView>, ApiError> {
     Ok(Json(service(depot)?.view(user.id).await?))
+}
+
+/// The caller's ledger (purchases, grants; newest first) and usage by day over 30 local days.
+#[endpoint(tags("quota"), status_codes(200, 401))]
+async fn my_quota_history(
+    user: CurrentUser,
+    depot: &mut Depot,
+) -> Result<Json<QuotaHistory>, ApiError> {
+    Ok(Json(service(depot)?.history(user.id).await?))
+}
+
+/// `/akun`: the caller's status, quota, validity and usage. A failure is logged and left to the
+/// error catcher's readable page (never the JSON envelope on a page).
+#[handler]
+async fn dashboard(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let built = async {
+        let user = CurrentUser::of(depot).map_err(|e| ApiError::from(&e))?;
+        let service = service(depot)?;
+        let view = service.view(user.id).await?;
+        let name = service.user_name(user.id).await?;
+        let profile = service.profile_for(view.summary.status).to_owned();
+        let now = service.clock.now();
+        Ok::<_, ApiError>(DashboardView::build(
+            lang,
+            &name,
+            &view.summary,
+            &view.daily,
+            &profile,
+            now,
+        ))
+    }
+    .await;
+    match built {
+        Ok(view) => res.render(portal::render(lang, &view)),
+        Err(e) => {
+            tracing::error!(request_id = %lpsaring_kernel::web::request_id(depot), code = %e.code, "dashboard failed");
+            res.status_code(e.status);
+        }
+    }
 }
 
 /// Runs a sync now (waiting for one in progress) and returns its summary. Admins only.
@@ -42,6 +84,12 @@ pub fn router(service: Arc<Service>) -> Router {
                 .hoop(require_user)
                 .get(my_quota),
         )
+        .push(
+            Router::with_path("api/users/me/quota-history")
+                .hoop(require_user)
+                .get(my_quota_history),
+        )
+        .push(Router::with_path("akun").hoop(require_user).get(dashboard))
         .push(
             Router::with_path("api/admin/sync")
                 .hoop(require_admin)

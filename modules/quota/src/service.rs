@@ -12,12 +12,14 @@ use lpsaring_devices::api::Device;
 use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::users::{UserDirectory, UserFacts};
 use lpsaring_kernel::{Clock, EphemeralStore, UserId};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tokio::sync::Mutex;
 
-use crate::api::{AccessStatus, DailyUsage, QuotaSummary, QuotaView};
+use crate::api::{AccessStatus, DailyUsage, LedgerEntry, QuotaHistory, QuotaSummary, QuotaView};
 use crate::core::{FastMap, FastSet, Fleet, FleetDevice};
-use crate::entity::{account, usage_daily};
+use crate::entity::{account, ledger, usage_daily};
 use crate::error::{ConfigError, QuotaError};
 use crate::notify::{self, NoticeMemory, Templates};
 use crate::period::Period;
@@ -270,6 +272,46 @@ impl Service {
                 bytes: by_day.get(&day).copied().unwrap_or(0),
             })
             .collect())
+    }
+
+    /// The user's ledger (the 50 newest entries) and daily usage over the last 30 local days.
+    pub async fn history(&self, user: UserId) -> Result<QuotaHistory, QuotaError> {
+        let rows = ledger::Entity::find()
+            .filter(ledger::Column::UserId.eq(user.0))
+            .order_by_desc(ledger::Column::CreatedAt)
+            .order_by_desc(ledger::Column::Id)
+            .limit(50)
+            .all(&self.db)
+            .await?;
+        let ledger = rows
+            .into_iter()
+            .map(|r| LedgerEntry {
+                at: r.created_at,
+                source: r.source,
+                bytes_added: r.purchased_after.saturating_sub(r.purchased_before),
+                expires_after: r.expires_after,
+                note: r.note,
+            })
+            .collect();
+        Ok(QuotaHistory {
+            ledger,
+            daily: self.daily(user, 30).await?,
+        })
+    }
+
+    /// The hotspot profile a user in `status` gets (their speed).
+    pub fn profile_for(&self, status: AccessStatus) -> &str {
+        self.settings.profiles.for_status(status)
+    }
+
+    /// The user's name as the directory knows it.
+    pub async fn user_name(&self, user: UserId) -> Result<String, QuotaError> {
+        Ok(self
+            .users
+            .get(user)
+            .await?
+            .ok_or(QuotaError::UserNotFound)?
+            .name)
     }
 
     /// Sum of `used_bytes` over every account (the crash test's ground truth check).

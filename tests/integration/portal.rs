@@ -1,0 +1,214 @@
+//! The user's portal: the design system's assets (hashed names, a year of caching), the
+//! operator's brand on every page and in the login message, and the page weight of what a phone
+//! downloads in the captive mini-browser.
+
+use lpsaring_tests::{spawn_app, spawn_app_with};
+
+/// The stylesheet and script a page links, read from its HTML.
+fn linked_assets(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for marker in ["href=\"/assets/", "src=\"/assets/"] {
+        let mut rest = html;
+        while let Some(at) = rest.find(marker) {
+            let tail = &rest[at + marker.len() - "/assets/".len()..];
+            let end = tail.find('"').unwrap_or(tail.len());
+            out.push(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn assets_are_hashed_cached_for_a_year_and_old_names_are_gone() {
+    let app = spawn_app().await;
+    let html = app.get("/login").await.text().await.unwrap();
+    let assets = linked_assets(&html);
+    assert!(assets.iter().any(|a| a.ends_with(".css")), "{assets:?}");
+    assert!(assets.iter().any(|a| a.ends_with(".js")), "{assets:?}");
+    for path in &assets {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            kind.starts_with("text/css") || kind.starts_with("text/javascript"),
+            "{kind}"
+        );
+    }
+    assert_eq!(app.get("/assets/app.0000000000.css").await.status(), 404);
+    assert_eq!(app.get("/assets/..%2Fsecret").await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_operators_brand_is_on_every_page_and_in_the_login_message() {
+    let logo_dir = tempfile::tempdir().unwrap();
+    let logo = logo_dir.path().join("brand.svg");
+    std::fs::write(&logo, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    let app = spawn_app_with(
+        |s| {
+            s.site.name = "Warung Wifi".into();
+            s.site.tagline = Some("Internet cepat".into());
+            s.site.logo = Some(logo.clone());
+            s.site.primary_color = Some("#aa3300".into());
+            s.site.support_whatsapp = Some("0811 2222 3333".into());
+            s.site.support_hours = Some("08.00-22.00".into());
+        },
+        salvo::Router::new(),
+    )
+    .await;
+    assert!(app.app.settings.data_dir.join("site/logo.svg").is_file());
+    for path in ["/login", "/captive", "/register", "/", "/no-such-page"] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(html.contains("Warung Wifi</strong>"), "{path}");
+        assert!(html.contains("Internet cepat"), "{path}");
+        assert!(html.contains(":root{--primary:#aa3300}"), "{path}");
+        assert!(html.contains("https://wa.me/6281122223333"), "{path}");
+        assert!(html.contains("08.00-22.00"), "{path}");
+        assert!(!html.contains("lpsaring"), "{path}: the product name shows");
+        let logo_url = app.app.site.logo.as_ref().unwrap().url();
+        assert!(html.contains(&logo_url), "{path}");
+    }
+    let logo_url = app.app.site.logo.as_ref().unwrap().url();
+    let res = app.get(&logo_url).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    // The login message names the operator too.
+    let phone = "081299990001";
+    app.user_with_quota(phone, true).await;
+    app.request_code(phone).await;
+    let (_, text) = app.outbox().pop().unwrap();
+    assert!(text.starts_with("Warung Wifi:"), "{text}");
+}
+
+/// HTML + CSS + JS of a page, uncompressed, and whether it asks for anything off our origin.
+async fn page_weight(app: &lpsaring_tests::TestApp, cookie: &str, path: &str) -> (usize, bool) {
+    let html = get_as(app, cookie, path).await.text().await.unwrap();
+    let mut total = html.len();
+    for asset in linked_assets(&html) {
+        total += app.get(&asset).await.bytes().await.unwrap().len();
+    }
+    let external = ["src=\"http", "href=\"http", "url(http", "@import"]
+        .iter()
+        .any(|m| html.contains(m));
+    (total, external)
+}
+
+#[tokio::test]
+async fn captive_pages_weigh_under_30_kb_with_no_external_request() {
+    let app = spawn_app().await;
+    for path in [
+        "/captive?ip=10.5.50.9&mac=02:00:00:00:00:09",
+        "/login",
+        "/register",
+        "/policy/blocked",
+        "/captive/terhubung",
+    ] {
+        let (bytes, external) = page_weight(&app, "", path).await;
+        eprintln!("page weight {path}: {bytes} bytes");
+        assert!(bytes < 30 * 1024, "{path}: {bytes} bytes");
+        assert!(!external, "{path} asks for an external resource");
+    }
+}
+
+/// The `Cookie` header a browser would send after `res`: every cookie it set, `name=value`.
+fn cookies_of(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `GET path` as a browser holding `cookie` (empty = logged out), following no redirect.
+async fn get_as(app: &lpsaring_tests::TestApp, cookie: &str, path: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = http.get(app.url(path));
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_status_quota_validity_and_usage() {
+    let app = spawn_app().await;
+    let phone = "081299990002";
+    app.user_with_quota(phone, true).await;
+    let login = app.login_by_code(phone, None).await;
+    assert_eq!(login.status(), 200);
+    let cookie = cookies_of(&login);
+
+    // Logged out: pages go to the login, JSON answers 401 in the envelope.
+    let res = get_as(&app, "", "/akun").await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login?next=/akun");
+    let res = get_as(&app, "", "/api/users/me/quota-history").await;
+    assert_eq!(res.status(), 401);
+
+    // `/` sends a logged-in user to the dashboard.
+    let res = get_as(&app, &cookie, "/").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/akun");
+
+    for (lang, words) in [
+        (
+            "id",
+            ["Halo, Budi", "Aktif", "5 GB", "30 hari lagi", "Beli paket"],
+        ),
+        (
+            "en",
+            [
+                "Hello, Budi",
+                "Active",
+                "5 GB",
+                "30 days left",
+                "Buy a package",
+            ],
+        ),
+    ] {
+        let res = get_as(&app, &cookie, &format!("/akun?lang={lang}")).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        for word in words {
+            assert!(html.contains(word), "{lang}: {word} missing");
+        }
+        assert!(html.contains("data-status=\"ok\""));
+        assert!(html.contains("<svg class=\"chart\""));
+        assert!(html.contains("<svg class=\"gauge\""));
+        assert!(html.contains("href=\"/paket\""));
+    }
+
+    let history: serde_json::Value = get_as(&app, &cookie, "/api/users/me/quota-history")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["daily"].as_array().unwrap().len(), 30);
+    let ledger = history["ledger"].as_array().unwrap();
+    assert_eq!(ledger.len(), 1, "{history}");
+    assert_eq!(ledger[0]["source"], "admin");
+    assert_eq!(ledger[0]["bytes_added"], 5_i64 << 30);
+    assert!(ledger[0]["expires_after"].is_string());
+}
+
+#[tokio::test]
+async fn the_dashboard_weighs_under_30_kb() {
+    let app = spawn_app().await;
+    let phone = "081299990003";
+    app.user_with_quota(phone, true).await;
+    let cookie = cookies_of(&app.login_by_code(phone, None).await);
+    let (bytes, external) = page_weight(&app, &cookie, "/akun").await;
+    eprintln!("page weight /akun: {bytes} bytes");
+    assert!(bytes < 30 * 1024, "/akun: {bytes} bytes");
+    assert!(!external, "/akun asks for an external resource");
+}
