@@ -196,7 +196,7 @@ mod tests {
             (
                 SiteSettings {
                     tagline: Some("a\nb".into()),
-                    ..ok.clone()
+                    ..ok
                 },
                 "site.tagline",
             ),
