@@ -509,9 +509,11 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(extra)
         .push(lpsaring_auth::router(app.auth.clone()))
         .push(lpsaring_auth::session::router(app.sessions.clone()))
+        .push(lpsaring_auth::admin_router(app.user_admin.clone()))
         .push(lpsaring_quota::router(app.quota.clone()))
         .push(lpsaring_payments::router(app.payments.clone()))
         .push(lpsaring_kernel::ui::assets::router())
+        .push(lpsaring_admin::router(app.admin.clone()))
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
         .push(

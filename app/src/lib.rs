@@ -72,6 +72,9 @@ pub struct App {
     pub payments: Arc<lpsaring_payments::Service>,
     /// The operator's brand (`[site]`), shown on every page.
     pub site: Arc<lpsaring_kernel::ui::Site>,
+    pub admin: Arc<lpsaring_admin::Service>,
+    /// auth's operator side: the user list and approve / reject / block / unblock.
+    pub user_admin: Arc<lpsaring_auth::UserAdmin>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
@@ -80,7 +83,7 @@ pub struct App {
 
 impl App {
     /// Every module's background work, as `serve` spawns it: the state-store sweep, notice
-    /// delivery, auth's, quota's and payments' jobs.
+    /// delivery, auth's, quota's, payments' and admin's jobs.
     pub fn jobs(&self) -> Vec<Job> {
         let outbox = Arc::new(Outbox::new(
             self.db.clone(),
@@ -95,6 +98,7 @@ impl App {
             lpsaring_auth::jobs(&self.sessions),
             lpsaring_quota::jobs(&self.quota),
             lpsaring_payments::jobs(&self.payments),
+            lpsaring_admin::jobs(&self.admin),
         ]
         .into_iter()
         .flatten()
@@ -190,7 +194,19 @@ pub async fn build_with_clock(
     )?;
     let quota = Arc::new(quota);
     let access: Arc<dyn AccessPolicy> = quota.clone();
-    let audit = Arc::new(lpsaring_admin::Audit::new(db.clone(), clock.clone()));
+    let admin = Arc::new(lpsaring_admin::Service::new(lpsaring_admin::Deps {
+        db: db.clone(),
+        clock: clock.clone(),
+        settings: settings.admin.clone(),
+    }));
+    let audit = admin.audit();
+    let user_admin = Arc::new(lpsaring_auth::UserAdmin::new(
+        lpsaring_auth::UserAdminDeps {
+            users: users.clone(),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        },
+    ));
     let payments = Arc::new(lpsaring_payments::Service::new(lpsaring_payments::Deps {
         db: db.clone(),
         clock: clock.clone(),
@@ -270,6 +286,8 @@ pub async fn build_with_clock(
         quota,
         payments,
         site: Arc::new(site),
+        admin,
+        user_admin,
     })
 }
 

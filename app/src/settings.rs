@@ -47,6 +47,8 @@ pub struct Settings {
     pub quota: lpsaring_quota::QuotaSettings,
     /// The operator's brand on every page and message.
     pub site: crate::site::SiteSettings,
+    /// The admin panel (audit retention).
+    pub admin: lpsaring_admin::AdminSettings,
     pub metrics: MetricsSettings,
 }
 
@@ -87,6 +89,7 @@ impl Default for Settings {
             payments: lpsaring_payments::PaymentsSettings::default(),
             auth: lpsaring_auth::AuthSettings::default(),
             quota: lpsaring_quota::QuotaSettings::default(),
+            admin: lpsaring_admin::AdminSettings::default(),
             metrics: MetricsSettings::default(),
             site: crate::site::SiteSettings::default(),
         }
@@ -300,6 +303,9 @@ impl Settings {
         self.site
             .validate()
             .map_err(|(key, message)| key_err(&key, message))?;
+        self.admin
+            .validate()
+            .map_err(|e| key_err(e.key, e.message))?;
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //! calling from our own origin; the `/admin` pages send everyone else to the admin login.
 
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_tests::{TestApp, spawn_app};
+use lpsaring_kernel::{Clock, UserId};
+use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use salvo::http::Method;
 use serde_json::Value;
 
@@ -52,7 +53,7 @@ async fn every_admin_api_route_admits_only_an_admin_from_our_origin() {
     let (_, admin) = app.logged_in("081100000102", Role::Admin).await;
     let ours = app.base_url.clone();
     let routes = admin_routes(&app, true);
-    for expected in ["/api/admin/sync", "/api/admin/packages"] {
+    for expected in ["/api/admin/sync", "/api/admin/packages", "/api/admin/audit"] {
         assert!(
             routes.iter().any(|(_, p)| p == expected),
             "the walk missed {expected}: {routes:?}"
@@ -97,6 +98,9 @@ async fn admin_pages_send_everyone_but_an_admin_to_the_admin_login() {
         .into_iter()
         .filter(|(m, _)| *m == Method::GET)
         .collect();
+    for expected in ["/admin", "/admin/audit"] {
+        assert!(pages.iter().any(|(_, p)| p == expected), "{pages:?}");
+    }
     for (_, path) in &pages {
         let path = concrete(path);
         let res = client().get(app.url(&path)).send().await.unwrap();
@@ -123,4 +127,174 @@ async fn admin_pages_send_everyone_but_an_admin_to_the_admin_login() {
             res.status()
         );
     }
+}
+
+/// Records the entries the audit tests read: five approvals by admin 1 (one with a target that
+/// is a spreadsheet formula), then two days later a block by admin 2.
+async fn some_audit(app: &TestApp) {
+    let audit = app.app.admin.audit();
+    for i in 0..4 {
+        audit
+            .record(
+                Some(UserId(1)),
+                "user.approve",
+                Some(&format!("user:{i}")),
+                Some(&serde_json::json!({"reason": "ok"})),
+                Some("10.0.0.1"),
+            )
+            .await
+            .unwrap();
+    }
+    audit
+        .record(
+            Some(UserId(1)),
+            "user.approve",
+            Some("=HYPERLINK(\"http://evil.example\",\"x\")"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    app.clock.advance(chrono::Duration::days(2));
+    audit
+        .record(Some(UserId(2)), "user.block", Some("user:3"), None, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_pages_and_exports_csv() {
+    let app = spawn_app().await;
+    let (_, admin) = app.logged_in("081100000121", Role::Admin).await;
+    some_audit(&app).await;
+    let get = |path: &str| client().get(app.url(path)).header("cookie", &admin).send();
+
+    let page: Value = get("/api/admin/audit?action=user.&per_page=2&page=2")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 6, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["page"], 2);
+    let page: Value = get("/api/admin/audit?actor=2")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["action"], "user.block");
+    assert_eq!(page["items"][0]["target"], "user:3");
+    let today = app.clock.now().date_naive();
+    let page: Value = get(&format!(
+        "/api/admin/audit?action=user.approve&to={}",
+        today - chrono::Duration::days(1)
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(page["total"], 5);
+
+    let res = get("/api/admin/audit?actor=abc").await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+    assert_eq!(body["details"]["field"], "actor");
+
+    let res = get("/api/admin/audit?format=csv&action=user.")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("audit.csv")
+    );
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        ["id", "at", "actor", "action", "target", "details", "ip"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(&rows[0][3], "user.block");
+    let formula = rows.iter().find(|r| r[4].contains("HYPERLINK")).unwrap();
+    assert!(formula[4].starts_with("'="), "{:?}", &formula[4]);
+    assert!(rows.iter().any(|r| &r[5] == r#"{"reason":"ok"}"#));
+}
+
+#[tokio::test]
+async fn the_audit_page_shows_filters_and_pages_without_javascript() {
+    let app = spawn_app().await;
+    let (_, admin) = app.logged_in("081100000131", Role::Admin).await;
+    some_audit(&app).await;
+    let page = |path: &str| {
+        let req = client().get(app.url(path)).header("cookie", &admin).send();
+        async move {
+            let res = req.await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, html) = page("/admin/audit?action=user.approve&per_page=3").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<strong id=\"audit-total\">5</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/admin/audit?page=2&amp;action=user.approve&amp;per_page=3\""),
+        "{html}"
+    );
+    assert!(html.contains("/api/admin/audit?format=csv&amp;action=user.approve"));
+    assert!(
+        html.contains("=HYPERLINK(&quot;"),
+        "the target is escaped: {html}"
+    );
+    assert!(html.contains("aria-current=\"page\">Log audit</a>"));
+    let (status, html) = page("/admin/audit?from=kemarin").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("class=\"error\""), "{html}");
+    let (status, html) = page("/admin?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Recent activity") && html.contains("user.block"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn audit_entries_past_the_retention_are_purged_daily() {
+    let app = spawn_app_with(|s| s.admin.audit_retention_days = 1, salvo::Router::new()).await;
+    some_audit(&app).await;
+    let job = lpsaring_admin::jobs(&app.app.admin)
+        .into_iter()
+        .find(|j| j.name == "admin.audit_retention")
+        .expect("the retention job");
+    job.run_once().await;
+    let left = app
+        .app
+        .admin
+        .audit_page(&lpsaring_admin::AuditFilter::default(), 1, 50)
+        .await
+        .unwrap();
+    assert_eq!(left.total, 1);
+    assert_eq!(left.items[0].action, "user.block");
 }

@@ -73,6 +73,31 @@ fn allowed_module_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     edges
 }
 
+/// The admin panel depends on no other module: the overview's figures and the alerts come
+/// through kernel ports that each module implements and `app` wires, and each module mounts its
+/// own `/admin/<area>` pages in the kernel's admin frame.
+#[test]
+fn admin_depends_on_no_other_module() {
+    assert!(!allowed_module_edges().contains_key("admin"));
+    let metadata = MetadataCommand::new()
+        .current_dir(workspace_root())
+        .no_deps()
+        .exec()
+        .expect("cargo metadata");
+    let admin = metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|p| p.name.as_str() == "lpsaring-admin")
+        .expect("the admin module");
+    let ours: Vec<_> = admin
+        .dependencies
+        .iter()
+        .filter(|d| d.kind == DependencyKind::Normal && d.name.starts_with("lpsaring-"))
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(ours, ["lpsaring-kernel"], "admin's own dependencies");
+}
+
 /// Modules any module may use in its own tests
 /// (the simulator, the state store, and the real RouterOS client to talk to the simulator).
 const TEST_ONLY_HELPERS: &[&str] = &["routeros-sim", "store", "routeros"];

@@ -1,7 +1,21 @@
-//! Admin: the operator's side. For now only the audit log (security events and admin actions);
-//! the dashboard and runtime settings come later. Owns the `settings` and `audit_log` tables.
+//! Admin: the operator's panel. Owns the `/admin` frame's front page, the audit log (written by
+//! every module through the kernel's `AuditSink`, read at `/admin/audit` and
+//! `GET /api/admin/audit`, purged after `admin.audit_retention_days`), and the `settings` and
+//! `audit_log` tables. It depends on no other module: each module mounts its own
+//! `/admin/<area>` pages in the kernel's `admin_shell` frame.
 
 pub mod audit;
 mod entity;
+pub mod error;
+mod jobs;
+mod pages;
+mod routes;
+pub mod service;
+pub mod settings;
 
-pub use audit::{Audit, AuditRecord};
+pub use audit::{Audit, AuditFilter, AuditPage, AuditRecord};
+pub use error::AdminError;
+pub use jobs::jobs;
+pub use routes::router;
+pub use service::{Deps, Service};
+pub use settings::AdminSettings;

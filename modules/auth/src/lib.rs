@@ -5,6 +5,7 @@
 //! short access tokens and rotating refresh tokens (seed diagram 4), admin password login and
 //! CSRF rules. Owns the `users`, `refresh_tokens` and `login_history` tables.
 
+pub mod admin_users;
 pub mod captive;
 pub mod context;
 mod entity;
@@ -26,11 +27,17 @@ use std::sync::Arc;
 
 use lpsaring_kernel::jobs::{DAY, Job};
 
+pub use admin_users::{UserAdmin, UserAdminDeps};
 pub use error::AuthError;
 pub use service::{Deps, LoggedIn, LoginRefused, Service, VerifyInput};
 pub use session::{SessionHoop, Sessions};
 pub use settings::AuthSettings;
 pub use users::{Directory, LoginMethod, Users};
+
+/// The operator's user JSON under `/api/admin/users`.
+pub fn admin_router(admin: Arc<UserAdmin>) -> salvo::Router {
+    routes::admin::router(admin)
+}
 
 /// Pages and JSON endpoints of the login flows, with the service in the depot.
 pub fn router(svc: Arc<Service>) -> salvo::Router {

@@ -6,8 +6,10 @@
 //! module presents its background work and its health in ([`jobs`], [`health`]), and the page
 //! layout.
 
+pub mod admin_shell;
 pub mod client;
 pub mod clock;
+pub mod csv;
 pub mod ephemeral;
 pub mod error;
 pub mod health;

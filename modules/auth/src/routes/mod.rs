@@ -3,6 +3,7 @@
 //! service method, render; the service side is in `crate::service`, the user-facing texts of
 //! errors in `crate::messages`.
 
+pub(crate) mod admin;
 mod api;
 mod pages;
 

@@ -13,8 +13,9 @@
 //! dashboards and admin pages. Progressive enhancement in `app.js`: `form[data-confirm]`,
 //! `[data-copy]`, `select[data-autosubmit]`.
 //!
-//! Templates write plain `<script>` elements; the layout stamps this response's CSP nonce on them
-//! and on its `<style>` (see [`crate::web::security`]), so no template handles the nonce.
+//! Templates write plain `<script>` and `<style>` elements; the layout stamps this response's CSP
+//! nonce on them and on its own `<style>` (see [`crate::web::security`]), so no template handles
+//! the nonce.
 
 pub mod assets;
 pub mod chart;
@@ -92,7 +93,8 @@ impl Page {
     pub fn to_html(&self, nonce: &CspNonce) -> String {
         let body = self
             .body_html
-            .replace("<script>", &format!("<script nonce=\"{}\">", nonce.0));
+            .replace("<script>", &format!("<script nonce=\"{}\">", nonce.0))
+            .replace("<style>", &format!("<style nonce=\"{}\">", nonce.0));
         let site = Site::current();
         Layout {
             lang: self.lang.code(),
@@ -154,8 +156,13 @@ mod tests {
 
     #[test]
     fn layout_stamps_the_nonce_on_inline_code() {
-        let page = Page::new(Lang::En, "t", "<script>go()</script>".to_owned());
+        let page = Page::new(
+            Lang::En,
+            "t",
+            "<style>p{}</style><script>go()</script>".to_owned(),
+        );
         let html = page.to_html(&CspNonce("n0nce".to_owned()));
+        assert!(html.contains("<style nonce=\"n0nce\">p{}</style>"));
         assert!(html.contains("<script nonce=\"n0nce\">go()</script>"));
         assert!(!html.contains("<script>"));
         assert!(html.contains(&format!("href=\"{}\"", assets::STYLESHEET.url())));

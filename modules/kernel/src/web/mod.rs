@@ -51,6 +51,28 @@ pub fn is_admin_area(path: &str) -> bool {
     is_admin_api_path(path) || (is_under(path, "/admin") && !is_under(path, "/admin/login"))
 }
 
+/// Query parameter `name` parsed as `T`: empty counts as absent; anything unparsable is a 422
+/// `VALIDATION_ERROR` naming the parameter in `details.field` (`?page=abc`, `?from=2026-13-01`).
+pub fn query_param<T: std::str::FromStr>(
+    req: &salvo::Request,
+    name: &str,
+) -> Result<Option<T>, crate::ApiError> {
+    match req.query::<String>(name) {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| {
+            crate::ApiError::validation(format!("Query parameter `{name}` is not valid."))
+                .with_details(serde_json::json!({ "field": name }))
+        }),
+    }
+}
+
+/// True when the request asks for a list as CSV (`?format=csv`).
+pub fn wants_csv(req: &salvo::Request) -> bool {
+    req.query::<String>("format")
+        .is_some_and(|f| f.eq_ignore_ascii_case("csv"))
+}
+
 /// A path on this site that a redirect may follow: one leading `/` (never `//host` or `/\host`,
 /// which browsers read as another site) and no control characters.
 pub fn is_local_path(path: &str) -> bool {

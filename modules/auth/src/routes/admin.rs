@@ -1,0 +1,133 @@
+//! `/api/admin/users`: the user list (`?q=`, `?status=`, paging, `?format=csv`) and the
+//! approve / reject / block / unblock actions (POST, and PATCH as the original). Admins only:
+//! the kernel's guard here and `app`'s admin-area hoop for every `/api/admin` route.
+
+use std::sync::Arc;
+
+use lpsaring_kernel::web::{
+    CurrentUser, client_ip, json, query_param as param, require_admin, wants_csv,
+};
+use lpsaring_kernel::{ApiError, UserId};
+use salvo::affix_state;
+use salvo::oapi::ToSchema;
+use salvo::prelude::*;
+use serde::Deserialize;
+
+use crate::admin_users::{AdminUser, StatusFilter, UserAction, UserAdmin, UserPage, UserQuery};
+use crate::error::AuthError;
+
+fn admin(depot: &Depot) -> Result<Arc<UserAdmin>, ApiError> {
+    depot
+        .get_typed::<Arc<UserAdmin>>()
+        .cloned()
+        .map_err(|_| ApiError::internal(&"user admin missing from the depot"))
+}
+
+/// Users, newest first: `q` (phone in any spelling, or part of a name), `status` (`pending`,
+/// `approved`, `rejected`, `blocked`, `inactive`), `page`, `per_page` (≤ 500);
+/// `?format=csv` exports every match.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 422))]
+async fn list_users(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    CurrentUser::admin(depot)?;
+    let query = UserQuery {
+        q: param(req, "q")?,
+        status: param::<StatusFilter>(req, "status")?,
+    };
+    let svc = admin(depot)?;
+    if wants_csv(req) {
+        svc.export(&query).await?.render(res, "users.csv");
+    } else {
+        let page: UserPage = svc
+            .list(
+                &query,
+                param(req, "page")?.unwrap_or(1),
+                param(req, "per_page")?.unwrap_or(50),
+            )
+            .await?;
+        res.render(Json(page));
+    }
+    Ok(())
+}
+
+/// The optional body of an action: why (shown to the user in the notice for block and reject).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+struct ActionIn {
+    reason: Option<String>,
+}
+
+async fn act(
+    req: &mut Request,
+    depot: &mut Depot,
+    action: UserAction,
+) -> Result<Json<AdminUser>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let target = req
+        .param::<i64>("id")
+        .map(UserId)
+        .ok_or(AuthError::UserNotFound)?;
+    let bytes = req
+        .payload()
+        .await
+        .map_err(|_| ApiError::bad_request("The body could not be read."))?;
+    let body: ActionIn = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ActionIn::default()
+    } else {
+        json::parse(bytes)?
+    };
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let svc = admin(depot)?;
+    let user = svc
+        .act(
+            (caller.id, caller.role),
+            target,
+            action,
+            body.reason.as_deref(),
+            ip,
+        )
+        .await?;
+    Ok(Json(user))
+}
+
+/// Approves a pending user (a WhatsApp notice is queued).
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn approve(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
+    act(req, depot, UserAction::Approve).await
+}
+
+/// Rejects a registration, with an optional `reason` (a notice is queued).
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn reject(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
+    act(req, depot, UserAction::Reject).await
+}
+
+/// Blocks a user, with an optional `reason` (a notice is queued; the next sync enforces it).
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn block(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
+    act(req, depot, UserAction::Block).await
+}
+
+/// Lifts a block (a notice is queued).
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn unblock(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
+    act(req, depot, UserAction::Unblock).await
+}
+
+/// The user admin routes, with the service injected.
+pub fn router(admin: Arc<UserAdmin>) -> Router {
+    Router::with_path("api/admin/users")
+        .hoop(affix_state::inject(admin))
+        .hoop(require_admin)
+        .get(list_users)
+        .push(
+            Router::with_path("{id}")
+                .push(Router::with_path("approve").post(approve).patch(approve))
+                .push(Router::with_path("reject").post(reject).patch(reject))
+                .push(Router::with_path("block").post(block).patch(block))
+                .push(Router::with_path("unblock").post(unblock).patch(unblock)),
+        )
+}
