@@ -10,8 +10,8 @@ pub mod http;
 pub mod messaging;
 pub mod metrics;
 pub mod settings;
-pub mod systemd;
 pub mod site;
+pub mod systemd;
 pub mod telemetry;
 
 use std::future::Future;
