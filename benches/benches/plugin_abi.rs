@@ -95,6 +95,7 @@ impl lpsaring_plugin_api::MessagingPlugin for ConsoleNoWrite {
             config_keys: vec![],
             allowed_hosts: vec![],
             development_only: true,
+            walled_garden_hosts: Vec::new(),
         }
     }
     fn send_text(

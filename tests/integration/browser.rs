@@ -37,14 +37,14 @@ const PHONE_WIDTH: u32 = 390;
 const PHONE_HEIGHT: u32 = 844;
 const MOBILE_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
                          Chrome/126.0 Mobile Safari/537.36";
-const PHONE: &str = "081234567890";
+pub(crate) const PHONE: &str = "081234567890";
 
 /// One browser at a time: Chromium is heavy on two cores, and the suite runs tests in parallel.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The chromedriver binary to use, or `None` after `SKIP <test>` was printed (a failure instead
 /// under `LPSARING_REQUIRE_PEERS=1`).
-fn driver_binary() -> Option<PathBuf> {
+pub(crate) fn driver_binary() -> Option<PathBuf> {
     lpsaring_kernel::testing::peer_env(DRIVER_ENV, "a chromedriver binary (/usr/bin/chromedriver)")
         .map(PathBuf::from)
 }
@@ -239,25 +239,25 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
 }
 
 /// A browser session for one test; `quit` ends it cleanly, dropping it kills everything.
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     driver: Driver,
 }
 
 impl Browser {
-    async fn open(binary: &Path, javascript: bool) -> Browser {
+    pub(crate) async fn open(binary: &Path, javascript: bool) -> Browser {
         let driver = Driver::start(binary).await;
         let client = driver.session(javascript).await;
         Browser { client, driver }
     }
 
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let Browser { client, driver } = self;
         let _ = tokio::time::timeout(WAIT, client.close()).await;
         drop(driver);
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client
             .goto(url)
             .await
@@ -265,7 +265,7 @@ impl Browser {
     }
 
     /// Waits (bounded) for an element matching `css`.
-    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn element(&self, css: &str) -> fantoccini::elements::Element {
         match self
             .client
             .wait()
@@ -283,7 +283,7 @@ impl Browser {
     }
 
     /// Waits (bounded) until the text of the first `css` element contains `needle`; returns it.
-    async fn text_containing(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn text_containing(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         let mut last = String::new();
         loop {
@@ -309,7 +309,7 @@ impl Browser {
         self.client.source().await.unwrap_or_default()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let input = self.element(css).await;
         input.clear().await.expect("clear input");
         input.send_keys(text).await.expect("type");
@@ -318,7 +318,7 @@ impl Browser {
     /// Taps the element with a finger, as on a phone. (WebDriver's element click waits for
     /// page scripts to settle, which never happens with JavaScript off.) Returns at once: wait
     /// for what the next page shows.
-    async fn tap(&self, css: &str) {
+    pub(crate) async fn tap(&self, css: &str) {
         let element = self.element(css).await;
         let finger = TouchActions::new("finger".to_owned())
             .then(PointerAction::MoveToElement {
@@ -356,7 +356,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
+    pub(crate) async fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let path = dir.join(name);
@@ -411,12 +411,12 @@ async fn approved_user(app: &TestApp) -> Phone {
 }
 
 /// The redirect MikroTik sends a caught phone to.
-fn captive_path(ip: &str, mac: &str, extra: &str) -> String {
+pub(crate) fn captive_path(ip: &str, mac: &str, extra: &str) -> String {
     format!("/captive?ip={ip}&mac={mac}&link-orig=http%3A%2F%2Fexample.invalid%2F{extra}")
 }
 
 /// The newest code sent to the user, waiting briefly for the messenger to write it.
-async fn code_for(app: &TestApp, phone: &Phone) -> String {
+pub(crate) async fn code_for(app: &TestApp, phone: &Phone) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
         if let Some(code) = app.last_code(&phone.to_string()) {
@@ -436,7 +436,7 @@ fn wrong(code: &str) -> String {
     format!("{first}{}", &code[1..])
 }
 
-fn screenshot_dir(app: &TestApp, test: &str) -> PathBuf {
+pub(crate) fn screenshot_dir(app: &TestApp, test: &str) -> PathBuf {
     let dir = match std::env::var_os(SCREENSHOT_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(test),
         _ => app.data_dir.path().join("screenshots"),

@@ -202,3 +202,31 @@ async fn migrate_on_postgres_applies_everything_once() {
         lpsaring_tests::count_rows(&conn, table).await;
     }
 }
+
+#[tokio::test]
+async fn router_script_puts_every_loaded_plugins_walled_garden_hosts_in() {
+    let app = spawn_app().await;
+    let midtrans = "liblpsaring_plugin_payment_midtrans.so";
+    std::fs::copy(
+        lpsaring_tests::built_plugin(midtrans),
+        app.app.settings.plugins.dir.join(midtrans),
+    )
+    .unwrap();
+    let script = succeeded(&app.run_cli(&["router-script"]).await);
+    let garden = script
+        .split("/ip hotspot walled-garden")
+        .nth(1)
+        .expect("a walled-garden section");
+    for host in [
+        "app.midtrans.com",
+        "app.sandbox.midtrans.com",
+        "*.gopay.co.id",
+    ] {
+        assert!(
+            garden.contains(&format!("dst-host=\"{host}\""))
+                || garden.contains(&format!("dst-host={host}")),
+            "{host} not in the walled garden:\n{script}"
+        );
+    }
+    app.stop().await;
+}

@@ -231,9 +231,9 @@ async fn the_package_cli_adds_lists_and_disables() {
 
 const SANDBOX_SO: &str = "liblpsaring_plugin_payment_sandbox.so";
 pub(crate) const SANDBOX: &str = "payment-sandbox";
-const BUYER: &str = "081234567120";
-const BUYER_MAC: &str = "02:00:00:00:12:01";
-const BUYER_IP: &str = "10.5.60.1";
+pub(crate) const BUYER: &str = "081234567120";
+pub(crate) const BUYER_MAC: &str = "02:00:00:00:12:01";
+pub(crate) const BUYER_IP: &str = "10.5.60.1";
 
 /// The app with the real sandbox plugin taking orders.
 pub(crate) async fn sandbox_app() -> TestApp {
@@ -243,7 +243,7 @@ pub(crate) async fn sandbox_app() -> TestApp {
             std::fs::copy(built_plugin(SANDBOX_SO), s.plugins.dir.join(SANDBOX_SO)).unwrap();
             s.plugins
                 .plugin_config
-                .insert(SANDBOX.into(), json!({"public_url": "http://portal.test"}));
+                .insert(SANDBOX.into(), json!({"public_url": "/"}));
             s.payments.plugin = Some(SANDBOX.to_owned());
         },
         salvo::Router::new(),
@@ -293,7 +293,7 @@ async fn initiate(app: &TestApp, token: &str, package_id: i64) -> Value {
     body
 }
 
-async fn order_status(app: &TestApp, token: &str, order_id: &str) -> Value {
+pub(crate) async fn order_status(app: &TestApp, token: &str, order_id: &str) -> Value {
     let (status, body) = send(
         app.http
             .get(app.url(&format!("/api/transactions/by-order-id/{order_id}"))),
@@ -387,8 +387,15 @@ async fn a_habis_user_buys_pays_in_the_sandbox_and_is_back_online() {
         .send()
         .await
         .unwrap();
+    // Back on the shop's status page (the provider's finish redirect), which says paid.
     assert_eq!(paid.status(), 200);
-    assert!(paid.text().await.unwrap().contains("SUCCESS"));
+    assert!(paid.url().path().starts_with("/bayar/"), "{}", paid.url());
+    assert!(
+        paid.text()
+            .await
+            .unwrap()
+            .contains("data-status=\"SUCCESS\"")
+    );
 
     let view = order_status(&app, &token, &order_id).await;
     assert_eq!(view["status"], "SUCCESS", "{view}");
@@ -423,10 +430,21 @@ async fn a_habis_user_buys_pays_in_the_sandbox_and_is_back_online() {
         .unwrap()
         .trim()
         .to_owned();
-    let path = link
-        .split_once("/api/")
-        .map(|(_, p)| format!("/api/{p}"))
+    // The link is the status page; its token opens the JSON view as well.
+    let (page_path, token_query) = link
+        .split_once("/bayar/")
+        .map(|(_, p)| p.split_once('?').unwrap())
         .unwrap();
+    assert_eq!(page_path, order_id);
+    let page = app.get(&format!("/bayar/{order_id}?{token_query}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("data-status=\"SUCCESS\"")
+    );
+    let path = format!("/api/transactions/public/by-order-id/{order_id}?{token_query}");
     let (status, public) = send(app.http.get(app.url(&path)), None).await;
     assert_eq!(
         (status, public["status"].as_str()),
@@ -636,6 +654,25 @@ async fn an_admin_reconciles_one_order_now_through_the_jobs_path() {
     let window = app.app.settings.payments.pending_window_hours;
     app.clock
         .advance(chrono::Duration::hours(i64::from(window) + 1));
+    // (The first admin's session expired meanwhile: another admin asks.)
+    let operator = app
+        .app
+        .users
+        .create(
+            &Phone::parse("081234567121").unwrap(),
+            "Operator 2",
+            true,
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    let session = app
+        .app
+        .sessions
+        .issue(&operator, None, Some("integration"))
+        .await
+        .unwrap();
+    let admin = session.access_token.expose().to_owned();
     let (status, body) = send(reconcile(&order_id), Some(&admin)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(

@@ -1,13 +1,16 @@
 //! `lpsaring demo`: a complete portal on this machine in one command. A fresh temporary data dir
 //! with SQLite, the RouterOS simulator with a few phones on the hotspot, the console messenger
-//! (codes land in an outbox file and are printed here) and a ready demo user.
+//! (codes land in an outbox file and are printed here), the sandbox payment provider with three
+//! packages on sale, and a demo user without quota: a newcomer buys a package on the simulated
+//! phone and watches the router rows change here.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
-use lpsaring_routeros_sim::{NewHost, SimConfig, Simulator};
+use lpsaring_routeros_sim::{Menu, NewHost, SimConfig, SimHandle, Simulator};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::CliError;
@@ -22,6 +25,69 @@ const PHONES: [(&str, &str); 3] = [
 const DEMO_PHONE: &str = "081234567890";
 const CONSOLE_PLUGIN: &str = "liblpsaring_plugin_console.so";
 const SANDBOX_PLUGIN: &str = "liblpsaring_plugin_payment_sandbox.so";
+const GIB: i64 = 1 << 30;
+
+/// The demo's packages: (name, price in rupiah, quota bytes, validity hours, sort order).
+const PACKAGES: [(&str, i64, i64, i32, i32); 3] = [
+    ("3 jam", 3_000, GIB, 3, 0),
+    ("1 hari", 5_000, 3 * GIB, 24, 1),
+    ("30 hari", 50_000, 30 * GIB, 720, 2),
+];
+
+async fn seed_packages(app: &crate::App) -> Result<(), CliError> {
+    for (name, price, quota_bytes, validity_hours, sort_order) in PACKAGES {
+        app.payments
+            .create_package(&lpsaring_payments::api::PackageInput {
+                name: name.to_owned(),
+                description: None,
+                price,
+                quota_bytes,
+                unlimited: false,
+                validity_hours,
+                hotspot_profile: None,
+                sort_order,
+                is_active: true,
+            })
+            .await
+            .map_err(|e| failed("cannot create a demo package", e))?;
+    }
+    Ok(())
+}
+
+/// The router rows a purchase changes (ip-bindings and the status address-lists), one line each.
+fn router_lines(sim: &SimHandle) -> Vec<String> {
+    let line = |menu: Menu, keys: &[&str]| {
+        let rows = sim.with_state(|s| s.rows(menu));
+        rows.into_iter()
+            .map(|row| {
+                let fields: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| row.get(k).map(|v| format!("{k}={v}")))
+                    .collect();
+                format!("{menu:?} {}", fields.join(" "))
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut lines = line(Menu::IpBinding, &["mac-address", "type"]);
+    lines.extend(line(Menu::AddressList, &["list", "address"]));
+    lines
+}
+
+/// Prints the router rows whenever they change, so a purchase is seen reaching the router.
+async fn follow_router(sim: Arc<SimHandle>) {
+    let mut last: Vec<String> = Vec::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = router_lines(&sim);
+        if now != last {
+            println!("\n  Router (simulator) now:");
+            for l in &now {
+                println!("    {l}");
+            }
+            last = now;
+        }
+    }
+}
 
 fn failed(what: &str, e: impl std::fmt::Display) -> CliError {
     CliError::Failed(format!("{what}: {e}"))
@@ -128,9 +194,13 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
     settings.router.password = lpsaring_routeros::Secret::new(sim_password);
 
     let plugin_dir = data_dir.join("plugins");
-    install_plugins(&plugin_dir)?;
+    let installed = install_plugins(&plugin_dir)?;
     settings.plugins.dir = plugin_dir;
     settings.messaging.plugin = Some("console".to_owned());
+    let sandbox = installed.iter().any(|f| f == SANDBOX_PLUGIN);
+    if sandbox {
+        settings.payments.plugin = Some("payment-sandbox".to_owned());
+    }
     let outbox = data_dir.join("outbox.jsonl");
 
     let listener = crate::bind(&settings).await?;
@@ -142,6 +212,7 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
         .create(&phone, "Pengguna Demo", true, Role::User)
         .await
         .map_err(|e| failed("cannot create the demo user", e))?;
+    seed_packages(&app).await?;
 
     let (mac, ip) = PHONES[0];
     println!();
@@ -157,9 +228,22 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
         "  3. The one-time code is printed here (and written to {}).",
         outbox.display()
     );
+    println!(
+        "  4. The demo user has no quota yet (\"Kuota habis\"): tap \"Beli paket\", choose a package,"
+    );
+    if sandbox {
+        println!(
+            "     pay on the sandbox checkout (no money moves); the quota is added and the router rows"
+        );
+        println!(
+            "     printed below change: the binding turns bypassed, the phone joins the active list."
+        );
+    } else {
+        println!("     (the sandbox payment plugin was not built, so online payment is off).");
+    }
     println!();
     println!(
-        "  Also: http://{addr}/login (no hotspot), http://{addr}/readyz, http://{addr}/api/openapi.json"
+        "  Also: http://{addr}/paket (packages), http://{addr}/login (no hotspot), http://{addr}/readyz, http://{addr}/api/openapi.json"
     );
     println!("  RouterOS simulator: {} (user admin)", sim.addr());
     println!(
@@ -168,9 +252,15 @@ pub async fn run(mut settings: Settings) -> Result<(), CliError> {
     );
     println!();
     let follower = tokio::spawn(follow_outbox(outbox));
+    let sim = Arc::new(sim);
+    let watcher = tokio::spawn(follow_router(sim.clone()));
     let result = crate::serve(app, listener, crate::shutdown_signal()).await;
     follower.abort();
-    sim.stop();
+    watcher.abort();
+    let _ = watcher.await;
+    if let Ok(sim) = Arc::try_unwrap(sim) {
+        sim.stop();
+    }
     drop(dir);
     result.map_err(|e| failed("server failed", e))
 }

@@ -2,11 +2,14 @@
 //! needs, printed as a script or applied through the API. The desired state, the script and the
 //! diff live in `lpsaring_routeros::setup`; this maps settings onto its inputs.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Subcommand;
+use lpsaring_kernel::SystemClock;
 use lpsaring_kernel::ports::Router;
 use lpsaring_kernel::ports::router::RouterHealth;
+use lpsaring_plugin_host::{HostEnv, PluginHost};
 use lpsaring_routeros::RouterOsClient;
 use lpsaring_routeros::setup::{self, SetupChange, SetupInputs};
 
@@ -56,8 +59,19 @@ fn login_settings(
     Ok(router)
 }
 
-/// The set-up inputs the settings give. Package profiles and plugins' walled-garden hosts are
-/// added here once payments provides them.
+/// The walled-garden hosts of the plugins in `plugins.dir` (payment checkouts, WhatsApp), as
+/// their manifests name them; a plugin that does not load adds nothing (its own log line says why).
+pub fn plugin_walled_garden(settings: &Settings) -> Vec<String> {
+    let env = HostEnv {
+        data_dir: Some(settings.data_dir.clone()),
+        public_url: settings.http.public_url.clone(),
+    };
+    let (host, _reports) = PluginHost::load_dir(&settings.plugins, &env, Arc::new(SystemClock));
+    host.walled_garden_hosts()
+}
+
+/// The set-up inputs the settings give: the walled garden holds `router.extra_walled_garden`
+/// and every loaded plugin's hosts. Package profiles are added here once payments provides them.
 pub fn setup_inputs(settings: &Settings) -> SetupInputs {
     let lists = &settings.quota.address_lists;
     let password = settings.router.password.expose();
@@ -73,7 +87,15 @@ pub fn setup_inputs(settings: &Settings) -> SetupInputs {
             lists.expired.clone(),
             lists.inactive.clone(),
         ],
-        extra_hosts: settings.router.extra_walled_garden.clone(),
+        extra_hosts: {
+            let mut hosts = settings.router.extra_walled_garden.clone();
+            for host in plugin_walled_garden(settings) {
+                if !hosts.contains(&host) {
+                    hosts.push(host);
+                }
+            }
+            hosts
+        },
     }
 }
 

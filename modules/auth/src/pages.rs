@@ -79,6 +79,7 @@ pub struct ConnectedTexts {
     pub hotspot_hint: &'static str,
     pub hotspot_button: &'static str,
     pub status_link: &'static str,
+    pub buy: &'static str,
 }
 
 impl ConnectedTexts {
@@ -127,6 +128,7 @@ impl ConnectedTexts {
                 "Apa artinya dan apa yang harus dilakukan",
                 "What this means and what to do",
             )),
+            buy: t(BUY),
         }
     }
 }
@@ -146,6 +148,20 @@ pub struct ConnectedView {
     pub hotspot: Option<HotspotForm>,
     pub continue_to: Option<String>,
     pub status_path: Option<String>,
+    /// The package shop, for a status a purchase ends (habis, expired, fup).
+    pub buy_path: Option<&'static str>,
+}
+
+const BUY: Text = Text::new("Beli paket", "Buy a package");
+/// The purchase pages (the payments module's).
+pub const SHOP_PATH: &str = "/paket";
+
+/// Whether buying a package gets a user in `status` back to full speed.
+pub fn purchase_helps(status: AccessStatus) -> bool {
+    matches!(
+        status,
+        AccessStatus::Habis | AccessStatus::Expired | AccessStatus::Fup
+    )
 }
 
 pub struct RegisterTexts {
@@ -196,6 +212,7 @@ struct PolicyView {
     body: &'static str,
     action: &'static str,
     login: &'static str,
+    buy: Option<(&'static str, &'static str)>,
 }
 
 /// Title, meaning and what to do for a status that is not plain `ok`; shared by the policy pages
@@ -269,6 +286,7 @@ pub fn policy_page(lang: Lang, status: AccessStatus) -> Option<Page> {
         body: body.get(lang),
         action: action.get(lang),
         login: Text::new("Masuk", "Log in").get(lang),
+        buy: purchase_helps(status).then(|| (SHOP_PATH, BUY.get(lang))),
     }
     .render_once()
     .ok()?;

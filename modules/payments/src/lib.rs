@@ -16,6 +16,7 @@ pub mod manual;
 pub mod metrics;
 mod orders;
 mod packages;
+mod pages;
 mod reconcile;
 mod routes;
 mod sandbox;

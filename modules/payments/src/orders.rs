@@ -201,14 +201,12 @@ impl Service {
         }
     }
 
-    /// A status link for `order_id` (relative when no public URL is configured).
+    /// A status link for `order_id`: its `/bayar` page, opening without a login (relative when
+    /// no public URL is configured).
     pub fn status_link(&self, order_id: &str) -> (String, String) {
         let until = self.clock.now() + Duration::days(i64::from(self.settings.status_link_days));
         let token = link::issue(&self.link_key, order_id, until);
-        let url = format!(
-            "{}/api/transactions/public/by-order-id/{order_id}?t={token}",
-            self.public_url
-        );
+        let url = format!("{}/bayar/{order_id}?t={token}", self.public_url);
         (token, url)
     }
 
@@ -315,10 +313,8 @@ impl Service {
                 email: None,
             },
             method,
-            return_url: format!(
-                "{}/api/transactions/public/by-order-id/{}?t={token}",
-                self.public_url, pending.order_id
-            ),
+            // The provider sends the payer back to the status page (it opens by the link).
+            return_url: format!("{}/bayar/{}?t={token}", self.public_url, pending.order_id),
             expiry_minutes,
         };
         match gateway.port.create_payment(&request).await {

@@ -305,7 +305,12 @@ async fn sandbox_submit(
             StatusCode::NOT_FOUND
         }
     })?;
-    res.render(Redirect::other(format!("/pay/sandbox/{order_id}")));
+    // Back to the shop's status page, as a real provider's finish redirect does.
+    let (token, _) = svc.status_link(&order_id);
+    res.render(Redirect::other(format!(
+        "/bayar/{order_id}?t={}",
+        lpsaring_kernel::web::encode_component(&token)
+    )));
     Ok(())
 }
 
@@ -313,6 +318,7 @@ async fn sandbox_submit(
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .hoop(affix_state::inject(service))
+        .push(crate::pages::router())
         .push(Router::with_path("api/packages").get(packages))
         .push(
             Router::with_path("api/admin/packages")

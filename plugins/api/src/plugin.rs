@@ -154,6 +154,7 @@ mod tests {
                 config_keys: vec![],
                 allowed_hosts: vec![],
                 development_only: false,
+                walled_garden_hosts: Vec::new(),
             }
         }
         fn send_text(&self, ctx: &CallContext, input: &SendText) -> Step<MessageSent> {

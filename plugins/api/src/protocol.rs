@@ -376,6 +376,27 @@ pub struct Manifest {
     /// Development providers (sandbox) set this; `simulate_webhook` works only for them.
     #[serde(default)]
     pub development_only: bool,
+    /// Hosts (`*.domain` for subdomains) a phone that is not logged in yet must reach through
+    /// the hotspot: a payment's checkout pages, their assets and the bank and e-wallet apps'
+    /// domains; WhatsApp's for a messenger (to receive the code). The router's walled garden
+    /// gets them. Not what our server calls (that is `allowed_hosts`). Optional: older plugins
+    /// leave it out.
+    #[serde(default)]
+    pub walled_garden_hosts: Vec<String>,
+}
+
+/// The hosts WhatsApp needs on a phone to receive a message (its app and web), for messaging
+/// plugins' `walled_garden_hosts`: a phone behind the hotspot must get its login code.
+pub fn whatsapp_walled_garden() -> Vec<String> {
+    [
+        "whatsapp.com",
+        "*.whatsapp.com",
+        "whatsapp.net",
+        "*.whatsapp.net",
+        "wa.me",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// One key of `[plugins.<name>]`.

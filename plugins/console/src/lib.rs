@@ -98,6 +98,7 @@ impl MessagingPlugin for ConsolePlugin {
             )],
             allowed_hosts: Vec::new(),
             development_only: true,
+            walled_garden_hosts: Vec::new(),
         }
     }
 

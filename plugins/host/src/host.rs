@@ -105,6 +105,18 @@ impl PluginHost {
         self.plugins.values().map(|p| &p.manifest)
     }
 
+    /// Every loaded plugin's `walled_garden_hosts`, sorted, each once: what a phone that is not
+    /// logged in must reach (checkout pages, bank apps, WhatsApp), for the router's set-up.
+    pub fn walled_garden_hosts(&self) -> Vec<String> {
+        let hosts: std::collections::BTreeSet<String> = self
+            .manifests()
+            .flat_map(|m| m.walled_garden_hosts.iter())
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        hosts.into_iter().collect()
+    }
+
     /// The messaging plugin `name` with its `[plugins.<name>]` config, as the kernel port.
     pub fn messenger(&self, name: &str) -> Result<Arc<dyn Messenger>, HostError> {
         let runtime = self.bind(name, PluginKind::Messaging)?;

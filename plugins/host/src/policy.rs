@@ -230,6 +230,7 @@ mod tests {
             config_keys: keys,
             allowed_hosts: vec![],
             development_only: false,
+            walled_garden_hosts: Vec::new(),
         }
     }
 

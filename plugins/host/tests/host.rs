@@ -107,6 +107,33 @@ async fn loads_good_plugins_and_refuses_another_abi_version() {
 }
 
 #[test]
+fn the_walled_garden_is_every_loaded_plugins_hosts_once() {
+    let dir = plugin_dir(&[CONSOLE, MIDTRANS, TRIPAY, FONNTE, CLOUD]);
+    let (host, reports) = load(dir.path(), json!({}), HostEnv::default());
+    assert!(reports.iter().all(|r| r.is_loaded()), "{reports:?}");
+    let hosts = host.walled_garden_hosts();
+    for needed in [
+        "app.midtrans.com",
+        "app.sandbox.midtrans.com",
+        "tripay.co.id",
+        "*.whatsapp.net",
+        "wa.me",
+    ] {
+        assert!(hosts.iter().any(|h| h == needed), "{needed} in {hosts:?}");
+    }
+    // Sorted, each once (both WhatsApp plugins name the same hosts), never what the server calls.
+    let mut sorted = hosts.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(hosts, sorted);
+    assert!(!hosts.iter().any(|h| h == "api.fonnte.com"), "{hosts:?}");
+    // The console names none: alone, the garden stays empty.
+    let dir = plugin_dir(&[CONSOLE]);
+    let (host, _) = load(dir.path(), json!({}), HostEnv::default());
+    assert!(host.walled_garden_hosts().is_empty());
+}
+
+#[test]
 fn unsafe_files_and_non_plugins_are_refused_before_loading() {
     let dir = tempfile::tempdir().unwrap();
     let file = copy_plugin(CONSOLE, dir.path());

@@ -371,6 +371,19 @@ impl PaymentPlugin for MidtransPlugin {
             ],
             allowed_hosts,
             development_only: false,
+            // Snap's checkout and assets, and the apps QRIS and GoPay hand over to.
+            walled_garden_hosts: [
+                "app.midtrans.com",
+                "app.sandbox.midtrans.com",
+                "api.midtrans.com",
+                "api.sandbox.midtrans.com",
+                "*.midtrans.com",
+                "*.gopay.co.id",
+                "gojek.link",
+                "*.shopee.co.id",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 

@@ -94,6 +94,7 @@ impl PaymentPlugin for SandboxPlugin {
             ],
             allowed_hosts: Vec::new(),
             development_only: true,
+            walled_garden_hosts: Vec::new(),
         }
     }
 

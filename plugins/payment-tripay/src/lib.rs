@@ -305,6 +305,10 @@ impl PaymentPlugin for TripayPlugin {
             ],
             allowed_hosts,
             development_only: false,
+            // Tripay's checkout pages and their assets.
+            walled_garden_hosts: ["tripay.co.id", "*.tripay.co.id"]
+                .map(str::to_owned)
+                .to_vec(),
         }
     }
 

@@ -228,6 +228,8 @@ impl MessagingPlugin for CloudPlugin {
             ],
             allowed_hosts,
             development_only: false,
+            // The phone receives the code in WhatsApp.
+            walled_garden_hosts: lpsaring_plugin_api::whatsapp_walled_garden(),
         }
     }
 

@@ -156,6 +156,8 @@ impl MessagingPlugin for FonntePlugin {
             ],
             allowed_hosts,
             development_only: false,
+            // The phone receives the code in WhatsApp, whichever gateway sent it.
+            walled_garden_hosts: lpsaring_plugin_api::whatsapp_walled_garden(),
         }
     }
 

@@ -331,11 +331,15 @@ fn render_connected(
     let status_path = status
         .filter(|s| !matches!(s, AccessStatus::Ok | AccessStatus::Unlimited))
         .map(|s| format!("/policy/{}", s.as_str()));
+    let buy_path = status
+        .filter(|s| crate::pages::purchase_helps(*s))
+        .map(|_| crate::pages::SHOP_PATH);
     let view = ConnectedView {
         t,
         hotspot,
         continue_to,
         status_path,
+        buy_path,
     };
     page(lang, title, view.render_once())
 }

@@ -32,6 +32,7 @@ fn manifest(envelope: Option<&CallEnvelope>) -> Manifest {
         config_keys: vec![],
         allowed_hosts,
         development_only: true,
+        walled_garden_hosts: Vec::new(),
     }
 }
 
