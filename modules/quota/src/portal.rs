@@ -253,6 +253,8 @@ mod tests {
             unlimited: false,
             status,
             expires_at: None,
+            unlimited_until: None,
+            profile: None,
         }
     }
 
