@@ -241,6 +241,7 @@ async fn jobs_of_every_module_are_collected() {
     assert_eq!(
         names,
         [
+            "admin.audit_retention",
             "auth.session_cleanup",
             "outbox.deliver",
             "payments.reconcile",
