@@ -265,20 +265,7 @@ pub(crate) async fn create_package(app: &TestApp, admin: &str, name: &str) -> i6
 
 /// A user without quota and a session for them (no device).
 pub(crate) async fn buyer(app: &TestApp, phone: &str) -> (UserId, String) {
-    let phone = Phone::parse(phone).unwrap();
-    let user = app
-        .app
-        .users
-        .create(&phone, "Budi", true, Role::User)
-        .await
-        .unwrap();
-    let session = app
-        .app
-        .sessions
-        .issue(&user, None, Some("integration"))
-        .await
-        .unwrap();
-    (user.id, session.access_token.expose().to_owned())
+    app.bearer_session(phone, "Budi", Role::User).await
 }
 
 async fn initiate(app: &TestApp, token: &str, package_id: i64) -> Value {

@@ -81,20 +81,9 @@ async fn login_from_device(app: &TestApp, phone: &str, confirm_takeover: bool) -
 
 /// An admin's bearer token (a session issued directly, as the admin login would).
 pub(crate) async fn admin_token(app: &TestApp) -> String {
-    let phone = Phone::parse(ADMIN_PHONE).unwrap();
-    let admin = app
-        .app
-        .users
-        .create(&phone, "Operator", true, Role::Admin)
+    app.bearer_session(ADMIN_PHONE, "Operator", Role::Admin)
         .await
-        .unwrap();
-    let session = app
-        .app
-        .sessions
-        .issue(&admin, None, Some("integration"))
-        .await
-        .unwrap();
-    session.access_token.expose().to_owned()
+        .1
 }
 
 pub(crate) async fn send(req: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {

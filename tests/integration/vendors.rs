@@ -195,26 +195,13 @@ async fn a_missed_midtrans_notification_is_recovered_by_reconciliation_once() {
         checks,
         "a paid order is not asked again"
     );
-    let admin = {
-        let operator = app
-            .app
-            .users
-            .create(
-                &lpsaring_kernel::Phone::parse("081234567122").unwrap(),
-                "Operator 2",
-                true,
-                lpsaring_kernel::ports::users::Role::Admin,
-            )
-            .await
-            .unwrap();
-        let session = app
-            .app
-            .sessions
-            .issue(&operator, None, Some("integration"))
-            .await
-            .unwrap();
-        session.access_token.expose().to_owned()
-    };
+    let (_, admin) = app
+        .bearer_session(
+            "081234567122",
+            "Operator 2",
+            lpsaring_kernel::ports::users::Role::Admin,
+        )
+        .await;
     let (status, body) = send(
         app.http
             .post(app.url(&format!("/api/admin/transactions/{order_id}/reconcile"))),

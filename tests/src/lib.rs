@@ -158,6 +158,30 @@ impl TestApp {
         id
     }
 
+    /// A user created with `role` and a session for them, answered as (id, bearer access
+    /// token): for JSON calls with `Authorization: Bearer`.
+    pub async fn bearer_session(
+        &self,
+        phone: &str,
+        name: &str,
+        role: lpsaring_kernel::ports::users::Role,
+    ) -> (lpsaring_kernel::UserId, String) {
+        let phone = lpsaring_kernel::Phone::parse(phone).expect("test phone");
+        let user = self
+            .app
+            .users
+            .create(&phone, name, true, role)
+            .await
+            .expect("create user");
+        let session = self
+            .app
+            .sessions
+            .issue(&user, None, Some("integration"))
+            .await
+            .expect("issue session");
+        (user.id, session.access_token.expose().to_owned())
+    }
+
     /// A new approved user with `role`, logged in: its id and a `Cookie` header value carrying
     /// its session (`auth_token` and `refresh_token`).
     pub async fn logged_in(
