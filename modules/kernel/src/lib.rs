@@ -16,6 +16,7 @@ pub mod health;
 pub mod i18n;
 pub mod ids;
 pub mod jobs;
+pub mod locks;
 pub mod metrics;
 pub mod outbox;
 pub mod ports;

@@ -71,6 +71,7 @@ impl ErrorCode for PaymentsError {
             VoucherUsed => "VOUCHER_USED",
             VoucherRevoked => "VOUCHER_REVOKED",
             VoucherBatchNotFound => "VOUCHER_BATCH_NOT_FOUND",
+            Database(e) if lpsaring_kernel::sql::is_busy(e) => "SERVICE_BUSY",
             Quota(_) | Store(_) | Directory(_) | Database(_) => "INTERNAL_ERROR",
         }
     }
@@ -87,6 +88,8 @@ impl ErrorCode for PaymentsError {
             UserNotAllowed => StatusCode::FORBIDDEN,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayUnavailable(_) | GatewayRejected(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // Overloaded, not broken: a provider retries a webhook that got 503.
+            Database(e) if lpsaring_kernel::sql::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             Quota(_) | Store(_) | Directory(_) | Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,6 +101,9 @@ impl ErrorCode for PaymentsError {
             }
             PaymentsError::GatewayRejected(_) => {
                 "Penyedia pembayaran menolak pesanan ini. / The payment provider refused this order.".to_owned()
+            }
+            PaymentsError::Database(_) if self.code() == "SERVICE_BUSY" => {
+                "Server sedang sibuk. Silakan coba lagi sebentar lagi. / The server is busy; please try again shortly.".to_owned()
             }
             e if e.is_internal() => "Internal server error.".to_owned(),
             e => e.to_string(),

@@ -184,6 +184,10 @@ impl Service {
         &self,
         st: &Statement<'_>,
     ) -> Result<EventOutcome, PaymentsError> {
+        let _order = self.order_locks.lock(&st.event.order_id).await;
+        if self.already_recorded(st).await? {
+            return Ok(EventOutcome::Duplicate);
+        }
         for _ in 0..MAX_RACES {
             if let Some(outcome) = self.try_statement(st).await? {
                 return Ok(outcome);
@@ -191,6 +195,19 @@ impl Service {
         }
         tracing::warn!(order = %st.event.order_id, "statement kept losing races; left to reconciliation");
         Ok(EventOutcome::NoChange)
+    }
+
+    /// A repeated delivery, recognised by a read: no write lock taken for what changes nothing.
+    /// The unique key still decides in the write transaction when another process raced us.
+    async fn already_recorded(&self, st: &Statement<'_>) -> Result<bool, PaymentsError> {
+        let Some(key) = &st.dedup_key else {
+            return Ok(false);
+        };
+        let found = event::Entity::find()
+            .filter(event::Column::DedupKey.eq(key.as_str()))
+            .one(&self.db)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// One attempt; `None` when the order moved under us (nothing was written).

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use lpsaring_kernel::locks::StripedLocks;
 use lpsaring_kernel::ports::PaymentGateway;
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::UserDirectory;
@@ -51,6 +52,8 @@ pub struct Service {
     pub(crate) public_url: String,
     pub(crate) link_key: [u8; 32],
     pub(crate) voucher_keys: crate::vouchers::code::CodeKeys,
+    /// Statements about one order run one at a time in this process (see [`StripedLocks`]).
+    pub(crate) order_locks: StripedLocks,
 }
 
 impl Service {
@@ -76,6 +79,7 @@ impl Service {
                 .to_owned(),
             link_key: deps.link_key,
             voucher_keys: crate::vouchers::code::CodeKeys::new(&deps.voucher_key),
+            order_locks: StripedLocks::new(64),
         }
     }
 
