@@ -18,3 +18,5 @@ pub fn test_mode() -> bool {
 pub fn size(full: usize, small: usize) -> usize {
     if test_mode() { small } else { full }
 }
+
+pub mod load;

@@ -15,77 +15,13 @@
 // A measurement tool: a failed set-up step should stop the run loudly.
 #![allow(clippy::expect_used)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use futures_util::stream::{self, StreamExt};
+use lpsaring_benches::load::{report, rss, run_phase};
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::NewHost;
 use serde_json::json;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-/// Latencies of one phase, how many requests failed, and the phase's wall time.
-struct Phase {
-    latencies: Vec<Duration>,
-    failures: usize,
-    wall: Duration,
-}
-
-/// Runs `request` for every item with at most `concurrency` in flight, timing each.
-async fn run_phase<I, F, Fut>(items: I, concurrency: usize, request: F) -> Phase
-where
-    I: IntoIterator,
-    F: Fn(I::Item) -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(items)
-        .map(|item| {
-            let call = request(item);
-            async move {
-                let t = Instant::now();
-                let ok = call.await;
-                (t.elapsed(), ok)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let failures = results.iter().filter(|(_, ok)| !ok).count();
-    Phase {
-        latencies: results.into_iter().map(|(d, _)| d).collect(),
-        failures,
-        wall: started.elapsed(),
-    }
-}
-
-fn report(name: &str, phase: Phase) {
-    let Phase {
-        mut latencies,
-        failures,
-        wall,
-    } = phase;
-    latencies.sort_unstable();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<12} n={:<6} failures={failures:<4} p50={:.2} ms  p90={:.2} ms  p99={:.2} ms  max={:.2} ms  throughput={:.0}/s",
-        latencies.len(),
-        ms(percentile(&latencies, 50.0)),
-        ms(percentile(&latencies, 90.0)),
-        ms(percentile(&latencies, 99.0)),
-        ms(latencies.last().copied().unwrap_or_default()),
-        latencies.len() as f64 / wall.as_secs_f64(),
-    );
-}
+use std::sync::Arc;
 
 fn phone(n: usize) -> String {
     format!("0812{n:08}")
@@ -226,12 +162,6 @@ async fn main() {
     .await;
     report("verify-otp", logins);
     rss("after verify-otp");
-}
-
-/// Prints the process's resident memory.
-fn rss(when: &str) {
-    let mb = lpsaring_kernel::metrics::resident_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0);
-    println!("rss {when}: {mb:.1} MB");
 }
 
 /// `lpsaring_store_commits_total` and `lpsaring_store_write_ops_total` from `/metrics`.

@@ -8,6 +8,7 @@
 //! - [`router`] for HTTP, [`jobs`] for the app to spawn.
 
 pub mod api;
+mod catalog;
 mod entity;
 mod error;
 mod events;

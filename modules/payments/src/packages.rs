@@ -94,7 +94,12 @@ fn name_taken(e: sea_orm::DbErr, name: &str) -> PaymentsError {
 
 impl Service {
     /// Packages on sale, in their sort order (then by price).
+    /// Served from memory (see [`crate::catalog`]).
     pub async fn active_packages(&self) -> Result<Vec<Package>, PaymentsError> {
+        if let Some(packages) = self.on_sale.get() {
+            return Ok(packages.as_ref().clone());
+        }
+        let generation = self.on_sale.generation();
         let rows = package::Entity::find()
             .filter(package::Column::IsActive.eq(true))
             .order_by_asc(package::Column::SortOrder)
@@ -102,7 +107,10 @@ impl Service {
             .order_by_asc(package::Column::Id)
             .all(&self.db)
             .await?;
-        Ok(rows.into_iter().map(to_api).collect())
+        let packages: Vec<Package> = rows.into_iter().map(to_api).collect();
+        self.on_sale
+            .store(generation, std::sync::Arc::new(packages.clone()));
+        Ok(packages)
     }
 
     /// Every package, on sale or not (admin and CLI).
@@ -147,6 +155,7 @@ impl Service {
             .insert(&self.db)
             .await
             .map_err(|e| name_taken(e, &input.name))?;
+        self.on_sale.invalidate();
         Ok(to_api(saved))
     }
 
@@ -173,6 +182,7 @@ impl Service {
             .update(&self.db)
             .await
             .map_err(|e| name_taken(e, &input.name))?;
+        self.on_sale.invalidate();
         Ok(to_api(saved))
     }
 
@@ -182,7 +192,9 @@ impl Service {
         let mut row: package::ActiveModel = current.into();
         row.is_active = Set(false);
         row.updated_at = Set(self.clock.now());
-        Ok(to_api(row.update(&self.db).await?))
+        let saved = row.update(&self.db).await?;
+        self.on_sale.invalidate();
+        Ok(to_api(saved))
     }
 
     /// Deletes a package nobody ordered; one with orders is deactivated instead.
@@ -197,7 +209,10 @@ impl Service {
             return Ok(Removed::Deactivated);
         }
         match package::Entity::delete_by_id(id).exec(&self.db).await {
-            Ok(_) => Ok(Removed::Deleted),
+            Ok(_) => {
+                self.on_sale.invalidate();
+                Ok(Removed::Deleted)
+            }
             // An order created between the count and the delete: the key refuses; take it off sale.
             Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
                 self.disable_package(id).await?;

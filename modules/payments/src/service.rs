@@ -54,6 +54,7 @@ pub struct Service {
     pub(crate) voucher_keys: crate::vouchers::code::CodeKeys,
     /// Statements about one order run one at a time in this process (see [`StripedLocks`]).
     pub(crate) order_locks: StripedLocks,
+    pub(crate) on_sale: crate::catalog::OnSale,
 }
 
 impl Service {
@@ -80,6 +81,7 @@ impl Service {
             link_key: deps.link_key,
             voucher_keys: crate::vouchers::code::CodeKeys::new(&deps.voucher_key),
             order_locks: StripedLocks::new(64),
+            on_sale: Default::default(),
         }
     }
 
