@@ -44,8 +44,13 @@ pub const STATE_FILE_NAME: &str = "state.redb";
 /// `(expires_at, value)` as stored; may be expired.
 type StoredRecord = (i64, Vec<u8>);
 
-/// Memory budget of the hot cache (keys + values, approximate).
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Memory budget of the hot cache: keys, values and each entry's bookkeeping (see
+/// `record::Cached::weight`).
+const CACHE_BYTES: u64 = 24 * 1024 * 1024;
+
+/// redb's own page cache. Its default is 1 GiB, which a busy portal's file would grow into; the
+/// hot cache above answers most reads, so redb needs only enough for the tree's upper pages.
+const REDB_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Commands waiting for the writer; when full, callers wait (async) instead of piling up memory.
 const WRITE_QUEUE_DEPTH: usize = 4096;
@@ -399,6 +404,7 @@ where
 
 fn open_database(path: &Path) -> Result<Database, StoreError> {
     let db = Database::builder()
+        .set_cache_size(REDB_CACHE_BYTES)
         .create(path)
         .map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {

@@ -100,9 +100,13 @@ impl Cached {
             .filter(|_| is_live(self.expires_at, now))
     }
 
-    /// Rough memory cost for the cache's weigher.
+    /// Memory cost for the cache's weigher: the key's and value's bytes plus what an entry costs
+    /// whatever its size (the `String` and `Vec` headers, moka's entry, its access-order and
+    /// write-order nodes and its hash-table slot, about 200 bytes together), so that the
+    /// capacity bounds the real memory, not just the payload.
     pub(crate) fn weight(&self, key: &str) -> u32 {
-        let bytes = key.len() + self.value.as_ref().map_or(0, |v| v.len()) + 48;
+        const PER_ENTRY: usize = 200;
+        let bytes = key.len() + self.value.as_ref().map_or(0, |v| v.len()) + PER_ENTRY;
         u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }
