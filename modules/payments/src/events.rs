@@ -18,7 +18,7 @@ use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -377,42 +377,6 @@ impl Service {
         if let Err(e) = self.quota.apply_user(user).await {
             tracing::warn!(user = user.0, error = %e, "order paid; the router update waits for the next sync");
         }
-    }
-
-    /// Paid orders whose grant was never written (none should exist: the grant commits with
-    /// the status) get it now. Returns how many were applied.
-    pub async fn sweep_unapplied(&self) -> Result<usize, PaymentsError> {
-        let pending = order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::Paid))
-            .filter(order::Column::AppliedAt.is_null())
-            .all(&self.db)
-            .await?;
-        let mut applied = 0;
-        for order in pending {
-            let now = self.clock.now();
-            let txn = self.db.begin().await?;
-            self.write_grant(&txn, &order, now).await?;
-            append_event(
-                &txn,
-                order.id,
-                EventKind::Applied,
-                "sweep",
-                Some(OrderStatus::Paid),
-                None,
-                now,
-            )
-            .await?;
-            txn.commit().await?;
-            self.apply_on_router(UserId(order.user_id)).await;
-            applied += 1;
-        }
-        if applied > 0 {
-            tracing::warn!(
-                applied,
-                "paid orders without their quota grant were applied by the sweep"
-            );
-        }
-        Ok(applied)
     }
 }
 
