@@ -21,7 +21,7 @@ pub(crate) const SERVER_KEY: &str = "SB-Mid-server-INTEGRATION";
 /// doesn't exist", a Snap order whose payer has not chosen a method yet).
 #[derive(Clone, Default)]
 pub(crate) struct Cloud {
-    status: Arc<Mutex<Option<Value>>>,
+    pub(crate) status: Arc<Mutex<Option<Value>>>,
     status_checks: Arc<Mutex<usize>>,
 }
 
