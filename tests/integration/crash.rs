@@ -1,7 +1,8 @@
 //! A paid order survives crashes (issue 12, "Tests"): the real binary killed between the paid
-//! commit and the router update catches the router up when it starts again, and the sweep
-//! applies a paid order left without its grant (by a crashed older version or an operator's
-//! SQL) exactly once, however many sweeps run, while one order it cannot apply blocks no other.
+//! commit and the router update catches the router up when it starts again (and its start-up
+//! sweep applies an order paid meanwhile without its grant), and the sweep applies a paid order
+//! left without its grant (by a crashed older version or an operator's SQL) exactly once,
+//! however many sweeps run, while one order it cannot apply blocks no other.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -24,9 +25,12 @@ use crate::startup::serving_addr;
 
 const GIB: i64 = 1 << 30;
 
-/// Runs one statement with `order_id` bound, as a foreign writer would.
-async fn foreign_sql(app: &lpsaring_tests::TestApp, text: &str, order_id: &str) {
-    let db = &app.app.db;
+/// An order made paid with no grant, as a crashed older version or an operator leaves it.
+const PAID_WITHOUT_GRANT: &str =
+    "UPDATE transactions SET status = 'paid', paid_at = updated_at WHERE order_id = ?";
+
+/// Runs one statement on `db` with `order_id` bound, as a foreign writer would.
+async fn foreign_sql(db: &sea_orm::DatabaseConnection, text: &str, order_id: &str) {
     let done = db
         .execute_raw(sea_orm::Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -58,16 +62,15 @@ async fn the_sweep_applies_a_foreign_paid_order_once_however_many_sweeps_run() {
     }
     // Paid with no grant, as a crashed older version or an operator leaves them; the middle one
     // cannot be applied at all (nothing to grant), and must not hold up the last.
-    let paid = "UPDATE transactions SET status = 'paid', paid_at = updated_at WHERE order_id = ?";
-    foreign_sql(&app, paid, &orders[0].1).await;
+    foreign_sql(&app.app.db, PAID_WITHOUT_GRANT, &orders[0].1).await;
     foreign_sql(
-        &app,
+        &app.app.db,
         "UPDATE transactions SET status = 'paid', paid_at = updated_at, quota_bytes = 0, \
          validity_hours = 0 WHERE order_id = ?",
         &orders[1].1,
     )
     .await;
-    foreign_sql(&app, paid, &orders[2].1).await;
+    foreign_sql(&app.app.db, PAID_WITHOUT_GRANT, &orders[2].1).await;
 
     // Two sweeps at once (the job and a restarted process, say): each order once between them.
     let payments = &app.app.payments;
@@ -97,7 +100,7 @@ async fn the_sweep_applies_a_foreign_paid_order_once_however_many_sweeps_run() {
 
     // The operator repairs the bad order: the next sweep applies it, once.
     foreign_sql(
-        &app,
+        &app.app.db,
         "UPDATE transactions SET quota_bytes = 5368709120, validity_hours = 720 WHERE order_id = ?",
         &orders[1].1,
     )
@@ -215,7 +218,7 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_after_the_paid_commit_the_router_catches_up_on_restart() {
+async fn killed_after_the_paid_commit_the_router_catches_up_and_the_sweep_applies_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (_, database) = test_settings(&dir).await;
     let sim = Simulator::start(SimConfig::local()).await.unwrap();
@@ -274,14 +277,17 @@ async fn killed_after_the_paid_commit_the_router_catches_up_on_restart() {
     assert_eq!(res.status(), 200);
     let token = set_cookie(&res, "auth_token").unwrap();
     assert_eq!(router_state(&sim), (Some("regular".to_owned()), false));
-    let (status, order) = send(
-        http.post(format!("{base_url}/api/transactions/initiate"))
-            .json(&json!({"package_id": package_id})),
-        Some(&token),
-    )
-    .await;
-    assert_eq!(status, 200, "{order}");
-    let order_id = order["order_id"].as_str().unwrap().to_owned();
+    let initiate = async |base_url: &str| {
+        let (status, order) = send(
+            http.post(format!("{base_url}/api/transactions/initiate"))
+                .json(&json!({"package_id": package_id})),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200, "{order}");
+        order["order_id"].as_str().unwrap().to_owned()
+    };
+    let order_id = initiate(&base_url).await;
 
     // The router stops answering; the paid notification commits, and its router update hangs.
     sim.set_fault(Faults {
@@ -305,26 +311,42 @@ async fn killed_after_the_paid_commit_the_router_catches_up_on_restart() {
         view["status"] == "SUCCESS"
     })
     .await;
+    // Another order, still pending.
+    let later_order = initiate(&base_url).await;
+    assert_ne!(later_order, order_id);
     // kill -9 right after the paid commit, before the router heard of it.
     drop(first);
     let _ = hung.await;
     assert_eq!(router_state(&sim), (Some("regular".to_owned()), false));
+    // While the portal is down, the other order is made paid without its grant.
+    let db_url = url.unwrap_or_else(|| format!("sqlite://{}/lpsaring.db", dir.path().display()));
+    let db = sea_orm::Database::connect(db_url).await.unwrap();
+    foreign_sql(&db, PAID_WITHOUT_GRANT, &later_order).await;
+    db.close().await.unwrap();
 
-    // The router is back and so is the portal: its start-up sync enforces the paid order.
+    // The router is back and so is the portal: its start-up sync enforces the paid order, its
+    // start-up sweep applies the other.
     sim.set_fault(Faults::default());
     let (_second, base_url) = serve(dir.path());
     eventually("the binding bypassed and the device active", async || {
         router_state(&sim) == (Some("bypassed".to_owned()), true)
     })
     .await;
-    let (_, quota) = send(
-        http.get(format!("{base_url}/api/users/me/quota")),
-        Some(&token),
-    )
+    eventually("both orders' quota", async || {
+        let (_, quota) = send(
+            http.get(format!("{base_url}/api/users/me/quota")),
+            Some(&token),
+        )
+        .await;
+        quota["purchased_bytes"].as_i64() == Some(10 * GIB) && quota["status"] == "ok"
+    })
     .await;
-    assert_eq!(
-        (quota["purchased_bytes"].as_i64(), quota["status"].as_str()),
-        (Some(5 * GIB), Some("ok")),
-        "{quota}"
-    );
+    for id in [&order_id, &later_order] {
+        let (_, view) = send(
+            http.get(format!("{base_url}/api/transactions/by-order-id/{id}")),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(view["status"], "SUCCESS", "{view}");
+    }
 }
