@@ -36,7 +36,7 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::
 }
 
 /// The listen address from the JSON `lpsaring is serving` line (`log.format = "json"`).
-fn serving_addr(log: &mut Lines) -> String {
+pub(crate) fn serving_addr(log: &mut Lines) -> String {
     log.wait_for("`lpsaring is serving` line", |line| {
         let v: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));

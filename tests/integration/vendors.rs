@@ -14,14 +14,14 @@ use crate::payments::{buyer, create_package, order_status};
 use crate::quota::{admin_token, send};
 
 const MIDTRANS_SO: &str = "liblpsaring_plugin_payment_midtrans.so";
-const MIDTRANS: &str = "payment-midtrans";
-const SERVER_KEY: &str = "SB-Mid-server-INTEGRATION";
+pub(crate) const MIDTRANS: &str = "payment-midtrans";
+pub(crate) const SERVER_KEY: &str = "SB-Mid-server-INTEGRATION";
 
 /// What the stand-in answers to `GET /v2/{order}/status`: `None` is Midtrans' 404 ("Transaction
 /// doesn't exist", a Snap order whose payer has not chosen a method yet).
 #[derive(Clone, Default)]
-struct Cloud {
-    status: Arc<Mutex<Option<Value>>>,
+pub(crate) struct Cloud {
+    pub(crate) status: Arc<Mutex<Option<Value>>>,
     status_checks: Arc<Mutex<usize>>,
 }
 
@@ -39,6 +39,18 @@ impl Handler for Cloud {
         let order_id = body["transaction_details"]["order_id"].clone();
         let gross = body["transaction_details"]["gross_amount"].clone();
         match (req.method().as_str(), path.as_str()) {
+            ("POST", "/v2/charge") if body["payment_type"] == "bank_transfer" => {
+                res.render(Json(json!({
+                    "status_code": "201", "status_message": "Success, Bank Transfer transaction is created",
+                    "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a", "order_id": order_id,
+                    "merchant_id": "G000000000", "gross_amount": format!("{gross}.00"),
+                    "currency": "IDR", "payment_type": "bank_transfer",
+                    "transaction_time": "2026-12-01 12:00:00", "transaction_status": "pending",
+                    "fraud_status": "accept",
+                    "va_numbers": [{"bank": body["bank_transfer"]["bank"], "va_number": "812785002530231"}],
+                    "expiry_time": "2026-12-02 12:00:00"
+                })));
+            }
             ("POST", "/v2/charge") => res.render(Json(json!({
                 "status_code": "201", "status_message": "QRIS transaction is created",
                 "transaction_id": "0a1b2c3d-qris", "order_id": order_id,
@@ -79,8 +91,8 @@ impl Handler for Cloud {
     }
 }
 
-/// The stand-in on 127.0.0.1, and its base URL.
-async fn start_cloud(cloud: Cloud) -> String {
+/// A vendor's stand-in (`cloud` answers every path) on 127.0.0.1, and its base URL.
+pub(crate) async fn start_cloud(cloud: impl Handler) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = salvo::conn::tcp::TcpAcceptor::try_from(listener).unwrap();
@@ -88,21 +100,28 @@ async fn start_cloud(cloud: Cloud) -> String {
     format!("http://{addr}")
 }
 
-/// The app with the real Midtrans plugin pointed at the stand-in.
-async fn midtrans_app(cloud_url: &str) -> TestApp {
-    let cloud_url = cloud_url.to_owned();
+/// The app taking orders through the real vendor plugin `so` (named `plugin`) with `config`
+/// (which points it at a stand-in); the jobs are left to the test.
+pub(crate) async fn vendor_app(so: &'static str, plugin: &'static str, config: Value) -> TestApp {
     spawn_app_with(
         move |s| {
             s.quota.sync_interval_secs = 3_600;
             s.payments.reconcile_interval_secs = 3_600;
-            std::fs::copy(built_plugin(MIDTRANS_SO), s.plugins.dir.join(MIDTRANS_SO)).unwrap();
-            s.plugins.plugin_config.insert(
-                MIDTRANS.into(),
-                json!({"server_key": SERVER_KEY, "api_base_url": cloud_url, "snap_base_url": cloud_url}),
-            );
-            s.payments.plugin = Some(MIDTRANS.to_owned());
+            std::fs::copy(built_plugin(so), s.plugins.dir.join(so)).unwrap();
+            s.plugins.plugin_config.insert(plugin.into(), config);
+            s.payments.plugin = Some(plugin.to_owned());
         },
         Router::new(),
+    )
+    .await
+}
+
+/// The app with the real Midtrans plugin pointed at the stand-in.
+pub(crate) async fn midtrans_app(cloud_url: &str) -> TestApp {
+    vendor_app(
+        MIDTRANS_SO,
+        MIDTRANS,
+        json!({"server_key": SERVER_KEY, "api_base_url": cloud_url, "snap_base_url": cloud_url}),
     )
     .await
 }
@@ -119,14 +138,23 @@ fn midtrans_status(order_id: &str, status: &str, gross: &str) -> Value {
     })
 }
 
+/// Signs a Midtrans notification body with `server_key`: `signature_key = hex(sha512(order_id +
+/// status_code + gross_amount + server_key))`, computed here on its own, not by the plugin.
+pub(crate) fn sign_midtrans(mut body: Value, server_key: &str) -> Value {
+    let field = |name: &str| body[name].as_str().unwrap().to_owned();
+    let signed = format!(
+        "{}{}{}{server_key}",
+        field("order_id"),
+        field("status_code"),
+        field("gross_amount")
+    );
+    body["signature_key"] = json!(hex::encode(sha2::Sha512::digest(signed.as_bytes())));
+    body
+}
+
 /// A notification as Midtrans signs it.
 fn notification(order_id: &str, status: &str, gross: &str) -> Value {
-    let mut body = midtrans_status(order_id, status, gross);
-    let code = body["status_code"].as_str().unwrap().to_owned();
-    // hex(sha512(order_id + status_code + gross_amount + server_key)), computed here on its own.
-    let digest = sha2::Sha512::digest(format!("{order_id}{code}{gross}{SERVER_KEY}").as_bytes());
-    body["signature_key"] = json!(hex::encode(digest));
-    body
+    sign_midtrans(midtrans_status(order_id, status, gross), SERVER_KEY)
 }
 
 #[tokio::test]

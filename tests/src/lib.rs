@@ -49,17 +49,7 @@ impl TestApp {
 
     /// Puts a phone on the simulated hotspot: a host entry (and a DHCP lease) for `mac` at `ip`.
     pub fn phone_on_hotspot(&self, mac: &str, ip: &str) {
-        self.sim
-            .add_host(&lpsaring_routeros_sim::NewHost {
-                mac: mac.to_owned(),
-                address: ip.to_owned(),
-                bytes_in: 0,
-                bytes_out: 0,
-                uptime_secs: 30,
-                server: Some("hotspot1".to_owned()),
-                with_lease: true,
-            })
-            .expect("host added");
+        phone_on_hotspot(&self.sim, mac, ip);
     }
 
     /// Every row of one simulated router menu.
@@ -86,43 +76,14 @@ impl TestApp {
         });
     }
 
-    /// The messages the console messenger wrote, oldest first, as `(to, text)`. No file means
-    /// no message yet (the messenger creates it with the first one); any other read error, or a
-    /// line that is not a message, fails the test rather than reading as "nothing was sent".
+    /// The messages the console messenger wrote, oldest first, as `(to, text)` (see [`outbox`]).
     pub fn outbox(&self) -> Vec<(String, String)> {
-        let path = self.data_dir.path().join("outbox.jsonl");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-            Err(e) => panic!("cannot read the outbox {}: {e}", path.display()),
-        };
-        text.lines()
-            .map(|line| {
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("outbox line {line:?} is not JSON: {e}"));
-                let field = |k: &str| {
-                    v[k].as_str()
-                        .unwrap_or_else(|| panic!("outbox line {line:?} has no {k:?}"))
-                        .to_owned()
-                };
-                (field("to"), field("text"))
-            })
-            .collect()
+        outbox(self.data_dir.path())
     }
 
     /// The newest six-digit code sent to `e164`.
     pub fn last_code(&self, e164: &str) -> Option<String> {
-        let digits = e164.trim_start_matches('+');
-        self.outbox()
-            .into_iter()
-            .rev()
-            .find(|(to, _)| to.trim_start_matches('+') == digits)
-            .and_then(|(_, text)| {
-                text.as_bytes()
-                    .windows(6)
-                    .find(|w| w.iter().all(u8::is_ascii_digit))
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-            })
+        last_code(self.data_dir.path(), e164)
     }
 
     /// A user (approved or not) holding 5 GiB for 30 days, through the services; returns the id.
@@ -213,48 +174,27 @@ impl TestApp {
         )
     }
 
-    /// Asks for a login code for `phone` over the JSON API (must answer 200) and returns the
-    /// code the messenger sent.
-    pub async fn request_code(&self, phone: &str) -> String {
-        let res = self
-            .http
-            .post(self.url("/api/auth/request-otp"))
-            .json(&serde_json::json!({ "phone_number": phone }))
-            .send()
-            .await
-            .expect("request failed");
-        let status = res.status();
-        assert_eq!(
-            status,
-            200,
-            "request-otp: {}",
-            res.text().await.unwrap_or_default()
-        );
-        let e164 = lpsaring_kernel::Phone::parse(phone)
-            .expect("a valid phone")
-            .to_string();
-        self.last_code(&e164).expect("a code in the outbox")
+    /// This app as a [`Portal`] reached over HTTP.
+    pub fn portal(&self) -> Portal<'_> {
+        Portal {
+            http: &self.http,
+            base_url: &self.base_url,
+            data_dir: self.data_dir.path(),
+        }
     }
 
-    /// Logs `phone` in by code: asks for one, then verifies it, from the hotspot device
-    /// `(ip, mac)` when given. Returns the verify response unchecked.
+    /// See [`Portal::request_code`].
+    pub async fn request_code(&self, phone: &str) -> String {
+        self.portal().request_code(phone).await
+    }
+
+    /// See [`Portal::login_by_code`].
     pub async fn login_by_code(
         &self,
         phone: &str,
         device: Option<(&str, &str)>,
     ) -> reqwest::Response {
-        let code = self.request_code(phone).await;
-        let mut body = serde_json::json!({ "phone_number": phone, "otp": code });
-        if let Some((ip, mac)) = device {
-            body["client_ip"] = ip.into();
-            body["client_mac"] = mac.into();
-        }
-        self.http
-            .post(self.url("/api/auth/verify-otp"))
-            .json(&body)
-            .send()
-            .await
-            .expect("request failed")
+        self.portal().login_by_code(phone, device).await
     }
 
     /// The `lpsaring` binary pointed at this app's data dir, database and plugin folder, as an
@@ -301,6 +241,118 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A running portal (in this process or a child) reached over HTTP at `base_url`, with the
+/// console messenger writing into `data_dir`.
+pub struct Portal<'a> {
+    pub http: &'a reqwest::Client,
+    pub base_url: &'a str,
+    pub data_dir: &'a std::path::Path,
+}
+
+impl Portal<'_> {
+    fn url_of(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Asks for a login code for `phone` over the JSON API (must answer 200) and returns the
+    /// code the messenger sent.
+    pub async fn request_code(&self, phone: &str) -> String {
+        let res = self
+            .http
+            .post(self.url_of("/api/auth/request-otp"))
+            .json(&serde_json::json!({ "phone_number": phone }))
+            .send()
+            .await
+            .expect("request failed");
+        let status = res.status();
+        assert_eq!(
+            status,
+            200,
+            "request-otp: {}",
+            res.text().await.unwrap_or_default()
+        );
+        let e164 = lpsaring_kernel::Phone::parse(phone)
+            .expect("a valid phone")
+            .to_string();
+        last_code(self.data_dir, &e164).expect("a code in the outbox")
+    }
+
+    /// Logs `phone` in by code: asks for one, then verifies it, from the hotspot device
+    /// `(ip, mac)` when given. Returns the verify response unchecked.
+    pub async fn login_by_code(
+        &self,
+        phone: &str,
+        device: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let code = self.request_code(phone).await;
+        let mut body = serde_json::json!({ "phone_number": phone, "otp": code });
+        if let Some((ip, mac)) = device {
+            body["client_ip"] = ip.into();
+            body["client_mac"] = mac.into();
+        }
+        self.http
+            .post(self.url_of("/api/auth/verify-otp"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+/// Puts a phone on a simulated hotspot: a host entry (and a DHCP lease) for `mac` at `ip`.
+pub fn phone_on_hotspot(sim: &lpsaring_routeros_sim::SimHandle, mac: &str, ip: &str) {
+    sim.add_host(&lpsaring_routeros_sim::NewHost {
+        mac: mac.to_owned(),
+        address: ip.to_owned(),
+        bytes_in: 0,
+        bytes_out: 0,
+        uptime_secs: 30,
+        server: Some("hotspot1".to_owned()),
+        with_lease: true,
+    })
+    .expect("host added");
+}
+
+/// The messages the console messenger wrote in `data_dir`, oldest first, as `(to, text)`. No
+/// file means no message yet (the messenger creates it with the first one); any other read
+/// error, or a line that is not a message, fails the test rather than reading as "nothing was
+/// sent".
+pub fn outbox(data_dir: &std::path::Path) -> Vec<(String, String)> {
+    let path = data_dir.join("outbox.jsonl");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("cannot read the outbox {}: {e}", path.display()),
+    };
+    text.lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("outbox line {line:?} is not JSON: {e}"));
+            let field = |k: &str| {
+                v[k].as_str()
+                    .unwrap_or_else(|| panic!("outbox line {line:?} has no {k:?}"))
+                    .to_owned()
+            };
+            (field("to"), field("text"))
+        })
+        .collect()
+}
+
+/// The newest six-digit code the console messenger in `data_dir` sent to `e164`.
+pub fn last_code(data_dir: &std::path::Path, e164: &str) -> Option<String> {
+    let digits = e164.trim_start_matches('+');
+    outbox(data_dir)
+        .into_iter()
+        .rev()
+        .find(|(to, _)| to.trim_start_matches('+') == digits)
+        .and_then(|(_, text)| {
+            text.as_bytes()
+                .windows(6)
+                .find(|w| w.iter().all(u8::is_ascii_digit))
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+        })
 }
 
 /// Settings for a test: fresh data dir, port 0, SQLite (the app's default file in the data dir)

@@ -201,7 +201,9 @@ pub struct Availability {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookReply {
     pub status: u16,
-    pub body: serde_json::Value,
+    /// What the provider expects (its plugin decides for verified notifications).
+    pub body: String,
+    pub content_type: String,
     /// What happened, for logs and tests.
     pub outcome: EventOutcome,
 }

@@ -12,13 +12,15 @@ use chrono::{DateTime, Utc};
 use lpsaring_kernel::outbox::{OutboxMessage, enqueue_many};
 use lpsaring_kernel::ports::GatewayErrorKind;
 use lpsaring_kernel::ports::audit::AuditEntry;
-use lpsaring_kernel::ports::payment::{PaymentEvent, PaymentStatus, RawWebhook};
+use lpsaring_kernel::ports::payment::{
+    PaymentEvent, PaymentStatus, RawWebhook, WebhookReply as ProviderReply,
+};
 use lpsaring_kernel::sql::begin_write;
 use lpsaring_kernel::{Phone, UserId};
 use lpsaring_quota::api::{Grant, GrantSource};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -72,8 +74,17 @@ fn dedup_key(plugin: &str, body: &[u8]) -> String {
     format!("{plugin}:{}", &digest[..48])
 }
 
-fn reply(status: u16, outcome: EventOutcome) -> WebhookReply {
-    // `success` is what Tripay wants; Midtrans and the sandbox read only the status.
+/// The answer to the provider: for a notification the plugin verified, the body its plugin
+/// says the provider expects; otherwise (and for plugins that say nothing) our own JSON.
+fn reply(status: u16, outcome: EventOutcome, expected: Option<ProviderReply>) -> WebhookReply {
+    if let (200, Some(expected)) = (status, expected) {
+        return WebhookReply {
+            status,
+            body: expected.body,
+            content_type: expected.content_type,
+            outcome,
+        };
+    }
     let body = if status == 200 {
         json!({"success": true, "status": "ok"})
     } else {
@@ -81,7 +92,8 @@ fn reply(status: u16, outcome: EventOutcome) -> WebhookReply {
     };
     WebhookReply {
         status,
-        body,
+        body: body.to_string(),
+        content_type: "application/json".to_owned(),
         outcome,
     }
 }
@@ -111,8 +123,8 @@ impl Service {
         let gateway = self
             .gateway(plugin)
             .ok_or_else(|| PaymentsError::UnknownPlugin(plugin.to_owned()))?;
-        let event = match gateway.port.parse_webhook(&webhook).await {
-            Ok(event) => event,
+        let (event, expected) = match gateway.port.parse_webhook(&webhook).await {
+            Ok(parsed) => (parsed.event, parsed.reply),
             Err(e) if e.code == "BAD_SIGNATURE" || e.kind == GatewayErrorKind::Auth => {
                 self.audit(
                     AuditEntry::new("payment.webhook_bad_signature")
@@ -121,19 +133,19 @@ impl Service {
                         .ip(ip),
                 )
                 .await;
-                return Ok(reply(403, EventOutcome::BadSignature));
+                return Ok(reply(403, EventOutcome::BadSignature, None));
             }
             Err(e)
                 if e.kind == GatewayErrorKind::InvalidInput
                     || e.kind == GatewayErrorKind::Permanent =>
             {
                 tracing::warn!(plugin, code = %e.code, "malformed payment notification refused");
-                return Ok(reply(400, EventOutcome::Malformed));
+                return Ok(reply(400, EventOutcome::Malformed, None));
             }
             // The plugin call itself failed: let the provider retry.
             Err(e) => {
                 tracing::warn!(plugin, error = %e, "payment notification could not be parsed now");
-                return Ok(reply(503, EventOutcome::Malformed));
+                return Ok(reply(503, EventOutcome::Malformed, None));
             }
         };
         let statement = Statement {
@@ -173,7 +185,7 @@ impl Service {
             }
             _ => {}
         }
-        Ok(reply(200, outcome))
+        Ok(reply(200, outcome, expected))
     }
 
     /// Applies one verified statement (see the module docs). Returns what it did. When another
@@ -394,42 +406,6 @@ impl Service {
         if let Err(e) = self.quota.apply_user(user).await {
             tracing::warn!(user = user.0, error = %e, "order paid; the router update waits for the next sync");
         }
-    }
-
-    /// Paid orders whose grant was never written (none should exist: the grant commits with
-    /// the status) get it now. Returns how many were applied.
-    pub async fn sweep_unapplied(&self) -> Result<usize, PaymentsError> {
-        let pending = order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::Paid))
-            .filter(order::Column::AppliedAt.is_null())
-            .all(&self.db)
-            .await?;
-        let mut applied = 0;
-        for order in pending {
-            let now = self.clock.now();
-            let txn = self.db.begin().await?;
-            self.write_grant(&txn, &order, now).await?;
-            append_event(
-                &txn,
-                order.id,
-                EventKind::Applied,
-                "sweep",
-                Some(OrderStatus::Paid),
-                None,
-                now,
-            )
-            .await?;
-            txn.commit().await?;
-            self.apply_on_router(UserId(order.user_id)).await;
-            applied += 1;
-        }
-        if applied > 0 {
-            tracing::warn!(
-                applied,
-                "paid orders without their quota grant were applied by the sweep"
-            );
-        }
-        Ok(applied)
     }
 }
 

@@ -24,6 +24,7 @@ mod sandbox;
 mod service;
 pub mod settings;
 pub mod state;
+mod sweep;
 pub mod vouchers;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use reconcile::{Checked, ReconcileOne, ReconcileReport};
 pub use routes::router;
 pub use service::{Deps, Gateway, Service};
 pub use settings::PaymentsSettings;
+pub use sweep::SweepReport;
 
 /// The purpose the app derives [`Deps::voucher_key`] for from the server secret (the service and
 /// the CLI must agree on it, or neither can read the other's codes).
@@ -69,6 +71,7 @@ pub fn jobs(service: &Arc<Service>) -> Vec<Job> {
             Duration::from_secs(settings.sweep_interval_secs),
             service.clone(),
             |service| async move {
+                // Each order's failure is logged by the sweep itself; only the listing fails here.
                 if let Err(e) = service.sweep_unapplied().await {
                     tracing::warn!(error = %e, "payments sweep failed");
                 }

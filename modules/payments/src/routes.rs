@@ -9,6 +9,7 @@ use lpsaring_kernel::web::{CurrentUser, client_ip, json};
 use lpsaring_kernel::{ApiError, Lang};
 use salvo::affix_state;
 use salvo::http::StatusCode;
+use salvo::http::header::{CONTENT_TYPE, HeaderValue};
 use salvo::prelude::*;
 use serde::de::DeserializeOwned;
 
@@ -245,7 +246,12 @@ async fn webhook_for(
         .handle_webhook(plugin, RawWebhook { headers, body }, ip)
         .await?;
     res.status_code(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK));
-    res.render(Json(reply.body));
+    // A content type a plugin got wrong must not cost the provider its answer.
+    let content_type = HeaderValue::from_str(&reply.content_type)
+        .unwrap_or(HeaderValue::from_static("text/plain; charset=utf-8"));
+    res.headers_mut().insert(CONTENT_TYPE, content_type);
+    res.write_body(reply.body)
+        .map_err(|_| ApiError::internal(&"the webhook answer could not be written"))?;
     Ok(())
 }
 

@@ -29,6 +29,12 @@ pub trait PaymentPlugin: Send + Sync + Default + 'static {
     fn payment_status(&self, ctx: &CallContext, input: &PaymentStatusQuery) -> Step<PaymentEvent>;
     /// Verifies the signature on the exact received bytes and parses the notification.
     fn parse_webhook(&self, ctx: &CallContext, input: &Webhook) -> Step<PaymentEvent>;
+    /// The body the provider expects in the HTTP 200 answer to a notification `parse_webhook`
+    /// verified (it travels in `parse_webhook`'s answer as [`ParsedWebhook::reply`]). The
+    /// default `None` leaves the host's own JSON answer.
+    fn webhook_reply(&self, _ctx: &CallContext, _event: &PaymentEvent) -> Option<WebhookReply> {
+        None
+    }
     /// Development providers only; real providers keep this default refusal.
     fn simulate_webhook(&self, _ctx: &CallContext, _input: &SimulateWebhook) -> Step<Webhook> {
         Step::Error(PluginError::permanent(
@@ -70,7 +76,12 @@ impl<P: PaymentPlugin> RawPlugin for Payment<P> {
                 ops::MANIFEST => Step::Done(to_value(plugin.manifest(&envelope.context))),
                 ops::CREATE_PAYMENT => typed(&envelope, |ctx, i| plugin.create_payment(ctx, i)),
                 ops::PAYMENT_STATUS => typed(&envelope, |ctx, i| plugin.payment_status(ctx, i)),
-                ops::PARSE_WEBHOOK => typed(&envelope, |ctx, i| plugin.parse_webhook(ctx, i)),
+                ops::PARSE_WEBHOOK => typed(&envelope, |ctx, i| {
+                    plugin.parse_webhook(ctx, i).map(|event| ParsedWebhook {
+                        reply: plugin.webhook_reply(ctx, &event),
+                        event,
+                    })
+                }),
                 ops::SIMULATE_WEBHOOK => typed(&envelope, |ctx, i| plugin.simulate_webhook(ctx, i)),
                 other => unknown_op(other),
             },
@@ -110,11 +121,7 @@ fn typed<I: DeserializeOwned, O: Serialize>(
             ));
         }
     };
-    match run(&envelope.context, &input) {
-        Step::Done(output) => Step::Done(to_value(output)),
-        Step::Http { request, state } => Step::Http { request, state },
-        Step::Error(e) => Step::Error(e),
-    }
+    run(&envelope.context, &input).map(to_value)
 }
 
 fn unknown_op(op: &str) -> Step {

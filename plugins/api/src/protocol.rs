@@ -152,6 +152,15 @@ impl<T> Step<T> {
             state: serde_json::to_value(state).unwrap_or(Value::Null),
         }
     }
+
+    /// The same step with its result (if done) turned into another.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
+        match self {
+            Step::Http { request, state } => Step::Http { request, state },
+            Step::Done(value) => Step::Done(f(value)),
+            Step::Error(e) => Step::Error(e),
+        }
+    }
 }
 
 impl<T> From<Result<T, PluginError>> for Step<T> {
@@ -573,6 +582,50 @@ pub struct PaymentEvent {
     pub raw: Value,
 }
 
+/// What the host answers a provider whose notification the plugin verified (HTTP 200 with this
+/// body), when the provider expects something particular: Tripay wants `{"success": true}`.
+/// Answers to refused notifications (bad signature, malformed) stay the host's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookReply {
+    /// Sent as is.
+    pub body: String,
+    /// Default `application/json`.
+    #[serde(default = "json_content_type")]
+    pub content_type: String,
+}
+
+fn json_content_type() -> String {
+    "application/json".to_owned()
+}
+
+impl WebhookReply {
+    /// A JSON body.
+    pub fn json(body: &Value) -> Self {
+        Self {
+            body: body.to_string(),
+            content_type: json_content_type(),
+        }
+    }
+    /// A plain-text body.
+    pub fn text(body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            content_type: "text/plain; charset=utf-8".to_owned(),
+        }
+    }
+}
+
+/// `parse_webhook` result: the verified event (its fields at the top level) and, optionally,
+/// the reply the provider expects. Added after version 1 without a version change: a plugin
+/// that answers a bare [`PaymentEvent`] gets the host's default reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParsedWebhook {
+    #[serde(flatten)]
+    pub event: PaymentEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<WebhookReply>,
+}
+
 /// `parse_webhook` input and `simulate_webhook` result: an HTTP request exactly as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -662,6 +715,32 @@ mod tests {
         }))
         .unwrap();
         assert!(manifest.allowed_hosts.is_empty());
+    }
+
+    #[test]
+    fn a_parsed_webhook_is_an_event_with_an_optional_reply() {
+        let event = json!({"order_id": "V-1", "status": "paid", "gross_amount": 10000,
+            "raw": {"a": 1}});
+        // A plugin built before `reply` answers the bare event: no reply, the host's default.
+        let old: ParsedWebhook = serde_json::from_value(event.clone()).unwrap();
+        assert_eq!(old.event.order_id, "V-1");
+        assert_eq!(old.reply, None);
+        assert_eq!(serde_json::to_value(&old).unwrap()["order_id"], "V-1");
+        assert!(serde_json::to_value(&old).unwrap().get("reply").is_none());
+        // A reply without a content type is JSON.
+        let mut with = event;
+        with["reply"] = json!({"body": "{\"success\":true}"});
+        let new: ParsedWebhook = serde_json::from_value(with).unwrap();
+        assert_eq!(
+            new.reply,
+            Some(WebhookReply::json(&json!({"success": true})))
+        );
+        assert_eq!(
+            WebhookReply::text("OK").content_type,
+            "text/plain; charset=utf-8"
+        );
+        let step: Step<i32> = Step::Done(2);
+        assert_eq!(step.map(|n| n * 2), Step::Done(4));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::messenger::MessageReceipt;
 use lpsaring_kernel::ports::payment::{
-    CreatePayment, PaymentCreated, PaymentEvent, PaymentStatus, RawWebhook,
+    CreatePayment, ParsedWebhook, PaymentCreated, PaymentEvent, PaymentStatus, RawWebhook,
 };
 use lpsaring_kernel::ports::{GatewayError, GatewayErrorKind, Messenger, PaymentGateway};
 use lpsaring_plugin_api::{
@@ -111,7 +111,7 @@ impl PaymentGateway for PluginPaymentGateway {
         from_output(self.name(), ops::PAYMENT_STATUS, out)
     }
 
-    async fn parse_webhook(&self, webhook: &RawWebhook) -> Result<PaymentEvent, GatewayError> {
+    async fn parse_webhook(&self, webhook: &RawWebhook) -> Result<ParsedWebhook, GatewayError> {
         let input = to_input(Webhook {
             headers: webhook.headers.clone(),
             body: webhook.body.clone(),
@@ -242,6 +242,11 @@ mod tests {
             mirrors::<api::PaymentCreated, kernel::PaymentCreated>(&api_created(optional));
             for status in STATUSES {
                 mirrors::<api::PaymentEvent, kernel::PaymentEvent>(&api_event(status, optional));
+                let reply = optional.then(|| api::WebhookReply::json(&json!({"success": true})));
+                mirrors::<api::ParsedWebhook, kernel::ParsedWebhook>(&api::ParsedWebhook {
+                    event: api_event(status, optional),
+                    reply,
+                });
             }
         }
         for status in STATUSES {

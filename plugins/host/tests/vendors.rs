@@ -298,8 +298,14 @@ async fn midtrans_create_status_and_webhook_cycle() {
             body: serde_json::to_vec(&body).unwrap(),
         }
     };
-    let event = gateway.parse_webhook(&signed(server_key)).await.unwrap();
-    assert_eq!(event.status, PaymentStatus::Paid);
+    let parsed = gateway.parse_webhook(&signed(server_key)).await.unwrap();
+    assert_eq!(parsed.event.status, PaymentStatus::Paid);
+    // The plugin's answer for Midtrans comes back through the host.
+    let reply = parsed.reply.expect("Midtrans' reply");
+    assert_eq!(
+        (reply.body.as_str(), reply.content_type.as_str()),
+        ("OK", "text/plain; charset=utf-8")
+    );
     let error = gateway
         .parse_webhook(&signed("SB-Mid-server-FORGED"))
         .await
@@ -363,10 +369,16 @@ async fn sandbox_checkout_simulate_and_verify_through_the_host() {
         .simulate_webhook("V-20260101-0001", PaymentStatus::Paid, 10000)
         .await
         .unwrap();
-    let event = gateway.parse_webhook(&webhook).await.unwrap();
+    let parsed = gateway.parse_webhook(&webhook).await.unwrap();
+    let event = &parsed.event;
     assert_eq!(
         (event.order_id.as_str(), event.status, event.gross_amount),
         ("V-20260101-0001", PaymentStatus::Paid, 10000)
+    );
+    let reply: Value = serde_json::from_str(&parsed.reply.unwrap().body).unwrap();
+    assert_eq!(
+        reply,
+        json!({"received": true, "order_id": "V-20260101-0001"})
     );
     let mut forged = webhook.clone();
     forged.body = String::from_utf8(forged.body)

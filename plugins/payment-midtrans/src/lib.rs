@@ -7,7 +7,8 @@
 //! - `payment_status`: `GET {api}/v2/{order_id}/status`.
 //! - `parse_webhook`: `signature_key == hex(sha512(order_id + status_code + gross_amount +
 //!   server_key))` on the exact received strings, compared in constant time, then the status
-//!   mapping (settlement → paid, capture with fraud_status accept → paid, …).
+//!   mapping (settlement → paid, capture with fraud_status accept → paid, …); the reply is
+//!   `200 OK` (Midtrans reads only the status).
 //!
 //! Auth everywhere: `Authorization: Basic base64(server_key + ":")`. Note that the Core API
 //! answers HTTP 200 with a failing `status_code` inside the body; that is a failure.
@@ -19,8 +20,8 @@ use lpsaring_plugin_api::encoding::{base64_encode, url_component};
 use lpsaring_plugin_api::{
     CallContext, ConfigKey, CreatePayment, ErrorKind, HttpRequest, HttpResponse, Manifest,
     PROTOCOL_VERSION, PaymentCreated, PaymentEvent, PaymentPlugin, PaymentStatus,
-    PaymentStatusQuery, PluginError, PluginKind, Step, Webhook, export_plugin, parse_rupiah,
-    url_authority,
+    PaymentStatusQuery, PluginError, PluginKind, Step, Webhook, WebhookReply, export_plugin,
+    parse_rupiah, url_authority,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
@@ -417,6 +418,11 @@ impl PaymentPlugin for MidtransPlugin {
             Ok(key) => verify_webhook(&key, input).into(),
             Err(e) => Step::Error(e),
         }
+    }
+
+    /// Midtrans reads only the HTTP status (anything but 2xx is retried); a short text body.
+    fn webhook_reply(&self, _ctx: &CallContext, _event: &PaymentEvent) -> Option<WebhookReply> {
+        Some(WebhookReply::text("OK"))
     }
 }
 

@@ -15,7 +15,7 @@ use lpsaring_plugin_api::encoding::url_component;
 use lpsaring_plugin_api::{
     CallContext, ConfigKey, CreatePayment, Manifest, PROTOCOL_VERSION, PaymentCreated,
     PaymentEvent, PaymentPlugin, PaymentStatus, PaymentStatusQuery, PluginError, PluginKind,
-    SimulateWebhook, Step, Webhook, export_plugin, parse_rupiah,
+    SimulateWebhook, Step, Webhook, WebhookReply, export_plugin, parse_rupiah,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -140,6 +140,13 @@ impl PaymentPlugin for SandboxPlugin {
 
     fn parse_webhook(&self, ctx: &CallContext, input: &Webhook) -> Step<PaymentEvent> {
         verify(&signing_key(ctx), input).into()
+    }
+
+    /// Names the order, so a developer reading the answer sees which one was taken.
+    fn webhook_reply(&self, _ctx: &CallContext, event: &PaymentEvent) -> Option<WebhookReply> {
+        Some(WebhookReply::json(
+            &json!({"received": true, "order_id": event.order_id}),
+        ))
     }
 
     fn simulate_webhook(&self, ctx: &CallContext, input: &SimulateWebhook) -> Step<Webhook> {

@@ -14,7 +14,8 @@
 //! - `payment_status`: `GET {base}/merchant/transactions?merchant_ref=<order_id>` (the transaction
 //!   list filtered by our reference; the detail endpoint wants Tripay's own reference).
 //! - `parse_webhook`: signature and event header checked; the event's amount is `total_amount -
-//!   fee_customer`, i.e. the order amount we asked for.
+//!   fee_customer`, i.e. the order amount we asked for; the reply is `{"success": true}`, without
+//!   which Tripay keeps retrying.
 //!
 //! Config `[plugins.payment-tripay]`: `api_key` (secret, required), `private_key` (secret,
 //! required), `merchant_code` (required), `production` (bool; default sandbox
@@ -25,8 +26,8 @@ use lpsaring_plugin_api::encoding::url_component;
 use lpsaring_plugin_api::{
     CallContext, ConfigKey, CreatePayment, ErrorKind, HttpRequest, HttpResponse, Manifest,
     PROTOCOL_VERSION, PaymentCreated, PaymentEvent, PaymentPlugin, PaymentStatus,
-    PaymentStatusQuery, PluginError, PluginKind, Step, Webhook, export_plugin, parse_rupiah,
-    phone_digits, url_authority,
+    PaymentStatusQuery, PluginError, PluginKind, Step, Webhook, WebhookReply, export_plugin,
+    parse_rupiah, phone_digits, url_authority,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -342,6 +343,11 @@ impl PaymentPlugin for TripayPlugin {
             Ok(key) => verify_webhook(&key, input).into(),
             Err(e) => Step::Error(e),
         }
+    }
+
+    /// Tripay counts a callback as delivered only when the answer is `{"success": true}`.
+    fn webhook_reply(&self, _ctx: &CallContext, _event: &PaymentEvent) -> Option<WebhookReply> {
+        Some(WebhookReply::json(&json!({"success": true})))
     }
 }
 

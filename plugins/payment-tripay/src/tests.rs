@@ -225,3 +225,36 @@ fn callbacks_are_verified_over_the_raw_body() {
         "BAD_BODY"
     );
 }
+
+#[test]
+fn a_verified_callback_answers_with_the_reply_tripay_expects() {
+    use lpsaring_plugin_api::{CallEnvelope, ParsedWebhook, Payment, dispatch, ops};
+    let envelope = |webhook: &Webhook| CallEnvelope {
+        protocol: PROTOCOL_VERSION,
+        context: ctx(),
+        input: serde_json::to_value(webhook).unwrap(),
+    };
+    let plugin = Payment(TripayPlugin);
+    let Step::Done(answer) = dispatch(
+        &plugin,
+        ops::PARSE_WEBHOOK,
+        &envelope(&callback("PAID", PRIVATE)),
+    ) else {
+        panic!("a verified callback is done")
+    };
+    let parsed: ParsedWebhook = serde_json::from_value(answer).unwrap();
+    assert_eq!(parsed.event.status, PaymentStatus::Paid);
+    let reply = parsed.reply.expect("Tripay's reply");
+    assert_eq!(reply.content_type, "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&reply.body).unwrap(),
+        json!({"success": true})
+    );
+    // A forged one is an error: the host answers it, not the plugin.
+    let forged = dispatch(
+        &plugin,
+        ops::PARSE_WEBHOOK,
+        &envelope(&callback("PAID", "another-key")),
+    );
+    assert!(matches!(forged, Step::Error(e) if e.code == "BAD_SIGNATURE"));
+}

@@ -70,6 +70,29 @@ pub struct PaymentEvent {
     pub raw: serde_json::Value,
 }
 
+/// The HTTP 200 answer a provider expects to a notification that was verified (Tripay wants
+/// `{"success": true}`), as its plugin says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookReply {
+    pub body: String,
+    #[serde(default = "json_content_type")]
+    pub content_type: String,
+}
+
+fn json_content_type() -> String {
+    "application/json".to_owned()
+}
+
+/// A verified notification: the event, and the reply its provider expects (`None`: the
+/// portal's default answer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParsedWebhook {
+    #[serde(flatten)]
+    pub event: PaymentEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<WebhookReply>,
+}
+
 /// An inbound HTTP request as received, handed to the provider to verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawWebhook {
@@ -86,8 +109,9 @@ pub trait PaymentGateway: Send + Sync {
     /// Asks the provider for the order's current status (reconciliation).
     async fn payment_status(&self, order_id: &str) -> Result<PaymentEvent, GatewayError>;
 
-    /// Verifies a notification's signature and parses it. A bad signature is an error.
-    async fn parse_webhook(&self, webhook: &RawWebhook) -> Result<PaymentEvent, GatewayError>;
+    /// Verifies a notification's signature and parses it, with the reply the provider expects.
+    /// A bad signature is an error.
+    async fn parse_webhook(&self, webhook: &RawWebhook) -> Result<ParsedWebhook, GatewayError>;
 
     /// Development providers only: a correctly signed notification for `order_id` reporting
     /// `outcome` and `gross_amount` (integer rupiah, so the amount check on the event passes).
