@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod db;
 pub mod http;
+pub mod import;
 pub mod messaging;
 pub mod metrics;
 pub mod settings;

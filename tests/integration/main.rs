@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod doctor;
 mod enforcement;
+mod import;
 mod metrics;
 mod pages;
 mod payments;

@@ -11,6 +11,7 @@ use crate::{StartupError, db};
 mod admin;
 mod demo;
 mod doctor;
+mod import;
 mod package;
 mod plugins;
 mod quota;
@@ -86,6 +87,10 @@ pub enum Command {
     /// Check the installation (config, database, state store, plugins, the router's set-up,
     /// clock, disk); prints the fix for each problem and exits non-zero when there is one.
     Doctor,
+    /// Bring users, devices, packages, quota and transactions over from the original lpsaring's
+    /// Postgres database (idempotent; `--dry-run` writes nothing).
+    #[command(name = "import-lpsaring")]
+    ImportLpsaring(import::ImportArgs),
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
         #[command(subcommand)]
@@ -165,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::RouterScript => router::script(&settings),
         Command::Router { command } => router::run(settings, command).await,
         Command::Doctor => doctor::run(settings, config).await,
+        Command::ImportLpsaring(args) => import::run(settings, args).await,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod api;
 mod entity;
 mod error;
 mod events;
+pub mod import;
 mod link;
 pub mod manual;
 pub mod metrics;
