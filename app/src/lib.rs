@@ -4,6 +4,7 @@
 //! collecting their routers, jobs and health checks, and the HTTP server. Business rules live in
 //! `modules/*`.
 
+pub mod backup;
 pub mod cli;
 pub mod db;
 pub mod http;
@@ -80,6 +81,8 @@ pub struct App {
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
     pub sampled: Arc<[Arc<dyn Sampled>]>,
+    /// The bearer token of the local state-snapshot endpoint (see [`backup::endpoint`]).
+    pub backup_token: String,
 }
 
 impl App {
@@ -156,6 +159,7 @@ pub async fn build_with_clock(
         key: "auth.secret".to_owned(),
         message: e.to_string(),
     })?;
+    let backup_token = backup::endpoint::token(&keys.derive(backup::endpoint::TOKEN_PURPOSE));
 
     let router_client = Arc::new(lpsaring_routeros::RouterOsClient::start(
         settings.router.clone(),
@@ -289,6 +293,7 @@ pub async fn build_with_clock(
         site: Arc::new(site),
         admin,
         user_admin,
+        backup_token,
     })
 }
 

@@ -6,6 +6,7 @@
 mod admin;
 mod admin_users;
 mod architecture;
+mod backup;
 mod browser;
 mod captive;
 mod cash;

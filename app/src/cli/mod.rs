@@ -9,6 +9,7 @@ use crate::settings::Settings;
 use crate::{StartupError, db};
 
 mod admin;
+mod backup;
 mod demo;
 mod doctor;
 mod import;
@@ -91,6 +92,11 @@ pub enum Command {
     /// Postgres database (idempotent; `--dry-run` writes nothing).
     #[command(name = "import-lpsaring")]
     ImportLpsaring(import::ImportArgs),
+    /// Write a backup folder: database, state store snapshot, secret key, settings (works while
+    /// the service runs: it snapshots its state store when asked).
+    Backup(backup::BackupArgs),
+    /// Put a backup folder back (refused while the service runs).
+    Restore(backup::RestoreArgs),
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
         #[command(subcommand)]
@@ -170,6 +176,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::RouterScript => router::script(&settings),
         Command::Router { command } => router::run(settings, command).await,
         Command::Doctor => doctor::run(settings, config).await,
+        Command::Backup(args) => backup::backup(settings, config, args).await,
+        Command::Restore(args) => backup::restore(settings, args).await,
         Command::ImportLpsaring(args) => import::run(settings, args).await,
     }
 }
