@@ -87,7 +87,7 @@ pub struct App {
 
 impl App {
     /// Every module's background work, as `serve` spawns it: the state-store sweep, notice
-    /// delivery, auth's, quota's, payments' and admin's jobs.
+    /// delivery, auth's, quota's, payments' and admin's jobs, and the daily backup when set.
     pub fn jobs(&self) -> Vec<Job> {
         let outbox = Arc::new(Outbox::new(
             self.db.clone(),
@@ -109,6 +109,7 @@ impl App {
         .chain(
             metrics::Exporter::of(self).map(|exporter| exporter.upkeep_job(Duration::from_secs(5))),
         )
+        .chain(backup::daily::job(self))
         .collect()
     }
 }

@@ -31,6 +31,7 @@ fn command(settings: &Settings) -> std::process::Command {
     let mut cmd = lpsaring_command(&settings.data_dir);
     cmd.env("LPSARING_DATA_DIR", &settings.data_dir)
         .env("LPSARING_HTTP__LISTEN", &settings.http.listen)
+        .env("LPSARING_PLUGINS__DIR", &settings.plugins.dir)
         .env("LPSARING_LOG__LEVEL", "warn");
     if let Some(url) = &settings.database.url {
         cmd.env("LPSARING_DATABASE__URL", url.expose());
@@ -170,6 +171,8 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
     let data_dir = tempfile::tempdir().unwrap();
     let (mut settings, _database) = test_settings(&data_dir).await;
     settings.http.listen = format!("127.0.0.1:{}", free_port());
+    settings.plugins.dir = data_dir.path().join("plugins");
+    std::fs::create_dir_all(&settings.plugins.dir).unwrap();
     let made = make_data(&settings).await;
 
     let service = serve(&settings);
@@ -268,4 +271,54 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
         app.store.get(STATE_KEY).await.unwrap().as_deref(),
         Some(&b"kept"[..])
     );
+}
+
+#[tokio::test]
+async fn the_daily_job_writes_a_backup_at_its_hour_and_keeps_the_newest() {
+    use chrono::Timelike;
+    let app = lpsaring_tests::spawn_app_with(
+        |s| {
+            let now = lpsaring_kernel::Clock::now(&lpsaring_kernel::SystemClock);
+            let hour = now.with_timezone(&s.tz()).hour();
+            s.backup.hour = Some(u8::try_from(hour).unwrap());
+            s.backup.keep = 2;
+            for old in [
+                "lpsaring-backup-20000101T030000Z",
+                "lpsaring-backup-20000102T030000Z",
+            ] {
+                let dir = s.data_dir.join("backups").join(old);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join("manifest.json"), "{}").unwrap();
+            }
+        },
+        salvo::Router::new(),
+    )
+    .await;
+    let backups = app.app.settings.data_dir.join("backups");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let names = loop {
+        let mut names: Vec<String> = std::fs::read_dir(&backups)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        if names.len() == 2
+            && names[1].starts_with("lpsaring-backup-20")
+            && !names[1].starts_with("lpsaring-backup-2000")
+        {
+            break names;
+        }
+        assert!(Instant::now() < deadline, "no daily backup: {names:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        names[0], "lpsaring-backup-20000102T030000Z",
+        "the oldest went"
+    );
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(backups.join(&names[1]).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(manifest.state_from_service);
+    assert_eq!(manifest.database, app.backend());
 }

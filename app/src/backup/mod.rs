@@ -7,6 +7,7 @@
 //! CLI copies the store itself only when nothing holds it. A restore refuses to run while a
 //! service holds the data it would overwrite.
 
+pub mod daily;
 pub mod endpoint;
 
 use std::path::{Path, PathBuf};
@@ -50,13 +51,15 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Writes a backup into a new folder under `to`; returns the folder.
+/// Writes a backup into a new folder under `to`; returns the folder. `store`: the state store
+/// when the caller holds it (the service's daily job); else the running service is asked.
 pub async fn create(
     settings: &Settings,
     conn: &DatabaseConnection,
     config: Option<&Path>,
     to: &Path,
     now: DateTime<Utc>,
+    store: Option<&lpsaring_store::Store>,
 ) -> Result<PathBuf, String> {
     let dir = to.join(format!("lpsaring-backup-{}", now.format("%Y%m%dT%H%M%SZ")));
     create_private_dir(&dir)?;
@@ -78,8 +81,14 @@ pub async fn create(
         "sqlite"
     };
 
-    let (state_entries, state_from_service) =
-        state_snapshot(settings, &dir.join(STATE_FILE)).await?;
+    let state = dir.join(STATE_FILE);
+    let (state_entries, state_from_service) = match store {
+        Some(store) => (
+            store.snapshot(&state).await.map_err(|e| e.to_string())?,
+            true,
+        ),
+        None => state_snapshot(settings, &state).await?,
+    };
     let secret = settings.data_dir.join(SECRET_FILE);
     let secret_key = copy_if_present(&secret, &dir.join(SECRET_FILE))?;
     let config = match config

@@ -12,7 +12,8 @@ use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Folder to write the backup folder into (default: `<data_dir>/backups`).
+    /// Folder to write the backup folder into (default: `[backup] dir`, else
+    /// `<data_dir>/backups`).
     #[arg(long, value_name = "DIR")]
     to: Option<PathBuf>,
 }
@@ -29,10 +30,19 @@ pub async fn backup(
     args: BackupArgs,
 ) -> Result<(), CliError> {
     let conn = db::connect(&settings).await?;
-    let to = args.to.unwrap_or_else(|| settings.data_dir.join("backups"));
-    let dir = backup::create(&settings, &conn, config.as_deref(), &to, SystemClock.now())
-        .await
-        .map_err(CliError::Failed)?;
+    let to = args
+        .to
+        .unwrap_or_else(|| settings.backup.dir_in(&settings.data_dir));
+    let dir = backup::create(
+        &settings,
+        &conn,
+        config.as_deref(),
+        &to,
+        SystemClock.now(),
+        None,
+    )
+    .await
+    .map_err(CliError::Failed)?;
     println!("Backup written to {}", dir.display());
     Ok(())
 }
