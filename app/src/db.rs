@@ -73,7 +73,8 @@ async fn connect_url(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-fn sqlite_file(url: &str) -> Option<&str> {
+/// The file of a SQLite URL (`None` for in-memory databases and other backends).
+pub fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

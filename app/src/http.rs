@@ -514,6 +514,14 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(lpsaring_payments::router(app.payments.clone()))
         .push(lpsaring_kernel::ui::assets::router())
         .push(lpsaring_admin::router(app.admin.clone()))
+        .push(
+            crate::backup::endpoint::Snapshotter {
+                store: app.store.clone(),
+                token: app.backup_token.clone(),
+                data_dir: app.settings.data_dir.clone(),
+            }
+            .router(),
+        )
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
         .push(

@@ -4,9 +4,11 @@
 //! collecting their routers, jobs and health checks, and the HTTP server. Business rules live in
 //! `modules/*`.
 
+pub mod backup;
 pub mod cli;
 pub mod db;
 pub mod http;
+pub mod import;
 pub mod messaging;
 pub mod metrics;
 pub mod settings;
@@ -79,11 +81,13 @@ pub struct App {
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
     pub sampled: Arc<[Arc<dyn Sampled>]>,
+    /// The bearer token of the local state-snapshot endpoint (see [`backup::endpoint`]).
+    pub backup_token: String,
 }
 
 impl App {
     /// Every module's background work, as `serve` spawns it: the state-store sweep, notice
-    /// delivery, auth's, quota's, payments' and admin's jobs.
+    /// delivery, auth's, quota's, payments' and admin's jobs, and the daily backup when set.
     pub fn jobs(&self) -> Vec<Job> {
         let outbox = Arc::new(Outbox::new(
             self.db.clone(),
@@ -105,6 +109,7 @@ impl App {
         .chain(
             metrics::Exporter::of(self).map(|exporter| exporter.upkeep_job(Duration::from_secs(5))),
         )
+        .chain(backup::daily::job(self))
         .collect()
     }
 }
@@ -155,6 +160,7 @@ pub async fn build_with_clock(
         key: "auth.secret".to_owned(),
         message: e.to_string(),
     })?;
+    let backup_token = backup::endpoint::token(&keys.derive(backup::endpoint::TOKEN_PURPOSE));
 
     let router_client = Arc::new(lpsaring_routeros::RouterOsClient::start(
         settings.router.clone(),
@@ -288,6 +294,7 @@ pub async fn build_with_clock(
         site: Arc::new(site),
         admin,
         user_admin,
+        backup_token,
     })
 }
 

@@ -50,6 +50,36 @@ pub struct Settings {
     /// The admin panel (audit retention).
     pub admin: lpsaring_admin::AdminSettings,
     pub metrics: MetricsSettings,
+    pub backup: BackupSettings,
+}
+
+/// The daily backup job (`lpsaring backup` by hand works whatever these say).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// Where backup folders go; default `<data_dir>/backups`.
+    pub dir: Option<PathBuf>,
+    /// Backup folders kept (the oldest are deleted after each daily backup); 0 keeps all.
+    pub keep: u32,
+    /// Local hour (0 to 23, in `timezone`) of the daily backup; unset = no daily backup.
+    pub hour: Option<u8>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            keep: 7,
+            hour: None,
+        }
+    }
+}
+
+impl BackupSettings {
+    /// The folder backups go to by default.
+    pub fn dir_in(&self, data_dir: &Path) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| data_dir.join("backups"))
+    }
 }
 
 /// `GET /metrics` (Prometheus text format).
@@ -91,6 +121,7 @@ impl Default for Settings {
             quota: lpsaring_quota::QuotaSettings::default(),
             admin: lpsaring_admin::AdminSettings::default(),
             metrics: MetricsSettings::default(),
+            backup: BackupSettings::default(),
             site: crate::site::SiteSettings::default(),
         }
     }
@@ -249,6 +280,14 @@ impl Settings {
             return Err(key_err(
                 "http.public_url",
                 format!("{url:?} must start with http:// or https://"),
+            ));
+        }
+        if let Some(hour) = self.backup.hour
+            && hour > 23
+        {
+            return Err(key_err(
+                "backup.hour",
+                format!("{hour} is not an hour of the day (0 to 23)"),
             ));
         }
         if self.http.body_read_timeout_secs == 0 {
@@ -498,6 +537,11 @@ mod tests {
         assert!(err.to_string().contains("database.auto_migrate"), "{err}");
         let err = Settings::from_sources("[http\n", None, &[]).unwrap_err();
         assert!(matches!(err, SettingsError::Syntax { .. }));
+        let err = Settings::from_sources("[backup]\nhour = 24\n", None, &[]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("config key `backup.hour`"),
+            "{err}"
+        );
     }
 
     #[test]

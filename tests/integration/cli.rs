@@ -7,30 +7,10 @@ use std::process::{Command, Output};
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::testing::TestDatabase;
 use lpsaring_routeros_sim::{SimConfig, Simulator};
-use lpsaring_tests::{console_plugin, lpsaring_bin, spawn_app};
+use lpsaring_tests::{console_plugin, lpsaring_bin, spawn_app, stderr, stdout, succeeded};
 use serde_json::Value;
 
 const PHONE: &str = "081234567801";
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-#[track_caller]
-fn succeeded(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
 
 #[track_caller]
 fn failed_with(out: &Output, needle: &str) {

@@ -6,6 +6,7 @@
 mod admin;
 mod admin_users;
 mod architecture;
+mod backup;
 mod browser;
 mod captive;
 mod cash;
@@ -15,6 +16,7 @@ mod crash;
 mod doctor;
 mod enforcement;
 mod gateways;
+mod import;
 mod metrics;
 mod pages;
 mod payments;

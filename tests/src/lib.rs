@@ -504,6 +504,29 @@ pub fn lpsaring_bin() -> PathBuf {
         .clone()
 }
 
+/// What a finished command wrote to stdout, as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished command wrote to stderr, as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The stdout of a command that must have succeeded; otherwise fails showing both streams.
+#[track_caller]
+pub fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
 /// A command running the `lpsaring` binary in `dir` with a clean `LPSARING_*` environment (and
 /// no `RUST_LOG`), so only what the test sets counts.
 pub fn lpsaring_command(dir: &std::path::Path) -> Command {

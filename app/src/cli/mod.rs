@@ -9,8 +9,10 @@ use crate::settings::Settings;
 use crate::{StartupError, db};
 
 mod admin;
+mod backup;
 mod demo;
 mod doctor;
+mod import;
 mod package;
 mod plugins;
 mod quota;
@@ -86,6 +88,15 @@ pub enum Command {
     /// Check the installation (config, database, state store, plugins, the router's set-up,
     /// clock, disk); prints the fix for each problem and exits non-zero when there is one.
     Doctor,
+    /// Bring users, devices, packages, quota and transactions over from the original lpsaring's
+    /// Postgres database (idempotent; `--dry-run` writes nothing).
+    #[command(name = "import-lpsaring")]
+    ImportLpsaring(import::ImportArgs),
+    /// Write a backup folder: database, state store snapshot, secret key, settings (works while
+    /// the service runs: it snapshots its state store when asked).
+    Backup(backup::BackupArgs),
+    /// Put a backup folder back (refused while the service runs).
+    Restore(backup::RestoreArgs),
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
         #[command(subcommand)]
@@ -165,6 +176,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::RouterScript => router::script(&settings),
         Command::Router { command } => router::run(settings, command).await,
         Command::Doctor => doctor::run(settings, config).await,
+        Command::Backup(args) => backup::backup(settings, config, args).await,
+        Command::Restore(args) => backup::restore(settings, args).await,
+        Command::ImportLpsaring(args) => import::run(settings, args).await,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod context;
 mod entity;
 mod error;
 pub mod hotspot_hosts;
+pub mod import;
 pub mod limits;
 mod messages;
 pub mod metrics;

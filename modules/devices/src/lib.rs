@@ -6,6 +6,7 @@
 pub mod api;
 mod entity;
 mod error;
+pub mod import;
 mod service;
 
 pub use error::DeviceError;

@@ -82,6 +82,9 @@ pub enum EventKind {
     /// A paid order recorded without a gateway (a redeemed voucher, a cash sale).
     #[sea_orm(string_value = "recorded")]
     Recorded,
+    /// Brought over from another system (`lpsaring import-lpsaring`), with its status there.
+    #[sea_orm(string_value = "imported")]
+    Imported,
 }
 
 /// A package as sold.

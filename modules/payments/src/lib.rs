@@ -12,6 +12,7 @@ mod catalog;
 mod entity;
 mod error;
 mod events;
+pub mod import;
 mod link;
 pub mod manual;
 pub mod metrics;

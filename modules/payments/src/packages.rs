@@ -1,10 +1,11 @@
 //! Packages: what is for sale. A package with orders is taken off sale, never deleted (orders
 //! keep pointing at it).
 
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
+    QueryFilter, QueryOrder, SqlErr,
 };
 
 use crate::api::{Package, PackageInput, Removed};
@@ -31,7 +32,7 @@ pub(crate) fn to_api(m: package::Model) -> Package {
 }
 
 /// Trims and checks an input; the error names the field.
-fn clean(input: &PackageInput) -> Result<PackageInput, PaymentsError> {
+pub(crate) fn clean(input: &PackageInput) -> Result<PackageInput, PaymentsError> {
     let bad = |m: &str| Err(PaymentsError::Invalid(m.to_owned()));
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
@@ -92,6 +93,34 @@ fn name_taken(e: sea_orm::DbErr, name: &str) -> PaymentsError {
     }
 }
 
+/// Inserts a package already through [`clean`] on `conn` (the service's connection, or an
+/// import's transaction).
+pub(crate) async fn insert_package(
+    conn: &impl ConnectionTrait,
+    input: &PackageInput,
+    now: DateTime<Utc>,
+) -> Result<Package, PaymentsError> {
+    let row = package::ActiveModel {
+        id: NotSet,
+        name: Set(input.name.clone()),
+        description: Set(input.description.clone()),
+        price: Set(input.price),
+        quota_bytes: Set(input.quota_bytes),
+        unlimited: Set(input.unlimited),
+        validity_hours: Set(input.validity_hours),
+        hotspot_profile: Set(input.hotspot_profile.clone()),
+        sort_order: Set(input.sort_order),
+        is_active: Set(input.is_active),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let saved = row
+        .insert(conn)
+        .await
+        .map_err(|e| name_taken(e, &input.name))?;
+    Ok(to_api(saved))
+}
+
 impl Service {
     /// Packages on sale, in their sort order (then by price).
     /// Served from memory (see [`crate::catalog`]).
@@ -135,28 +164,9 @@ impl Service {
     }
 
     pub async fn create_package(&self, input: &PackageInput) -> Result<Package, PaymentsError> {
-        let input = clean(input)?;
-        let now = self.clock.now();
-        let row = package::ActiveModel {
-            id: NotSet,
-            name: Set(input.name.clone()),
-            description: Set(input.description),
-            price: Set(input.price),
-            quota_bytes: Set(input.quota_bytes),
-            unlimited: Set(input.unlimited),
-            validity_hours: Set(input.validity_hours),
-            hotspot_profile: Set(input.hotspot_profile),
-            sort_order: Set(input.sort_order),
-            is_active: Set(input.is_active),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        let saved = row
-            .insert(&self.db)
-            .await
-            .map_err(|e| name_taken(e, &input.name))?;
+        let saved = insert_package(&self.db, &clean(input)?, self.clock.now()).await?;
         self.on_sale.invalidate();
-        Ok(to_api(saved))
+        Ok(saved)
     }
 
     /// Replaces a package's fields. Orders already made keep what they bought.

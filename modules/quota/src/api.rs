@@ -21,6 +21,8 @@ pub enum GrantSource {
     Promo,
     /// A refunded order taken back (payments module).
     Refund,
+    /// An account brought over from another system (`lpsaring import-lpsaring`).
+    Import,
 }
 
 impl GrantSource {
@@ -30,6 +32,7 @@ impl GrantSource {
             GrantSource::Admin => "admin",
             GrantSource::Promo => "promo",
             GrantSource::Refund => "refund",
+            GrantSource::Import => "import",
         }
     }
 }

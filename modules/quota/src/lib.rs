@@ -16,6 +16,7 @@ mod enforce;
 mod entity;
 mod error;
 mod grant;
+pub mod import;
 mod jobs;
 pub mod metrics;
 pub mod notify;

@@ -164,6 +164,14 @@ impl Store {
             .map_err(task_failed)?
     }
 
+    /// Writes a consistent copy of every entry (one read transaction: what was committed when
+    /// it began) to a new redb file at `to`, for a backup taken while the store is in use.
+    /// Returns the number of entries copied.
+    pub async fn snapshot(&self, to: &Path) -> Result<u64, StoreError> {
+        let to = to.to_path_buf();
+        self.read_db(move |db| copy_entries(db, &to)).await
+    }
+
     /// The stored record (possibly expired) under `key`: cache first, then redb.
     async fn lookup(&self, key: &str) -> Result<Option<StoredRecord>, StoreError> {
         if let Some(cached) = self.cache.get(key) {
@@ -420,6 +428,45 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
     txn.open_table(ENTRIES).map_err(backend)?;
     txn.commit().map_err(backend)?;
     Ok(db)
+}
+
+/// [`Store::snapshot`] of the file at `from` when no process holds it (the service is
+/// stopped); `StoreError::Locked` when one does.
+pub fn snapshot_file(from: &Path, to: &Path) -> Result<u64, StoreError> {
+    copy_entries(&open_database(from)?, to)
+}
+
+/// `Ok` when no process holds the store file at `path` (or there is none yet);
+/// `StoreError::Locked` while one does (a restore must not write under a running service).
+pub fn ensure_free(path: &Path) -> Result<(), StoreError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    open_database(path).map(drop)
+}
+
+/// Copies every entry of `db` into a new file at `to` (replacing one left there).
+fn copy_entries(db: &Database, to: &Path) -> Result<u64, StoreError> {
+    match std::fs::remove_file(to) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(backend(format!("cannot replace {}: {e}", to.display()))),
+    }
+    let copy = open_database(to)?;
+    let read = db.begin_read().map_err(backend)?;
+    let from = read.open_table(ENTRIES).map_err(backend)?;
+    let write = copy.begin_write().map_err(backend)?;
+    let mut copied = 0;
+    {
+        let mut table = write.open_table(ENTRIES).map_err(backend)?;
+        for entry in from.iter().map_err(backend)? {
+            let (key, stored) = entry.map_err(backend)?;
+            table.insert(key.value(), stored.value()).map_err(backend)?;
+            copied += 1;
+        }
+    }
+    write.commit().map_err(backend)?;
+    Ok(copied)
 }
 
 /// Records for `keys`, all from one read transaction.
