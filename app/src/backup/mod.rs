@@ -231,15 +231,20 @@ pub async fn restore(settings: &Settings, archive: &Path) -> Result<Manifest, St
 fn pg(tool: &str, args: &[&str], file: &Path, url: &str) -> Result<(), String> {
     let mut cmd = Command::new(tool);
     cmd.args(args);
+    // The password goes in the environment: a command line is readable by every local user.
+    let (url, password) = split_password(url);
+    if let Some(password) = password {
+        cmd.env("PGPASSWORD", password);
+    }
     if tool == "pg_dump" {
-        cmd.arg(file).arg(url);
+        cmd.arg(file).arg(&url);
     } else {
-        cmd.arg("--dbname").arg(url).arg(file);
+        cmd.arg("--dbname").arg(&url).arg(file);
     }
     let out = cmd.output().map_err(|e| {
         format!(
             "cannot run {tool} ({e}): install the PostgreSQL client (apt install postgresql-client, dnf install postgresql), or run `{tool}` against {} yourself",
-            db::redact_url(url)
+            db::redact_url(&url)
         )
     })?;
     if !out.status.success() {
@@ -249,6 +254,46 @@ fn pg(tool: &str, args: &[&str], file: &Path, url: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `postgres://user:pass@host/db` as the URL without its password, and the password decoded.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return (url.to_owned(), None);
+    };
+    let Some((user, password)) = userinfo.split_once(':') else {
+        return (url.to_owned(), None);
+    };
+    (
+        format!("{scheme}://{user}@{host}"),
+        Some(percent_decode(password)),
+    )
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn copy_if_present(from: &Path, to: &Path) -> Result<bool, String> {
@@ -273,4 +318,24 @@ fn set_private(file: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
         .map_err(io("cannot restrict", file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_password;
+
+    #[test]
+    fn the_password_leaves_the_url() {
+        assert_eq!(
+            split_password("postgres://app:p%40ss%3Aw@db:5432/x?sslmode=require"),
+            (
+                "postgres://app@db:5432/x?sslmode=require".to_owned(),
+                Some("p@ss:w".to_owned())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://app@db/x"),
+            ("postgres://app@db/x".to_owned(), None)
+        );
+    }
 }
