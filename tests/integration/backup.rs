@@ -202,7 +202,7 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
     let keys = lpsaring_auth::secrets::Keys::load_or_create(None, &settings.data_dir).unwrap();
     let token =
         lpsaring::backup::endpoint::token(&keys.derive(lpsaring::backup::endpoint::TOKEN_PURPOSE));
-    let url = format!("http://{}/api/system/state-snapshot", settings.http.listen);
+    let url = format!("http://{}/system/state-snapshot", settings.http.listen);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     for (bearer, forwarded) in [("wrong", false), (token.as_str(), true), ("", false)] {
         let mut req = http.post(&url).bearer_auth(bearer);
