@@ -57,9 +57,9 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackupSettings {
-    /// Where backup folders go; default `<data_dir>/backups`.
+    /// Where backup archives go; default `<data_dir>/backups`.
     pub dir: Option<PathBuf>,
-    /// Backup folders kept (the oldest are deleted after each daily backup); 0 keeps all.
+    /// Backup archives kept (the oldest are deleted after each daily backup); 0 keeps all.
     pub keep: u32,
     /// Local hour (0 to 23, in `timezone`) of the daily backup; unset = no daily backup.
     pub hour: Option<u8>,

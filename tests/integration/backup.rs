@@ -6,7 +6,6 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lpsaring::Settings;
-use lpsaring::backup::Manifest;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{EphemeralStore, Phone};
 use lpsaring_payments::api::PackageInput;
@@ -183,13 +182,13 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
     )
     .await;
     let stdout = succeeded(&out);
-    let folder = stdout
+    let archive = stdout
         .trim()
         .strip_prefix("Backup written to ")
         .unwrap_or_else(|| panic!("{stdout}"))
         .to_owned();
-    let manifest: Manifest =
-        serde_json::from_slice(&std::fs::read(format!("{folder}/manifest.json")).unwrap()).unwrap();
+    assert!(archive.ends_with(".tar"), "{archive}");
+    let manifest = lpsaring::backup::manifest(std::path::Path::new(&archive)).unwrap();
     assert!(
         manifest.state_from_service,
         "the running service wrote the snapshot"
@@ -203,7 +202,7 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
     let keys = lpsaring_auth::secrets::Keys::load_or_create(None, &settings.data_dir).unwrap();
     let token =
         lpsaring::backup::endpoint::token(&keys.derive(lpsaring::backup::endpoint::TOKEN_PURPOSE));
-    let url = format!("http://{}/api/system/state-snapshot", settings.http.listen);
+    let url = format!("http://{}/system/state-snapshot", settings.http.listen);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     for (bearer, forwarded) in [("wrong", false), (token.as_str(), true), ("", false)] {
         let mut req = http.post(&url).bearer_auth(bearer);
@@ -226,7 +225,7 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
         200
     );
 
-    let out = cli(&settings, &["restore", &folder]).await;
+    let out = cli(&settings, &["restore", &archive]).await;
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("refusing to restore over a running instance"),
@@ -236,7 +235,7 @@ async fn backup_while_serving_then_wipe_and_restore_brings_everything_back() {
 
     drop(service);
     wipe(&settings).await;
-    succeeded(&cli(&settings, &["restore", &folder]).await);
+    succeeded(&cli(&settings, &["restore", &archive]).await);
 
     let app = lpsaring::build(settings.clone())
         .await
@@ -282,13 +281,13 @@ async fn the_daily_job_writes_a_backup_at_its_hour_and_keeps_the_newest() {
             let hour = now.with_timezone(&s.tz()).hour();
             s.backup.hour = Some(u8::try_from(hour).unwrap());
             s.backup.keep = 2;
+            let dir = s.data_dir.join("backups");
+            std::fs::create_dir_all(&dir).unwrap();
             for old in [
-                "lpsaring-backup-20000101T030000Z",
-                "lpsaring-backup-20000102T030000Z",
+                "lpsaring-backup-20000101T030000Z.tar",
+                "lpsaring-backup-20000102T030000Z.tar",
             ] {
-                let dir = s.data_dir.join("backups").join(old);
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(dir.join("manifest.json"), "{}").unwrap();
+                std::fs::write(dir.join(old), "old").unwrap();
             }
         },
         salvo::Router::new(),
@@ -301,6 +300,7 @@ async fn the_daily_job_writes_a_backup_at_its_hour_and_keeps_the_newest() {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
+        names.retain(|n| !n.starts_with('.'));
         names.sort();
         if names.len() == 2
             && names[1].starts_with("lpsaring-backup-20")
@@ -312,13 +312,10 @@ async fn the_daily_job_writes_a_backup_at_its_hour_and_keeps_the_newest() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(
-        names[0], "lpsaring-backup-20000102T030000Z",
+        names[0], "lpsaring-backup-20000102T030000Z.tar",
         "the oldest went"
     );
-    let manifest: Manifest = serde_json::from_slice(
-        &std::fs::read(backups.join(&names[1]).join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = lpsaring::backup::manifest(&backups.join(&names[1])).unwrap();
     assert!(manifest.state_from_service);
     assert_eq!(manifest.database, app.backend());
 }

@@ -1,6 +1,6 @@
-//! The daily backup (`[backup] hour`): the service writes a backup folder once a day at that
+//! The daily backup (`[backup] hour`): the service writes a backup archive once a day at that
 //! local hour (it holds the state store, so it snapshots it directly), then deletes the oldest
-//! folders beyond `[backup] keep`.
+//! archives beyond `[backup] keep`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
@@ -17,7 +17,6 @@ use crate::settings::Settings;
 
 /// How often the job looks at the clock.
 const CHECK_EVERY: Duration = Duration::from_secs(300);
-const PREFIX: &str = "lpsaring-backup-";
 
 struct Daily {
     settings: Arc<Settings>,
@@ -87,30 +86,30 @@ impl Daily {
     }
 }
 
-/// Deletes the oldest backup folders in `dir` beyond `keep` (0 keeps all). Only folders this
-/// code wrote count: named `lpsaring-backup-…` and holding a manifest. Returns what went.
+/// Deletes the oldest backup archives in `dir` beyond `keep` (0 keeps all). Only files named as
+/// this code names them count (`lpsaring-backup-<time>.tar`). Returns what went.
 pub fn prune(dir: &Path, keep: u32) -> Result<Vec<PathBuf>, String> {
     if keep == 0 {
         return Ok(Vec::new());
     }
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut archives: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX))
-                && p.join(super::MANIFEST).is_file()
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(super::PREFIX) && n.ends_with(".tar"))
         })
         .collect();
     // The names carry a sortable UTC time: oldest first.
-    folders.sort();
-    let excess = folders.len().saturating_sub(keep as usize);
-    let old: Vec<PathBuf> = folders.into_iter().take(excess).collect();
-    for folder in &old {
-        std::fs::remove_dir_all(folder)
-            .map_err(|e| format!("cannot delete {}: {e}", folder.display()))?;
+    archives.sort();
+    let excess = archives.len().saturating_sub(keep as usize);
+    let old: Vec<PathBuf> = archives.into_iter().take(excess).collect();
+    for archive in &old {
+        std::fs::remove_file(archive)
+            .map_err(|e| format!("cannot delete {}: {e}", archive.display()))?;
     }
     Ok(old)
 }
@@ -130,20 +129,19 @@ mod tests {
     }
 
     #[test]
-    fn prune_keeps_the_newest_backup_folders_only() {
+    fn prune_keeps_the_newest_backups_only() {
         let dir = tempfile::tempdir().unwrap();
         for name in [
-            "lpsaring-backup-20261128T030000Z",
-            "lpsaring-backup-20261129T030000Z",
-            "lpsaring-backup-20261130T030000Z",
-            "lpsaring-backup-20261201T030000Z",
+            "lpsaring-backup-20261128T030000Z.tar",
+            "lpsaring-backup-20261129T030000Z.tar",
+            "lpsaring-backup-20261130T030000Z.tar",
+            "lpsaring-backup-20261201T030000Z.tar",
+            // Not ours: another name, a partial archive.
+            "photos.tar",
+            ".lpsaring-backup-20261202T030000Z.tar.partial",
         ] {
-            std::fs::create_dir(dir.path().join(name)).unwrap();
-            std::fs::write(dir.path().join(name).join(super::super::MANIFEST), "{}").unwrap();
+            std::fs::write(dir.path().join(name), "x").unwrap();
         }
-        // Not ours: no manifest, or another name.
-        std::fs::create_dir(dir.path().join("lpsaring-backup-19990101T000000Z")).unwrap();
-        std::fs::create_dir(dir.path().join("photos")).unwrap();
         let removed = prune(dir.path(), 2).unwrap();
         let names: Vec<_> = removed
             .iter()
@@ -152,13 +150,18 @@ mod tests {
         assert_eq!(
             names,
             [
-                "lpsaring-backup-20261128T030000Z",
-                "lpsaring-backup-20261129T030000Z"
+                "lpsaring-backup-20261128T030000Z.tar",
+                "lpsaring-backup-20261129T030000Z.tar"
             ]
         );
-        assert!(dir.path().join("lpsaring-backup-20261201T030000Z").is_dir());
-        assert!(dir.path().join("lpsaring-backup-19990101T000000Z").is_dir());
-        assert!(dir.path().join("photos").is_dir());
+        for kept in [
+            "lpsaring-backup-20261130T030000Z.tar",
+            "lpsaring-backup-20261201T030000Z.tar",
+            "photos.tar",
+            ".lpsaring-backup-20261202T030000Z.tar.partial",
+        ] {
+            assert!(dir.path().join(kept).is_file(), "{kept}");
+        }
         assert!(prune(dir.path(), 0).unwrap().is_empty(), "0 keeps all");
     }
 }

@@ -1,5 +1,5 @@
 //! The running service's side of a backup: only it may read the state store (redb allows one
-//! process per file), so `lpsaring backup` asks it, over `POST /api/system/state-snapshot`, to
+//! process per file), so `lpsaring backup` asks it, over `POST /system/state-snapshot`, to
 //! write a consistent copy into its data dir.
 //!
 //! The request must come straight from this machine (a loopback peer, no proxy's forwarding
@@ -22,7 +22,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const TOKEN_PURPOSE: &str = "local-backup";
 /// Where the service writes the snapshot, inside its data dir.
 pub const SNAPSHOT_FILE: &str = "backup-state.redb";
-const PATH: &str = "api/system/state-snapshot";
+// Outside `/api`: not part of the public API (like `/metrics`), never in its OpenAPI document.
+const PATH: &str = "system/state-snapshot";
 /// Headers a proxy adds: a request carrying one did not come straight from this machine.
 const FORWARDING: [&str; 4] = [
     "x-forwarded-for",

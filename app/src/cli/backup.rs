@@ -12,7 +12,7 @@ use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Folder to write the backup folder into (default: `[backup] dir`, else
+    /// Folder to write the backup archive into (default: `[backup] dir`, else
     /// `<data_dir>/backups`).
     #[arg(long, value_name = "DIR")]
     to: Option<PathBuf>,
@@ -20,8 +20,8 @@ pub struct BackupArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// A folder `lpsaring backup` wrote.
-    dir: PathBuf,
+    /// An archive `lpsaring backup` wrote (`lpsaring-backup-<time>.tar`).
+    archive: PathBuf,
 }
 
 pub async fn backup(
@@ -48,7 +48,7 @@ pub async fn backup(
 }
 
 pub async fn restore(settings: Settings, args: RestoreArgs) -> Result<(), CliError> {
-    let manifest = backup::restore(&settings, &args.dir)
+    let manifest = backup::restore(&settings, &args.archive)
         .await
         .map_err(CliError::Failed)?;
     println!(
@@ -60,8 +60,8 @@ pub async fn restore(settings: Settings, args: RestoreArgs) -> Result<(), CliErr
     );
     if manifest.config {
         println!(
-            "The settings file is not replaced: compare yours with {}.",
-            args.dir.join("lpsaring.toml").display()
+            "The settings file is not replaced: the backup's copy is lpsaring.toml inside {}.",
+            args.archive.display()
         );
     }
     Ok(())

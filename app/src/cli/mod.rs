@@ -92,10 +92,10 @@ pub enum Command {
     /// Postgres database (idempotent; `--dry-run` writes nothing).
     #[command(name = "import-lpsaring")]
     ImportLpsaring(import::ImportArgs),
-    /// Write a backup folder: database, state store snapshot, secret key, settings (works while
+    /// Write a backup archive: database, state store snapshot, secret key, settings (works while
     /// the service runs: it snapshots its state store when asked).
     Backup(backup::BackupArgs),
-    /// Put a backup folder back (refused while the service runs).
+    /// Put a backup archive back (refused while the service runs).
     Restore(backup::RestoreArgs),
     /// Inspect the plugin folder or check a plugin file.
     Plugins {
