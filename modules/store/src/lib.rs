@@ -18,6 +18,8 @@ mod record;
 mod writer;
 
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
