@@ -24,5 +24,7 @@ mod sessions;
 mod startup;
 mod system;
 mod vendors;
+mod voucher_accounts_migration;
+mod voucher_login;
 mod vouchers;
 mod web;
