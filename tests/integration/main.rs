@@ -20,6 +20,7 @@ mod portal;
 mod purchase;
 mod purchase_browser;
 mod quota;
+mod refunds;
 mod sessions;
 mod startup;
 mod system;

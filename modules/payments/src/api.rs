@@ -82,6 +82,9 @@ pub enum EventKind {
     /// A paid order recorded without a gateway (a redeemed voucher, a cash sale).
     #[sea_orm(string_value = "recorded")]
     Recorded,
+    /// A super admin refunded the paid order (its grant reversed).
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
 }
 
 /// A package as sold.
