@@ -26,6 +26,7 @@ mod startup;
 mod system;
 mod vendors;
 mod voucher_accounts_migration;
+mod voucher_browser;
 mod voucher_login;
 mod vouchers;
 mod web;
