@@ -410,3 +410,25 @@ async fn the_captive_page_takes_a_voucher_without_javascript() {
     assert!(res.text().await.unwrap().contains("I have a voucher"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_cards_link_offers_the_voucher_login_to_a_visitor_without_a_session() {
+    let app = app().await;
+    let (_, _, codes) = codes(&app, 1).await;
+    let mut phone = Visitor::new(&app);
+    let page = phone.get(&format!("/voucher?code={}", codes[0])).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("value=\"{}\"", codes[0])),
+        "{}",
+        page.body
+    );
+    // The filled-in code goes to auth's voucher login: logged in (no hotspot here, no binding).
+    let done = phone
+        .submit(&page.body, "/login/voucher", &[("code", &codes[0])])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(phone.cookie("auth_token").is_some(), "{}", done.body);
+    assert!(app.router_rows(Menu::IpBinding).is_empty());
+    app.stop().await;
+}
