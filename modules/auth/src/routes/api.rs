@@ -1,5 +1,7 @@
 //! The JSON API of the login flows, with the original's paths under `/api/auth`.
 
+use std::sync::Arc;
+
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::web::{CurrentUser, JsonIn, current_user, encode_component, is_https};
 use lpsaring_kernel::{ApiError, ClientHints, Lang};
@@ -195,6 +197,32 @@ fn logged_in(
     })
 }
 
+/// The client IP, client MAC and hotspot context of a JSON login body.
+type Hints = (Option<String>, Option<String>, Option<HotspotLoginContext>);
+
+/// The shared half of the JSON logins: the hotspot context checked, `login` called with it,
+/// the answer (cookies, device, access status) or the refusal in the envelope.
+async fn json_login<Fut>(
+    req: &Request,
+    depot: &Depot,
+    res: &mut Response,
+    (client_ip, client_mac, context): Hints,
+    login: impl FnOnce(Arc<crate::Service>, CaptiveContext, ClientHints) -> Fut,
+) -> Result<Json<VerifyResponse>, ApiError>
+where
+    Fut: Future<Output = Result<LoggedIn, AuthError>>,
+{
+    let svc = service(depot)?;
+    let ctx = json_context(client_ip.as_deref(), client_mac.as_deref(), context)?;
+    let client = ClientHints::of(req, depot);
+    let https = client.https;
+    let lang = Lang::of_request(req);
+    let done = login(svc.clone(), ctx.clone(), client)
+        .await
+        .map_err(|e| refusal(lang, e))?;
+    Ok(logged_in(&svc, done, ctx, https, res))
+}
+
 /// Checks the code and logs in; behind the hotspot also binds the device on the router.
 #[endpoint(tags("auth"), status_codes(200, 401, 403, 409, 410, 422, 429, 503))]
 pub(super) async fn verify_otp(
@@ -203,26 +231,18 @@ pub(super) async fn verify_otp(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<Json<VerifyResponse>, ApiError> {
-    let svc = service(depot)?;
     let body = body.into_inner();
-    let ctx = json_context(
-        body.client_ip.as_deref(),
-        body.client_mac.as_deref(),
-        body.hotspot_login_context,
-    )?;
-    let input = VerifyInput {
-        phone_number: body.phone_number,
-        otp: body.otp,
-        confirm_device_takeover: body.confirm_device_takeover,
-        ctx: ctx.clone(),
-    };
-    let client = ClientHints::of(req, depot);
-    let lang = Lang::of_request(req);
-    let done = svc
-        .login(input, &client)
-        .await
-        .map_err(|refused| refusal(lang, refused.error))?;
-    Ok(logged_in(&svc, done, ctx, client.https, res))
+    let hints = (body.client_ip, body.client_mac, body.hotspot_login_context);
+    json_login(req, depot, res, hints, |svc, ctx, client| async move {
+        let input = VerifyInput {
+            phone_number: body.phone_number,
+            otp: body.otp,
+            confirm_device_takeover: body.confirm_device_takeover,
+            ctx,
+        };
+        svc.login(input, &client).await.map_err(|r| r.error)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -248,25 +268,17 @@ pub(super) async fn voucher_login(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<Json<VerifyResponse>, ApiError> {
-    let svc = service(depot)?;
     let body = body.into_inner();
-    let ctx = json_context(
-        body.client_ip.as_deref(),
-        body.client_mac.as_deref(),
-        body.hotspot_login_context,
-    )?;
-    let input = VoucherInput {
-        code: body.code,
-        confirm_device_takeover: body.confirm_device_takeover,
-        ctx: ctx.clone(),
-    };
-    let client = ClientHints::of(req, depot);
-    let lang = Lang::of_request(req);
-    let done = svc
-        .voucher_login(input, &client)
-        .await
-        .map_err(|e| refusal(lang, e))?;
-    Ok(logged_in(&svc, done, ctx, client.https, res))
+    let hints = (body.client_ip, body.client_mac, body.hotspot_login_context);
+    json_login(req, depot, res, hints, |svc, ctx, client| async move {
+        let input = VoucherInput {
+            code: body.code,
+            confirm_device_takeover: body.confirm_device_takeover,
+            ctx,
+        };
+        svc.voucher_login(input, &client).await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
