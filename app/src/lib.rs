@@ -219,6 +219,7 @@ pub async fn build_with_clock(
         store: store.clone() as Arc<dyn EphemeralStore>,
         quota: quota.clone(),
         users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        accounts: Arc::new(lpsaring_auth::Directory(users.clone())),
         audit: audit.clone(),
         gateways: payment_gateways(&plugins, &settings)?,
         settings: settings.payments.clone(),
@@ -252,6 +253,7 @@ pub async fn build_with_clock(
         keys,
         settings: settings.auth.clone(),
         hotspot_hosts: settings.router.hotspot_hosts.clone(),
+        vouchers: payments.clone(),
     }));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
     let router_health = lpsaring_routeros::SetupHealth::new(

@@ -16,6 +16,7 @@ mod m20261127_000006_kernel_outbox;
 mod m20261128_000007_quota_retention;
 mod m20261201_000008_payments_orders;
 mod m20261201_000009_quota_package_period;
+mod m20261201_000010_auth_voucher_accounts;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_quota_retention::Migration),
             Box::new(m20261201_000008_payments_orders::Migration),
             Box::new(m20261201_000009_quota_package_period::Migration),
+            Box::new(m20261201_000010_auth_voucher_accounts::Migration),
         ]
     }
 }

@@ -46,11 +46,15 @@ fn admin_routes(app: &TestApp, api: bool) -> Vec<(Method, String)> {
         .collect()
 }
 
+/// Admin routes only a super admin may call (money going back): a plain admin gets 403 too.
+const SUPER_ADMIN_ONLY: &[&str] = &["/api/admin/transactions/{order_id}/refund"];
+
 #[tokio::test]
 async fn every_admin_api_route_admits_only_an_admin_from_our_origin() {
     let app = spawn_app().await;
     let (_, user) = app.logged_in("081100000101", Role::User).await;
     let (_, admin) = app.logged_in("081100000102", Role::Admin).await;
+    let (_, owner) = app.logged_in("081100000103", Role::SuperAdmin).await;
     let ours = app.base_url.clone();
     let routes = admin_routes(&app, true);
     for expected in ["/api/admin/sync", "/api/admin/packages", "/api/admin/audit"] {
@@ -59,8 +63,8 @@ async fn every_admin_api_route_admits_only_an_admin_from_our_origin() {
             "the walk missed {expected}: {routes:?}"
         );
     }
-    for (method, path) in &routes {
-        let path = concrete(path);
+    for (method, pattern) in &routes {
+        let path = concrete(pattern);
         let route = format!("{method} {path}");
         let (status, body) = call(&app, method, &path, None, None).await;
         assert_eq!(status, 401, "{route} without a session: {body}");
@@ -82,6 +86,14 @@ async fn every_admin_api_route_admits_only_an_admin_from_our_origin() {
         assert_eq!(body["code"], "AUTH_ORIGIN_INVALID", "{route}");
 
         let (status, body) = call(&app, method, &path, Some(&admin), Some(&ours)).await;
+        let caller = if SUPER_ADMIN_ONLY.contains(&pattern.as_str()) {
+            assert_eq!(status, 403, "{route} as a plain admin: {body}");
+            assert_eq!(body["code"], "AUTH_ADMIN_REQUIRED", "{route}");
+            &owner
+        } else {
+            &admin
+        };
+        let (status, body) = call(&app, method, &path, Some(caller), Some(&ours)).await;
         assert!(
             (200..500).contains(&status) && status != 401 && status != 403,
             "{route} as an admin: {status} {body}"

@@ -465,7 +465,7 @@ async fn submit_code(browser: &Browser, code: &str) {
 
 /// The router holds a bypassed binding for the MAC and one `active` entry for the IP, and the
 /// browser holds the session cookie.
-async fn assert_online(app: &TestApp, browser: &Browser, mac: &str, ip: &str) {
+pub(crate) async fn assert_online(app: &TestApp, browser: &Browser, mac: &str, ip: &str) {
     let bindings: Vec<Row> = app
         .router_rows(Menu::IpBinding)
         .into_iter()

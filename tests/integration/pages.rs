@@ -18,20 +18,20 @@ const IP: &str = "10.5.50.31";
 
 /// One visitor: a client that follows no redirects and keeps the cookies it is given, as a
 /// browser would, so each step posts what the page before it handed out.
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     jar: BTreeMap<String, String>,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Visitor {
             app,
             http: reqwest::Client::builder()
@@ -43,7 +43,7 @@ impl<'a> Visitor<'a> {
         }
     }
 
-    fn cookie(&self, name: &str) -> Option<&str> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
         self.jar.get(name).map(String::as_str)
     }
 
@@ -75,13 +75,18 @@ impl<'a> Visitor<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let req = self.http.get(self.app.url(path));
         self.send(req).await
     }
 
     /// Submits the form of `page` whose action is `action`: its hidden fields plus `typed`.
-    async fn submit(&mut self, page: &str, action: &str, typed: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn submit(
+        &mut self,
+        page: &str,
+        action: &str,
+        typed: &[(&str, &str)],
+    ) -> Answer {
         let mut fields = hidden_fields(page, action);
         for (k, v) in typed {
             fields.retain(|(name, _)| name != k);
@@ -124,7 +129,7 @@ async fn user(app: &TestApp, phone: &str) -> i64 {
     app.user_with_quota(phone, true).await
 }
 
-fn bindings_for(app: &TestApp, mac: &str) -> Vec<Row> {
+pub(crate) fn bindings_for(app: &TestApp, mac: &str) -> Vec<Row> {
     app.router_rows(Menu::IpBinding)
         .into_iter()
         .filter(|r| r.get("mac-address") == Some(mac))

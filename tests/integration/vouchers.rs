@@ -11,7 +11,7 @@ use crate::quota::{admin_token, assert_envelope, send};
 
 const GIB: i64 = 1 << 30;
 
-async fn create_batch(app: &TestApp, admin: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn create_batch(app: &TestApp, admin: &str, body: Value) -> (u16, Value) {
     send(
         app.http.post(app.url("/api/admin/vouchers")).json(&body),
         Some(admin),
@@ -19,7 +19,7 @@ async fn create_batch(app: &TestApp, admin: &str, body: Value) -> (u16, Value) {
     .await
 }
 
-async fn redeem(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
+pub(crate) async fn redeem(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
     send(
         app.http
             .post(app.url("/api/vouchers/redeem"))
@@ -29,7 +29,7 @@ async fn redeem(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
     .await
 }
 
-fn codes_of(created: &Value) -> Vec<String> {
+pub(crate) fn codes_of(created: &Value) -> Vec<String> {
     created["codes"]
         .as_array()
         .unwrap()

@@ -91,7 +91,7 @@ pub async fn run(settings: Settings, command: AdminCommand) -> Result<(), CliErr
                 "{} {} {} ({}). Log in at /admin/login.",
                 if created { "Created" } else { "Updated" },
                 user.role.as_str(),
-                user.phone,
+                user.phone_label(),
                 user.name
             );
             Ok(())

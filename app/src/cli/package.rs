@@ -70,6 +70,7 @@ pub(super) async fn offline_payments(
         clock,
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
         quota: Arc::new(quota),
+        accounts: Arc::new(lpsaring_auth::Directory(directory.0.clone())),
         users: Arc::new(directory),
         audit: Arc::new(LogOnlyAudit),
         gateways: Vec::new(),

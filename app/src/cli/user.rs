@@ -67,7 +67,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
                 .map_err(failed)?;
             println!(
                 "Created user {} ({}){}.",
-                user.phone,
+                user.phone_label(),
                 printable(&user.name),
                 if user.approved {
                     ", approved"
@@ -78,19 +78,27 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
         }
         UserCommand::Approve { phone: raw } => {
             let user = users.approve(&phone(&raw)?).await.map_err(failed)?;
-            println!("Approved {} ({}).", user.phone, printable(&user.name));
+            println!(
+                "Approved {} ({}).",
+                user.phone_label(),
+                printable(&user.name)
+            );
         }
         UserCommand::Block { phone: raw, reason } => {
             let user = users.block(&phone(&raw)?, &reason).await.map_err(failed)?;
             println!(
                 "Blocked {} ({}). The next quota sync applies it on the router.",
-                user.phone,
+                user.phone_label(),
                 printable(&user.name)
             );
         }
         UserCommand::Unblock { phone: raw } => {
             let user = users.unblock(&phone(&raw)?).await.map_err(failed)?;
-            println!("Unblocked {} ({}).", user.phone, printable(&user.name));
+            println!(
+                "Unblocked {} ({}).",
+                user.phone_label(),
+                printable(&user.name)
+            );
         }
         UserCommand::List => {
             let list = users.list().await.map_err(failed)?;
@@ -102,7 +110,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> Result<(), CliErro
                 println!(
                     "{:<6} {:<16} {:<12} {:<9} {:<8} {}",
                     u.id,
-                    u.phone,
+                    u.phone_label(),
                     u.role.as_str(),
                     if u.approved { "yes" } else { "no" },
                     if u.blocked { "yes" } else { "no" },

@@ -34,7 +34,8 @@ const REASON_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, salvo::oapi::ToSchema)]
 pub struct AdminUser {
     pub id: i64,
-    pub phone_number: String,
+    /// `None` for a voucher account without a phone.
+    pub phone_number: Option<String>,
     pub full_name: String,
     pub role: String,
     /// `APPROVED`, `PENDING_APPROVAL` or `REJECTED`.
@@ -285,7 +286,7 @@ impl UserAdmin {
         for m in rows {
             csv.row([
                 m.id.to_string(),
-                m.phone_number,
+                m.phone_number.unwrap_or_default(),
                 m.full_name,
                 m.role,
                 m.approval_status,
@@ -325,7 +326,11 @@ impl UserAdmin {
             return Err(AuthError::Forbidden);
         }
         let now = self.clock.now();
-        let recipient = Phone::parse(&model.phone_number).ok();
+        // A voucher account without a phone gets no notice.
+        let recipient = model
+            .phone_number
+            .as_deref()
+            .and_then(|p| Phone::parse(p).ok());
         let mut row = model.into_active_model();
         match action {
             UserAction::Approve => {

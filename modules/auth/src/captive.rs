@@ -22,14 +22,20 @@ use lpsaring_kernel::{Clock, Mac, Phone, UserId};
 use rand::RngCore;
 
 use crate::error::AuthError;
-use crate::otp::Otp;
+use crate::otp::{CheckedCode, Otp};
 use crate::users::{LoginMethod, Users};
 
-/// Everything a login attempt brings.
+/// Everything a code login attempt brings.
 #[derive(Debug, Clone)]
 pub struct LoginRequest {
     pub phone: Phone,
     pub code: String,
+    pub device: ClientDevice,
+}
+
+/// Where a login comes from: the device hints and the request's own facts.
+#[derive(Debug, Clone, Default)]
+pub struct ClientDevice {
     /// The hotspot client IP from the router's redirect (`ip` / `client_ip`); `None` outside
     /// the hotspot.
     pub client_ip: Option<Ipv4Addr>,
@@ -38,6 +44,14 @@ pub struct LoginRequest {
     pub confirm_takeover: bool,
     pub request_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+}
+
+/// What proved who the user is. A one-time code is consumed only once everything that may fail
+/// for reasons outside the user's control went through, and restored if the router fails; a
+/// voucher stays valid for its account's later logins, so there is nothing to spend.
+enum Proof {
+    Code(CheckedCode),
+    Voucher,
 }
 
 /// The device side of a successful login.
@@ -114,9 +128,42 @@ impl Captive {
             .ok_or(AuthError::UserNotFound)?;
         ensure_may_log_in(&user)?;
         let checked = self.d.otp.check(&req.phone, &req.code).await?;
+        self.complete(user, Proof::Code(checked), req.device).await
+    }
 
+    /// The login of a voucher's account (the code was checked by the voucher port): the same
+    /// router-verified MAC, device limit and binding as a code login.
+    pub async fn voucher_login(
+        &self,
+        user: UserFacts,
+        device: ClientDevice,
+    ) -> Result<LoginOutcome, AuthError> {
+        ensure_may_log_in(&user)?;
+        self.complete(user, Proof::Voucher, device).await
+    }
+
+    async fn spend(&self, proof: &Proof) -> Result<(), AuthError> {
+        match proof {
+            Proof::Code(checked) => self.d.otp.consume(checked).await,
+            Proof::Voucher => Ok(()),
+        }
+    }
+
+    /// Binds the device behind the hotspot (when the request comes from there), spends the
+    /// proof and records the login.
+    async fn complete(
+        &self,
+        user: UserFacts,
+        proof: Proof,
+        req: ClientDevice,
+    ) -> Result<LoginOutcome, AuthError> {
+        let method = |hotspot: bool| match (&proof, hotspot) {
+            (Proof::Voucher, _) => LoginMethod::Voucher,
+            (Proof::Code(_), true) => LoginMethod::Captive,
+            (Proof::Code(_), false) => LoginMethod::Otp,
+        };
         let Some(ip) = req.client_ip else {
-            self.d.otp.consume(&checked).await?;
+            self.spend(&proof).await?;
             let status = self
                 .d
                 .access
@@ -127,7 +174,7 @@ impl Captive {
                 .users
                 .record_login(
                     user.id,
-                    LoginMethod::Otp,
+                    method(false),
                     req.request_ip.map(|i| i.to_string()),
                     None,
                     req.user_agent,
@@ -155,7 +202,7 @@ impl Captive {
         let registration = self
             .register_device(&user, mac, ip, req.confirm_takeover)
             .await?;
-        self.d.otp.consume(&checked).await?;
+        self.spend(&proof).await?;
 
         match self.bind(&user, mac, ip, &registration).await {
             Ok((status, device, hotspot_login)) => {
@@ -163,7 +210,7 @@ impl Captive {
                     .users
                     .record_login(
                         user.id,
-                        LoginMethod::Captive,
+                        method(true),
                         Some(ip.to_string()),
                         Some(mac),
                         req.user_agent,
@@ -178,7 +225,9 @@ impl Captive {
             }
             Err(e) => {
                 // The device row stays (re-registering is idempotent); the code comes back.
-                self.d.otp.restore(&checked).await?;
+                if let Proof::Code(checked) = &proof {
+                    self.d.otp.restore(checked).await?;
+                }
                 Err(e)
             }
         }
@@ -245,7 +294,7 @@ impl Captive {
             .await?;
         let hotspot_login = if placement.binding == BindingType::Regular {
             let credentials = HotspotCredentials {
-                username: user.phone.local_form(),
+                username: user.hotspot_name(),
                 password: new_hotspot_password(),
             };
             self.d

@@ -8,8 +8,9 @@ pub mod user {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
+        /// E.164; `None` for a voucher account until a phone is attached.
         #[sea_orm(unique)]
-        pub phone_number: String,
+        pub phone_number: Option<String>,
         pub full_name: String,
         pub role: String,
         pub approval_status: String,
@@ -21,6 +22,9 @@ pub mod user {
         pub updated_at: DateTimeUtc,
         pub approved_at: Option<DateTimeUtc>,
         pub last_login_at: Option<DateTimeUtc>,
+        /// The voucher whose login account this is (`voucher:<id>`, migration 000010).
+        #[sea_orm(unique)]
+        pub voucher_ref: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

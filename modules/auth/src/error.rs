@@ -2,6 +2,7 @@
 
 use lpsaring_devices::DeviceError;
 use lpsaring_kernel::ports::router::RouterError;
+use lpsaring_kernel::ports::voucher::VoucherLoginError;
 use lpsaring_kernel::{ErrorCode, PhoneError, StoreError};
 use salvo::http::StatusCode;
 use serde_json::json;
@@ -40,6 +41,15 @@ pub enum AuthError {
     Router(String),
     #[error("this device does not match the one the hotspot sees")]
     MacMismatch,
+    #[error("the voucher code is not valid")]
+    VoucherInvalid,
+    #[error("this voucher was redeemed as a purchase and cannot be used to log in")]
+    VoucherUsed,
+    #[error("this voucher has been revoked")]
+    VoucherRevoked,
+    /// The cause (a database failure) goes to the log, not to the user.
+    #[error("voucher login is not available right now; try again shortly")]
+    VoucherUnavailable(String),
     #[error(transparent)]
     Device(#[from] DeviceError),
     #[error("please log in")]
@@ -74,6 +84,20 @@ impl From<RouterError> for AuthError {
     }
 }
 
+impl From<VoucherLoginError> for AuthError {
+    fn from(e: VoucherLoginError) -> Self {
+        match e {
+            VoucherLoginError::Invalid => AuthError::VoucherInvalid,
+            VoucherLoginError::Used => AuthError::VoucherUsed,
+            VoucherLoginError::Revoked => AuthError::VoucherRevoked,
+            VoucherLoginError::RateLimited { retry_after_secs } => {
+                AuthError::RateLimited { retry_after_secs }
+            }
+            VoucherLoginError::Unavailable(why) => AuthError::VoucherUnavailable(why),
+        }
+    }
+}
+
 impl ErrorCode for AuthError {
     fn code(&self) -> &'static str {
         use AuthError::*;
@@ -94,6 +118,10 @@ impl ErrorCode for AuthError {
             RouterUnavailable(_) => "ROUTER_UNAVAILABLE",
             Router(_) => "ROUTER_ERROR",
             MacMismatch => "CLIENT_MAC_MISMATCH",
+            VoucherInvalid => "VOUCHER_INVALID",
+            VoucherUsed => "VOUCHER_USED",
+            VoucherRevoked => "VOUCHER_REVOKED",
+            VoucherUnavailable(_) => "VOUCHER_LOGIN_UNAVAILABLE",
             Device(e) => e.code(),
             Unauthorized => "AUTH_UNAUTHORIZED",
             TokenExpired => "AUTH_TOKEN_EXPIRED",
@@ -121,7 +149,11 @@ impl ErrorCode for AuthError {
                 StatusCode::UNAUTHORIZED
             }
             OtpExpired => StatusCode::GONE,
-            MessengerFailed(_) | RouterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            VoucherInvalid => StatusCode::BAD_REQUEST,
+            VoucherUsed | VoucherRevoked => StatusCode::CONFLICT,
+            MessengerFailed(_) | RouterUnavailable(_) | VoucherUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Router(_) => StatusCode::BAD_GATEWAY,
             Device(e) => e.status(),
             Database(_) | Store(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -30,7 +30,7 @@ use lpsaring_kernel::jobs::{DAY, Job};
 
 pub use admin_users::{UserAdmin, UserAdminDeps};
 pub use error::AuthError;
-pub use service::{Deps, LoggedIn, LoginRefused, Service, VerifyInput};
+pub use service::{Deps, LoggedIn, LoginRefused, Service, VerifyInput, VoucherInput};
 pub use session::{SessionHoop, Sessions};
 pub use settings::AuthSettings;
 pub use users::{Directory, LoginMethod, Users};

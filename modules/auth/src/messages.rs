@@ -79,6 +79,22 @@ pub(crate) fn localized(lang: Lang, e: &AuthError) -> String {
             "Batas perangkat tercapai dan semua perangkat sedang online.",
             "The device limit is reached and all devices are online.",
         ),
+        AuthError::VoucherInvalid => Text::new(
+            "Kode voucher tidak dikenal. Periksa lagi kodenya.",
+            "The voucher code is not valid. Check the code again.",
+        ),
+        AuthError::VoucherUsed => Text::new(
+            "Voucher ini sudah ditukar ke akun bernomor telepon; masuk dengan nomor itu.",
+            "This voucher was redeemed to an account with a phone number; log in with that number.",
+        ),
+        AuthError::VoucherRevoked => Text::new(
+            "Voucher ini sudah dibatalkan. Hubungi operator.",
+            "This voucher has been revoked. Contact the operator.",
+        ),
+        AuthError::VoucherUnavailable(_) => Text::new(
+            "Masuk dengan voucher sedang tidak tersedia. Coba lagi sebentar lagi.",
+            "Voucher login is not available right now. Try again shortly.",
+        ),
         _ => return lpsaring_kernel::ErrorCode::public_message(e),
     };
     let mut out = text.get(lang).to_owned();

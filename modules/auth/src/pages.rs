@@ -20,6 +20,10 @@ pub struct LoginTexts {
     pub takeover: &'static str,
     pub no_account: &'static str,
     pub register: &'static str,
+    pub voucher_title: &'static str,
+    pub voucher_label: &'static str,
+    pub voucher_hint: &'static str,
+    pub voucher_submit: &'static str,
 }
 
 impl LoginTexts {
@@ -47,6 +51,13 @@ impl LoginTexts {
             )),
             no_account: t(Text::new("Belum punya akun?", "No account yet?")),
             register: t(Text::new("Daftar", "Register")),
+            voucher_title: t(Text::new("Saya punya voucher", "I have a voucher")),
+            voucher_label: t(Text::new("Kode voucher", "Voucher code")),
+            voucher_hint: t(Text::new(
+                "Tanpa WhatsApp: cukup kode voucher. Kode yang sama bisa dipakai lagi untuk masuk.",
+                "No WhatsApp needed: the voucher code alone. The same code logs you in again later.",
+            )),
+            voucher_submit: t(Text::new("Masuk dengan voucher", "Log in with the voucher")),
         }
     }
 }
@@ -66,6 +77,9 @@ pub struct LoginView<'a> {
     pub resend_after_secs: u64,
     pub attempts_left: Option<u32>,
     pub ask_takeover: bool,
+    /// The voucher form: the code typed (kept after an error) and whether it is unfolded.
+    pub voucher_code: &'a str,
+    pub voucher_open: bool,
 }
 
 pub struct ConnectedTexts {

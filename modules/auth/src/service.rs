@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
-use lpsaring_kernel::ports::{Messenger, Router as RouterPort};
+use lpsaring_kernel::ports::{Messenger, Router as RouterPort, VoucherLogin};
 use lpsaring_kernel::{ClientHints, Clock, EphemeralStore, Lang, Phone, UserId};
 
-use crate::captive::{LoginOutcome, LoginRequest};
+use crate::captive::{ClientDevice, LoginOutcome, LoginRequest};
 use crate::context::CaptiveContext;
 use crate::error::AuthError;
 use crate::hotspot_hosts::HotspotHosts;
@@ -17,6 +17,21 @@ use crate::session::IssuedSession;
 use crate::settings::AuthSettings;
 use crate::users::Users;
 use crate::{Sessions, captive, otp, secrets};
+
+/// The device side of a login request.
+fn client_device(
+    ctx: &CaptiveContext,
+    confirm_takeover: bool,
+    client: &ClientHints,
+) -> ClientDevice {
+    ClientDevice {
+        client_ip: ctx.ip,
+        client_mac: ctx.mac,
+        confirm_takeover,
+        request_ip: client.ip,
+        user_agent: client.user_agent.clone(),
+    }
+}
 
 /// What auth needs from the rest of the process.
 pub struct Deps {
@@ -33,6 +48,8 @@ pub struct Deps {
     /// `router.hotspot_hosts`: hosts trusted with the hotspot credentials besides the ones the
     /// router's hotspot profiles name.
     pub hotspot_hosts: Vec<String>,
+    /// Which account a voucher code logs in to (payments implements it; `app` injects it).
+    pub vouchers: Arc<dyn VoucherLogin>,
 }
 
 /// The login half of auth, composed from its parts.
@@ -46,6 +63,7 @@ pub struct Service {
     pub settings: AuthSettings,
     /// Where `link-login-only` may point.
     pub hotspot_hosts: HotspotHosts,
+    vouchers: Arc<dyn VoucherLogin>,
 }
 
 impl Service {
@@ -76,6 +94,7 @@ impl Service {
             sessions: deps.sessions,
             settings: deps.settings,
             hotspot_hosts,
+            vouchers: deps.vouchers,
         }
     }
 }
@@ -85,6 +104,14 @@ impl Service {
 pub struct VerifyInput {
     pub phone_number: String,
     pub otp: String,
+    pub confirm_device_takeover: bool,
+    pub ctx: CaptiveContext,
+}
+
+/// A voucher login from a form or JSON: the code alone, behind the hotspot or not.
+#[derive(Debug, Clone)]
+pub struct VoucherInput {
+    pub code: String,
     pub confirm_device_takeover: bool,
     pub ctx: CaptiveContext,
 }
@@ -189,19 +216,63 @@ impl Service {
             .login(LoginRequest {
                 phone,
                 code: input.otp,
-                client_ip: input.ctx.ip,
-                client_mac: input.ctx.mac,
-                confirm_takeover: input.confirm_device_takeover,
-                request_ip: client.ip,
-                user_agent: client.user_agent.clone(),
+                device: client_device(&input.ctx, input.confirm_device_takeover, client),
             })
             .await?;
+        self.start_session(outcome, input.ctx, client).await
+    }
+
+    /// Logs in with a printed voucher's code alone: its first use makes the voucher's account
+    /// (holding the package), later uses log in to that account. Device binding, device limit
+    /// and the per-IP budget are a code login's; wrong codes also spend the voucher budget.
+    pub async fn voucher_login(
+        &self,
+        input: VoucherInput,
+        client: &ClientHints,
+    ) -> Result<LoggedIn, AuthError> {
+        let result = self.try_voucher_login(input, client).await;
+        crate::metrics::count(crate::metrics::LOGINS, "ok", &result);
+        if let Err(AuthError::VoucherUnavailable(why)) = &result {
+            tracing::warn!(error = %why, "voucher login failed");
+        }
+        result
+    }
+
+    async fn try_voucher_login(
+        &self,
+        input: VoucherInput,
+        client: &ClientHints,
+    ) -> Result<LoggedIn, AuthError> {
+        self.limits.spend(Action::VerifyCode, client.ip).await?;
+        let account = self.vouchers.account_for(&input.code, client.ip).await?;
+        let user = self
+            .users
+            .get(account.user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        let outcome = self
+            .captive
+            .voucher_login(
+                user,
+                client_device(&input.ctx, input.confirm_device_takeover, client),
+            )
+            .await?;
+        self.start_session(outcome, input.ctx, client).await
+    }
+
+    /// The session of a login that went through, and where the hotspot credentials may go.
+    async fn start_session(
+        &self,
+        outcome: LoginOutcome,
+        ctx: CaptiveContext,
+        client: &ClientHints,
+    ) -> Result<LoggedIn, AuthError> {
         let session = self
             .sessions
             .issue(&outcome.user, client.ip, client.user_agent())
             .await?;
         let link_login_only = match outcome.hotspot_login {
-            Some(_) => self.hotspot_hosts.accept(input.ctx.link_login_only).await,
+            Some(_) => self.hotspot_hosts.accept(ctx.link_login_only).await,
             None => None,
         };
         Ok(LoggedIn {
@@ -209,6 +280,47 @@ impl Service {
             session,
             link_login_only,
         })
+    }
+
+    /// Sends a code to `raw_phone` so the logged-in `user`, whose account has no phone (a
+    /// voucher account), can attach it. Limited like any code request.
+    pub async fn request_phone_code(
+        &self,
+        user: UserId,
+        raw_phone: &str,
+        client: &ClientHints,
+        lang: Lang,
+    ) -> Result<(Phone, otp::OtpSent), AuthError> {
+        self.limits.spend(Action::RequestCode, client.ip).await?;
+        let phone = Phone::parse(raw_phone)?;
+        let me = self.users.get(user).await?.ok_or(AuthError::UserNotFound)?;
+        if me.phone.is_some() {
+            return Err(AuthError::Validation(
+                "this account has a phone number already".to_owned(),
+            ));
+        }
+        if self.users.find(&phone).await?.is_some() {
+            return Err(AuthError::UserExists);
+        }
+        let sent = self.otp.request(&phone, client.ip, lang).await?;
+        Ok((phone, sent))
+    }
+
+    /// Attaches the phone a code was sent to: from now on the account gets WhatsApp notices
+    /// and may log in with codes too.
+    pub async fn attach_phone(
+        &self,
+        user: UserId,
+        raw_phone: &str,
+        code: &str,
+        client: &ClientHints,
+    ) -> Result<UserFacts, AuthError> {
+        self.limits.spend(Action::VerifyCode, client.ip).await?;
+        let phone = Phone::parse(raw_phone)?;
+        let checked = self.otp.check(&phone, code).await?;
+        let facts = self.users.attach_phone(user, &phone).await?;
+        self.otp.consume(&checked).await?;
+        Ok(facts)
     }
 
     /// The network access status of a logged-in user (`None` for an unknown id): the access

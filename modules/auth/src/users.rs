@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lpsaring_kernel::ports::users::{DirectoryError, Role, UserDirectory, UserFacts};
+use lpsaring_kernel::ports::users::{
+    DirectoryError, Role, UserDirectory, UserFacts, VoucherAccounts,
+};
 use lpsaring_kernel::{Clock, Mac, Phone, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
@@ -23,6 +25,8 @@ pub enum LoginMethod {
     Captive,
     Otp,
     Admin,
+    /// A voucher code on the captive page.
+    Voucher,
 }
 
 impl LoginMethod {
@@ -31,6 +35,7 @@ impl LoginMethod {
             LoginMethod::Captive => "captive_otp",
             LoginMethod::Otp => "otp",
             LoginMethod::Admin => "admin_password",
+            LoginMethod::Voucher => "voucher",
         }
     }
 }
@@ -106,13 +111,22 @@ pub struct Users {
 pub(crate) fn facts(m: &user::Model) -> Option<UserFacts> {
     Some(UserFacts {
         id: UserId(m.id),
-        phone: Phone::parse(&m.phone_number).ok()?,
+        // A stored phone that no longer parses hides the row, as before phones were optional.
+        phone: match &m.phone_number {
+            Some(p) => Some(Phone::parse(p).ok()?),
+            None => None,
+        },
         name: m.full_name.clone(),
         role: Role::parse(&m.role).unwrap_or(Role::User),
         approved: m.approval_status == APPROVED,
         active: m.is_active,
         blocked: m.is_blocked,
     })
+}
+
+/// [`facts`] of a row just read or written, where a phone that does not parse is a fault.
+fn stored_facts(m: &user::Model) -> Result<UserFacts, AuthError> {
+    facts(m).ok_or_else(|| AuthError::Internal("stored phone does not parse".to_owned()))
 }
 
 impl Users {
@@ -139,18 +153,17 @@ impl Users {
         Ok(user::Entity::find_by_id(id.0).one(&self.db).await?)
     }
 
-    /// Creates a user. `approved` users may log in at once; self-registered ones wait.
-    pub async fn create(
+    /// A new, active, unblocked user row.
+    fn new_row(
         &self,
-        phone: &Phone,
-        name: &str,
+        phone: Option<String>,
+        name: String,
         approved: bool,
         role: Role,
-    ) -> Result<UserFacts, AuthError> {
-        let name = clean_name(name)?;
+    ) -> user::ActiveModel {
         let now = self.clock.now();
-        let inserted = user::ActiveModel {
-            phone_number: Set(phone.as_str().to_owned()),
+        user::ActiveModel {
+            phone_number: Set(phone),
             full_name: Set(name),
             role: Set(role.as_str().to_owned()),
             approval_status: Set(if approved { APPROVED } else { PENDING }.to_owned()),
@@ -164,14 +177,26 @@ impl Users {
             last_login_at: Set(None),
             ..Default::default()
         }
-        .insert(&self.db)
-        .await
-        .map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => AuthError::UserExists,
-            _ => AuthError::Database(e),
-        })?;
-        facts(&inserted)
-            .ok_or_else(|| AuthError::Internal("stored phone does not parse".to_owned()))
+    }
+
+    /// Creates a user. `approved` users may log in at once; self-registered ones wait.
+    pub async fn create(
+        &self,
+        phone: &Phone,
+        name: &str,
+        approved: bool,
+        role: Role,
+    ) -> Result<UserFacts, AuthError> {
+        let name = clean_name(name)?;
+        let inserted = self
+            .new_row(Some(phone.as_str().to_owned()), name, approved, role)
+            .insert(&self.db)
+            .await
+            .map_err(|e| match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => AuthError::UserExists,
+                _ => AuthError::Database(e),
+            })?;
+        stored_facts(&inserted)
     }
 
     async fn update_by_phone(
@@ -187,7 +212,7 @@ impl Users {
         change(&mut active);
         active.updated_at = Set(self.clock.now());
         let updated = active.update(&self.db).await?;
-        facts(&updated).ok_or_else(|| AuthError::Internal("stored phone does not parse".to_owned()))
+        stored_facts(&updated)
     }
 
     pub async fn approve(&self, phone: &Phone) -> Result<UserFacts, AuthError> {
@@ -228,6 +253,60 @@ impl Users {
             u.role = Set(role.as_str().to_owned());
         })
         .await
+    }
+
+    async fn by_voucher_ref(&self, voucher_ref: &str) -> Result<Option<user::Model>, AuthError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::VoucherRef.eq(voucher_ref))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// The account of a voucher login, created on first use: approved, active, no phone. The
+    /// unique `voucher_ref` makes concurrent first uses end with one account.
+    pub async fn voucher_account(
+        &self,
+        voucher_ref: &str,
+        name: &str,
+    ) -> Result<UserFacts, AuthError> {
+        if let Some(found) = self.by_voucher_ref(voucher_ref).await? {
+            return stored_facts(&found);
+        }
+        let mut row = self.new_row(None, clean_name(name)?, true, Role::User);
+        row.voucher_ref = Set(Some(voucher_ref.to_owned()));
+        let inserted = row.insert(&self.db).await;
+        let model = match inserted {
+            Ok(m) => m,
+            // Another first use of the same code won the insert: its account is the one.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => self
+                .by_voucher_ref(voucher_ref)
+                .await?
+                .ok_or(AuthError::Database(e))?,
+            Err(e) => return Err(AuthError::Database(e)),
+        };
+        stored_facts(&model)
+    }
+
+    /// Attaches `phone` to an account that has none (a voucher account), for notices and code
+    /// logins. The caller proved the phone is the user's (a code sent to it).
+    pub async fn attach_phone(&self, id: UserId, phone: &Phone) -> Result<UserFacts, AuthError> {
+        let model = self.model(id).await?.ok_or(AuthError::UserNotFound)?;
+        if model.phone_number.is_some() {
+            return Err(AuthError::Validation(
+                "this account has a phone number already".to_owned(),
+            ));
+        }
+        let mut active = model.into_active_model();
+        active.phone_number = Set(Some(phone.as_str().to_owned()));
+        active.updated_at = Set(self.clock.now());
+        let updated = active
+            .update(&self.db)
+            .await
+            .map_err(|e| match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => AuthError::UserExists,
+                _ => AuthError::Database(e),
+            })?;
+        stored_facts(&updated)
     }
 
     pub async fn list(&self) -> Result<Vec<UserFacts>, AuthError> {
@@ -312,6 +391,33 @@ impl UserDirectory for Directory {
             out.extend(rows.iter().filter_map(facts));
         }
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl VoucherAccounts for Directory {
+    async fn voucher_account(
+        &self,
+        voucher_ref: &str,
+        name: &str,
+    ) -> Result<UserFacts, DirectoryError> {
+        self.0
+            .voucher_account(voucher_ref, name)
+            .await
+            .map_err(dir_err)
+    }
+
+    async fn find_voucher_account(
+        &self,
+        voucher_ref: &str,
+    ) -> Result<Option<UserFacts>, DirectoryError> {
+        Ok(self
+            .0
+            .by_voucher_ref(voucher_ref)
+            .await
+            .map_err(dir_err)?
+            .as_ref()
+            .and_then(facts))
     }
 }
 

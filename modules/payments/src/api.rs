@@ -85,6 +85,9 @@ pub enum EventKind {
     /// Brought over from another system (`lpsaring import-lpsaring`), with its status there.
     #[sea_orm(string_value = "imported")]
     Imported,
+    /// A super admin refunded the paid order (its grant reversed).
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
 }
 
 /// A package as sold.

@@ -15,6 +15,10 @@ pub enum PaymentsError {
     OrderNotFound,
     #[error("this order can no longer be cancelled")]
     OrderNotPending,
+    #[error("only a paid order can be refunded")]
+    OrderNotPaid,
+    #[error("this order has been refunded already")]
+    OrderAlreadyRefunded,
     #[error("user not found")]
     UserNotFound,
     #[error("your account cannot buy packages now")]
@@ -61,6 +65,8 @@ impl ErrorCode for PaymentsError {
             Invalid(_) => "VALIDATION_ERROR",
             OrderNotFound => "ORDER_NOT_FOUND",
             OrderNotPending => "ORDER_NOT_PENDING",
+            OrderNotPaid => "ORDER_NOT_PAID",
+            OrderAlreadyRefunded => "ORDER_ALREADY_REFUNDED",
             UserNotFound => "USER_NOT_FOUND",
             UserNotAllowed => "USER_NOT_ALLOWED",
             RateLimited { .. } => "RATE_LIMITED",
@@ -83,7 +89,9 @@ impl ErrorCode for PaymentsError {
             | VoucherBatchNotFound => StatusCode::NOT_FOUND,
             PackageInactive | VoucherInvalid => StatusCode::BAD_REQUEST,
             VoucherUsed | VoucherRevoked => StatusCode::CONFLICT,
-            PackageNameTaken(_) | OrderNotPending => StatusCode::CONFLICT,
+            PackageNameTaken(_) | OrderNotPending | OrderNotPaid | OrderAlreadyRefunded => {
+                StatusCode::CONFLICT
+            }
             Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             UserNotAllowed => StatusCode::FORBIDDEN,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -20,6 +20,7 @@ mod orders;
 mod packages;
 mod pages;
 mod reconcile;
+pub mod refund;
 mod routes;
 mod sandbox;
 mod service;

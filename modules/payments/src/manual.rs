@@ -184,6 +184,8 @@ impl Service {
         bill: &BillRequest,
     ) -> Result<Initiated, PaymentsError> {
         let (facts, package) = self.customer(&bill.phone, bill.package_id).await?;
+        // Found by its phone, so it has one; checked before any order is opened.
+        let recipient = facts.phone.clone().ok_or(PaymentsError::UserNotFound)?;
         let request = InitiateRequest {
             package_id: package.id,
             payment_method: None,
@@ -203,7 +205,7 @@ impl Service {
         );
         let message = OutboxMessage {
             dedup_key: format!("payment:bill:{}", initiated.order.order_id),
-            recipient: facts.phone.clone(),
+            recipient,
             body,
         };
         let now = self.clock.now();

@@ -103,7 +103,7 @@ pub(crate) fn new_order(
         source: Set(source),
         amount: Set(package.price),
         status: Set(OrderStatus::Pending),
-        buyer_phone: Set(Some(facts.phone.as_str().to_owned())),
+        buyer_phone: Set(facts.phone.as_ref().map(|p| p.as_str().to_owned())),
         buyer_name: Set(facts.name.chars().take(100).collect()),
         package_name: Set(package.name.clone()),
         quota_bytes: Set(package.quota_bytes),
@@ -309,7 +309,12 @@ impl Service {
             },
             customer: Customer {
                 name: facts.name.clone(),
-                phone: facts.phone.as_str().to_owned(),
+                // A voucher account has no phone; providers take the order without one.
+                phone: facts
+                    .phone
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
                 email: None,
             },
             method,

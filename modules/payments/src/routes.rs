@@ -213,6 +213,23 @@ async fn admin_bill(
     Ok(())
 }
 
+/// A super admin refunds a paid order: its quota grant is reversed (never below what was used).
+#[endpoint(tags("payments"))]
+async fn admin_refund(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let admin = CurrentUser::super_admin(depot)?;
+    let order_id = order_id_param(req)?;
+    let body: crate::refund::RefundRequest = json_body(req).await?;
+    let refunded = service(depot)?
+        .refund(&order_id, admin.id, &body.reason)
+        .await?;
+    res.render(Json(refunded));
+    Ok(())
+}
+
 #[endpoint(tags("payments"))]
 async fn payment_availability(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     res.render(Json(service(depot)?.availability()));
@@ -348,6 +365,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .push(
             Router::with_path("api/admin/transactions/{order_id}/reconcile").post(admin_reconcile),
         )
+        .push(Router::with_path("api/admin/transactions/{order_id}/refund").post(admin_refund))
         .push(Router::with_path("api/users/me/transactions").get(my_transactions))
         .push(Router::with_path("api/settings/payment-availability").get(payment_availability))
         .push(Router::with_path("api/payments/webhook/{plugin}").post(webhook))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lpsaring_kernel::locks::StripedLocks;
 use lpsaring_kernel::ports::PaymentGateway;
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
-use lpsaring_kernel::ports::users::UserDirectory;
+use lpsaring_kernel::ports::users::{UserDirectory, VoucherAccounts};
 use lpsaring_kernel::{Clock, EphemeralStore};
 use sea_orm::DatabaseConnection;
 
@@ -26,6 +26,8 @@ pub struct Deps {
     pub store: Arc<dyn EphemeralStore>,
     pub quota: Arc<lpsaring_quota::Service>,
     pub users: Arc<dyn UserDirectory>,
+    /// Makes and finds voucher login accounts (auth owns users).
+    pub accounts: Arc<dyn VoucherAccounts>,
     pub audit: Arc<dyn AuditSink>,
     /// Every loaded payment plugin: each receives its webhooks; `settings.plugin` names the one
     /// new orders go to.
@@ -46,6 +48,7 @@ pub struct Service {
     pub(crate) store: Arc<dyn EphemeralStore>,
     pub(crate) quota: Arc<lpsaring_quota::Service>,
     pub(crate) users: Arc<dyn UserDirectory>,
+    pub(crate) accounts: Arc<dyn VoucherAccounts>,
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) gateways: BTreeMap<String, Gateway>,
     pub(crate) settings: PaymentsSettings,
@@ -70,6 +73,7 @@ impl Service {
             store: deps.store,
             quota: deps.quota,
             users: deps.users,
+            accounts: deps.accounts,
             audit: deps.audit,
             gateways,
             settings: deps.settings,

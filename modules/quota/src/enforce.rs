@@ -92,7 +92,7 @@ impl Service {
                 };
                 Some(DesiredProfile {
                     user: *user,
-                    name: users.facts.get(user)?.phone.local_form(),
+                    name: users.facts.get(user)?.hotspot_name(),
                     profile,
                 })
             })
@@ -165,7 +165,7 @@ impl Service {
         // Only this user's rows, filtered on the router: constant work however big the site.
         let macs: Vec<Mac> = devices.iter().map(|d| d.mac).collect();
         let known_ips: Vec<Ipv4Addr> = devices.iter().filter_map(|d| d.ip).collect();
-        let name = facts.phone.local_form();
+        let name = facts.hotspot_name();
         let Snapshot {
             hosts,
             bindings,

@@ -1,5 +1,7 @@
 //! The JSON API of the login flows, with the original's paths under `/api/auth`.
 
+use std::sync::Arc;
+
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::web::{CurrentUser, JsonIn, current_user, encode_component, is_https};
 use lpsaring_kernel::{ApiError, ClientHints, Lang};
@@ -13,7 +15,7 @@ use crate::context::CaptiveContext;
 use crate::error::AuthError;
 use crate::messages::localized;
 use crate::pages::REGISTERED;
-use crate::service::VerifyInput;
+use crate::service::{LoggedIn, VerifyInput, VoucherInput};
 use crate::session;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -76,7 +78,8 @@ struct VerifyOtpBody {
 #[derive(Debug, Serialize, ToSchema)]
 struct UserView {
     id: i64,
-    phone_number: String,
+    /// `None` for a voucher account.
+    phone_number: Option<String>,
     full_name: String,
     role: String,
 }
@@ -85,7 +88,7 @@ impl From<&UserFacts> for UserView {
     fn from(u: &UserFacts) -> Self {
         Self {
             id: u.id.0,
-            phone_number: u.phone.to_string(),
+            phone_number: u.phone.as_ref().map(ToString::to_string),
             full_name: u.name.clone(),
             role: u.role.as_str().to_owned(),
         }
@@ -117,64 +120,57 @@ struct VerifyResponse {
     redirect: String,
 }
 
-/// Checks the code and logs in; behind the hotspot also binds the device on the router.
-#[endpoint(tags("auth"), status_codes(200, 401, 403, 409, 410, 422, 429, 503))]
-pub(super) async fn verify_otp(
-    body: JsonIn<VerifyOtpBody>,
-    req: &mut Request,
-    depot: &mut Depot,
-    res: &mut Response,
-) -> Result<Json<VerifyResponse>, ApiError> {
-    let svc = service(depot)?;
-    let body = body.into_inner();
-    let context = body.hotspot_login_context.unwrap_or_default();
+/// The hotspot context of a JSON login; a client IP or MAC that is given but malformed is a 422,
+/// never silently a login outside the hotspot.
+fn json_context(
+    client_ip: Option<&str>,
+    client_mac: Option<&str>,
+    context: Option<HotspotLoginContext>,
+) -> Result<CaptiveContext, ApiError> {
+    let context = context.unwrap_or_default();
     let ctx = CaptiveContext::from_fields(|k| match k {
-        "ip" => body.client_ip.clone(),
-        "mac" => body.client_mac.clone(),
+        "ip" => client_ip.map(str::to_owned),
+        "mac" => client_mac.map(str::to_owned),
         "link-login-only" => context.link_login_only.clone(),
         "link-orig" => context.link_orig.clone(),
         _ => None,
     });
-    if body
-        .client_ip
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
-        && ctx.ip.is_none()
-    {
+    let given = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
+    if given(client_ip) && ctx.ip.is_none() {
         return Err(ApiError::from(AuthError::Validation(
             "client_ip is not an IPv4 address".to_owned(),
         )));
     }
-    if body
-        .client_mac
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
-        && ctx.mac.is_none()
-    {
+    if given(client_mac) && ctx.mac.is_none() {
         return Err(ApiError::from(AuthError::Validation(
             "client_mac is not a MAC address".to_owned(),
         )));
     }
-    let input = VerifyInput {
-        phone_number: body.phone_number,
-        otp: body.otp,
-        confirm_device_takeover: body.confirm_device_takeover,
-        ctx: ctx.clone(),
-    };
-    let client = ClientHints::of(req, depot);
-    let lang = Lang::of_request(req);
-    let done = svc.login(input, &client).await.map_err(|refused| {
-        // A router refusal reads as a plain sentence in the page's language (the trap text
-        // stays the logged cause); the other answers keep the messages clients already match.
-        let router_refused = matches!(refused.error, AuthError::Router(_));
-        let localized = router_refused.then(|| localized(lang, &refused.error));
-        let mut api = ApiError::from(refused.error);
-        if let Some(message) = localized {
-            api.message = message;
-        }
-        api
-    })?;
-    svc.sessions.set_cookies(res, &done.session, client.https);
+    Ok(ctx)
+}
+
+/// A refusal as the API answers it: a router refusal reads as a plain sentence in the page's
+/// language (the trap text stays the logged cause); the other answers keep the messages clients
+/// already match.
+fn refusal(lang: Lang, error: AuthError) -> ApiError {
+    let router_refused = matches!(error, AuthError::Router(_));
+    let localized = router_refused.then(|| localized(lang, &error));
+    let mut api = ApiError::from(error);
+    if let Some(message) = localized {
+        api.message = message;
+    }
+    api
+}
+
+/// The answer of a login that went through: cookies set, no caching, the body.
+fn logged_in(
+    svc: &crate::Service,
+    done: LoggedIn,
+    ctx: CaptiveContext,
+    https: bool,
+    res: &mut Response,
+) -> Json<VerifyResponse> {
+    svc.sessions.set_cookies(res, &done.session, https);
     super::no_store(res);
     let outcome = done.outcome;
     let link_login_only = done.link_login_only;
@@ -182,7 +178,7 @@ pub(super) async fn verify_otp(
         Some(orig) => format!("/captive/terhubung?link-orig={}", encode_component(&orig)),
         None => "/captive/terhubung".to_owned(),
     };
-    Ok(Json(VerifyResponse {
+    Json(VerifyResponse {
         success: true,
         user: UserView::from(&outcome.user),
         access_status: outcome.status.as_str().to_owned(),
@@ -198,6 +194,129 @@ pub(super) async fn verify_otp(
             link_login_only: link_login_only.clone(),
         }),
         redirect,
+    })
+}
+
+/// The client IP, client MAC and hotspot context of a JSON login body.
+type Hints = (Option<String>, Option<String>, Option<HotspotLoginContext>);
+
+/// The shared half of the JSON logins: the hotspot context checked, `login` called with it,
+/// the answer (cookies, device, access status) or the refusal in the envelope.
+async fn json_login<Fut>(
+    req: &Request,
+    depot: &Depot,
+    res: &mut Response,
+    (client_ip, client_mac, context): Hints,
+    login: impl FnOnce(Arc<crate::Service>, CaptiveContext, ClientHints) -> Fut,
+) -> Result<Json<VerifyResponse>, ApiError>
+where
+    Fut: Future<Output = Result<LoggedIn, AuthError>>,
+{
+    let svc = service(depot)?;
+    let ctx = json_context(client_ip.as_deref(), client_mac.as_deref(), context)?;
+    let client = ClientHints::of(req, depot);
+    let https = client.https;
+    let lang = Lang::of_request(req);
+    let done = login(svc.clone(), ctx.clone(), client)
+        .await
+        .map_err(|e| refusal(lang, e))?;
+    Ok(logged_in(&svc, done, ctx, https, res))
+}
+
+/// Checks the code and logs in; behind the hotspot also binds the device on the router.
+#[endpoint(tags("auth"), status_codes(200, 401, 403, 409, 410, 422, 429, 503))]
+pub(super) async fn verify_otp(
+    body: JsonIn<VerifyOtpBody>,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<VerifyResponse>, ApiError> {
+    let body = body.into_inner();
+    let hints = (body.client_ip, body.client_mac, body.hotspot_login_context);
+    json_login(req, depot, res, hints, |svc, ctx, client| async move {
+        let input = VerifyInput {
+            phone_number: body.phone_number,
+            otp: body.otp,
+            confirm_device_takeover: body.confirm_device_takeover,
+            ctx,
+        };
+        svc.login(input, &client).await.map_err(|r| r.error)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct VoucherLoginBody {
+    /// The printed code, with or without its dashes, any case.
+    code: String,
+    #[serde(default)]
+    client_ip: Option<String>,
+    #[serde(default)]
+    client_mac: Option<String>,
+    #[serde(default)]
+    hotspot_login_context: Option<HotspotLoginContext>,
+    #[serde(default)]
+    confirm_device_takeover: bool,
+}
+
+/// Logs in with a voucher code alone (no phone): the first use makes the voucher's account
+/// holding its package; later uses log in to the same account, up to the device limit.
+#[endpoint(tags("auth"), status_codes(200, 400, 403, 409, 422, 429, 503))]
+pub(super) async fn voucher_login(
+    body: JsonIn<VoucherLoginBody>,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<VerifyResponse>, ApiError> {
+    let body = body.into_inner();
+    let hints = (body.client_ip, body.client_mac, body.hotspot_login_context);
+    json_login(req, depot, res, hints, |svc, ctx, client| async move {
+        let input = VoucherInput {
+            code: body.code,
+            confirm_device_takeover: body.confirm_device_takeover,
+            ctx,
+        };
+        svc.voucher_login(input, &client).await
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct PhoneBody {
+    phone_number: String,
+    /// The code sent to it (the second step).
+    #[serde(default)]
+    otp: Option<String>,
+}
+
+/// A voucher account attaches a phone for notices: without `otp` a code is sent to the phone;
+/// with it the phone is attached.
+#[endpoint(tags("auth"), status_codes(200, 401, 409, 410, 422, 429, 503))]
+pub(super) async fn attach_phone(
+    user: CurrentUser,
+    body: JsonIn<PhoneBody>,
+    req: &mut Request,
+    depot: &mut Depot,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let svc = service(depot)?;
+    let lang = Lang::of_request(req);
+    let client = ClientHints::of(req, depot);
+    let message = match body.otp.as_deref() {
+        None => {
+            let (_, sent) = svc
+                .request_phone_code(user.id, &body.phone_number, &client, lang)
+                .await?;
+            format!("OTP sent to {}", sent.sent_to)
+        }
+        Some(code) => {
+            svc.attach_phone(user.id, &body.phone_number, code, &client)
+                .await?;
+            "Phone number attached".to_owned()
+        }
+    };
+    Ok(Json(MessageResponse {
+        success: true,
+        message,
     }))
 }
 

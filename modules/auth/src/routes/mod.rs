@@ -45,10 +45,12 @@ pub fn router() -> Router {
         .push(Router::with_path("captive").get(pages::ShowLogin(Flow::Captive)))
         .push(Router::with_path("captive/request").post(pages::RequestCodeForm(Flow::Captive)))
         .push(Router::with_path("captive/verify").post(pages::VerifyCodeForm(Flow::Captive)))
+        .push(Router::with_path("captive/voucher").post(pages::VoucherForm(Flow::Captive)))
         .push(Router::with_path("captive/terhubung").get(pages::connected))
         .push(Router::with_path("login").get(pages::ShowLogin(Flow::Login)))
         .push(Router::with_path("login/request").post(pages::RequestCodeForm(Flow::Login)))
         .push(Router::with_path("login/verify").post(pages::VerifyCodeForm(Flow::Login)))
+        .push(Router::with_path("login/voucher").post(pages::VoucherForm(Flow::Login)))
         .push(Router::with_path("logout").post(pages::logout_form))
         .push(
             Router::with_path("register")
@@ -58,6 +60,12 @@ pub fn router() -> Router {
         .push(Router::with_path("policy/{status}").get(pages::policy))
         .push(Router::with_path("api/auth/request-otp").post(api::request_otp))
         .push(Router::with_path("api/auth/verify-otp").post(api::verify_otp))
+        .push(Router::with_path("api/auth/voucher-login").post(api::voucher_login))
+        .push(
+            Router::with_path("api/auth/me/phone")
+                .hoop(require_user)
+                .post(api::attach_phone),
+        )
         .push(Router::with_path("api/auth/register").post(api::register))
         .push(Router::with_path("api/auth/logout").post(api::logout))
         .push(

@@ -18,7 +18,7 @@ use crate::pages::{
     ConnectedTexts, ConnectedView, HotspotForm, LoginTexts, LoginView, REGISTERED, RegisterTexts,
     RegisterView, page, policy_page,
 };
-use crate::service::{LoggedIn, VerifyInput};
+use crate::service::{LoggedIn, VerifyInput, VoucherInput};
 use crate::session;
 
 /// Which page family a form belongs to.
@@ -50,6 +50,43 @@ async fn form_fields(req: &mut Request) -> HashMap<String, String> {
     }
 }
 
+/// The hotspot context a form of `flow` carries (none outside the captive flow).
+fn flow_context(flow: Flow, fields: &HashMap<String, String>) -> CaptiveContext {
+    match flow {
+        Flow::Captive => CaptiveContext::from_fields(|k| fields.get(k).cloned()),
+        Flow::Login => CaptiveContext::default(),
+    }
+}
+
+/// Whether the form's takeover box is ticked.
+fn takeover_confirmed(fields: &HashMap<String, String>) -> bool {
+    fields
+        .get("confirm_device_takeover")
+        .is_some_and(|v| v == "true" || v == "on")
+}
+
+/// Whether a refusal asks the user to confirm moving the device from another account.
+fn asks_takeover(e: &AuthError) -> bool {
+    matches!(
+        e,
+        AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
+    )
+}
+
+/// A login went through: session cookies, no caching, the connected page.
+fn render_logged_in(
+    res: &mut Response,
+    svc: &crate::Service,
+    lang: Lang,
+    ctx: &CaptiveContext,
+    done: &LoggedIn,
+    https: bool,
+) {
+    svc.sessions.set_cookies(res, &done.session, https);
+    super::no_store(res);
+    res.render(connected_page(lang, ctx, done));
+}
+
 struct LoginStep<'a> {
     flow: Flow,
     ctx: &'a CaptiveContext,
@@ -61,6 +98,8 @@ struct LoginStep<'a> {
     resend_after_secs: u64,
     attempts_left: Option<u32>,
     ask_takeover: bool,
+    voucher_code: &'a str,
+    voucher_open: bool,
 }
 
 fn render_login(
@@ -88,6 +127,8 @@ fn render_login(
         resend_after_secs: step.resend_after_secs,
         attempts_left: step.attempts_left,
         ask_takeover: step.ask_takeover,
+        voucher_code: step.voucher_code,
+        voucher_open: step.voucher_open,
     };
     page(lang, title, view.render_once()).with_status(status)
 }
@@ -118,6 +159,8 @@ impl Handler for ShowLogin {
             resend_after_secs: 0,
             attempts_left: None,
             ask_takeover: false,
+            voucher_code: "",
+            voucher_open: false,
         };
         res.render(render_login(lang, &csrf, step, StatusCode::OK));
     }
@@ -155,6 +198,8 @@ impl Handler for RequestCodeForm {
             resend_after_secs: 0,
             attempts_left: None,
             ask_takeover: false,
+            voucher_code: "",
+            voucher_open: false,
         };
         if !verify_form_token(
             depot,
@@ -213,10 +258,7 @@ impl Handler for VerifyCodeForm {
     ) {
         let lang = Lang::of_request(req);
         let fields = form_fields(req).await;
-        let ctx = match self.0 {
-            Flow::Captive => CaptiveContext::from_fields(|k| fields.get(k).cloned()),
-            Flow::Login => CaptiveContext::default(),
-        };
+        let ctx = flow_context(self.0, &fields);
         let raw_phone = fields.get("phone_number").cloned().unwrap_or_default();
         let csrf = csrf_token(depot);
         let Ok(svc) = service(depot) else {
@@ -236,6 +278,8 @@ impl Handler for VerifyCodeForm {
             resend_after_secs: 0,
             attempts_left: attempts,
             ask_takeover: takeover,
+            voucher_code: "",
+            voucher_open: false,
         };
         if !verify_form_token(
             depot,
@@ -252,23 +296,14 @@ impl Handler for VerifyCodeForm {
         let input = VerifyInput {
             phone_number: raw_phone.clone(),
             otp: fields.get("otp").cloned().unwrap_or_default(),
-            confirm_device_takeover: fields
-                .get("confirm_device_takeover")
-                .is_some_and(|v| v == "true" || v == "on"),
+            confirm_device_takeover: takeover_confirmed(&fields),
             ctx: ctx.clone(),
         };
         let client = ClientHints::of(req, depot);
         match svc.login(input, &client).await {
-            Ok(done) => {
-                svc.sessions.set_cookies(res, &done.session, client.https);
-                super::no_store(res);
-                res.render(connected_page(lang, &ctx, &done));
-            }
+            Ok(done) => render_logged_in(res, &svc, lang, &ctx, &done, client.https),
             Err(refused) => {
-                let takeover = matches!(
-                    refused.error,
-                    AuthError::Device(lpsaring_devices::DeviceError::TakeoverNeedsConfirmation)
-                );
+                let takeover = asks_takeover(&refused.error);
                 let status = ApiError::from(&refused.error).status;
                 if status.is_server_error() {
                     // The page shows a plain sentence; the detail (a trap's text) is for the
@@ -294,6 +329,76 @@ impl Handler for VerifyCodeForm {
                     }
                 };
                 res.render(render_login(lang, &csrf, step, status));
+            }
+        }
+    }
+}
+
+/// `POST …/voucher`: logs in with a voucher code alone and goes to the connected page; an error
+/// shows the phone step with the voucher form unfolded and the code kept.
+pub(super) struct VoucherForm(pub(super) Flow);
+
+#[async_trait]
+impl Handler for VoucherForm {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let lang = Lang::of_request(req);
+        let fields = form_fields(req).await;
+        let ctx = flow_context(self.0, &fields);
+        let code: String = fields
+            .get("code")
+            .map(|c| c.chars().take(40).collect())
+            .unwrap_or_default();
+        let csrf = csrf_token(depot);
+        let Ok(svc) = service(depot) else {
+            res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+            return;
+        };
+        let step = |error: String, takeover: bool| LoginStep {
+            flow: self.0,
+            ctx: &ctx,
+            phone: "",
+            code_step: false,
+            sent_to: String::new(),
+            info: None,
+            error: Some(error),
+            resend_after_secs: 0,
+            attempts_left: None,
+            ask_takeover: takeover,
+            voucher_code: &code,
+            voucher_open: true,
+        };
+        if !verify_form_token(
+            depot,
+            fields.get(CSRF_FIELD).map(String::as_str).unwrap_or(""),
+        ) {
+            let page = render_login(
+                lang,
+                &csrf,
+                step(form_expired(lang), false),
+                StatusCode::FORBIDDEN,
+            );
+            res.render(page);
+            return;
+        }
+        let input = VoucherInput {
+            code: code.clone(),
+            confirm_device_takeover: takeover_confirmed(&fields),
+            ctx: ctx.clone(),
+        };
+        let client = ClientHints::of(req, depot);
+        match svc.voucher_login(input, &client).await {
+            Ok(done) => render_logged_in(res, &svc, lang, &ctx, &done, client.https),
+            Err(e) => {
+                let takeover = asks_takeover(&e);
+                let status = ApiError::from(&e).status;
+                let page = render_login(lang, &csrf, step(localized(lang, &e), takeover), status);
+                res.render(page);
             }
         }
     }

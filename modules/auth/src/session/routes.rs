@@ -123,7 +123,8 @@ async fn refresh(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeOut {
     pub id: i64,
-    pub phone_number: String,
+    /// `None` for a voucher account until a phone is attached.
+    pub phone_number: Option<String>,
     pub full_name: String,
     /// USER, ADMIN or SUPER_ADMIN.
     pub role: String,
@@ -140,7 +141,7 @@ impl MeOut {
     fn new(u: &UserFacts, status: AccessStatus) -> Self {
         Self {
             id: u.id.0,
-            phone_number: u.phone.as_str().to_owned(),
+            phone_number: u.phone.as_ref().map(|p| p.as_str().to_owned()),
             full_name: u.name.clone(),
             role: u.role.as_str().to_owned(),
             approval_status: if u.approved { APPROVED } else { PENDING }.to_owned(),

@@ -9,9 +9,11 @@ pub mod payment;
 pub mod router;
 pub mod router_config;
 pub mod users;
+pub mod voucher;
 
 pub use access::{AccessPolicy, AccessStatus, RouterPlacement};
 pub use messenger::{GatewayError, GatewayErrorKind, Messenger};
 pub use payment::PaymentGateway;
 pub use router::Router;
-pub use users::{Role, UserDirectory, UserFacts};
+pub use users::{Role, UserDirectory, UserFacts, VoucherAccounts};
+pub use voucher::{VoucherAccount, VoucherLogin, VoucherLoginError};

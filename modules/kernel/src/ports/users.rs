@@ -41,7 +41,9 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserFacts {
     pub id: UserId,
-    pub phone: Phone,
+    /// `None` for a voucher account (made by a voucher login) until a phone is attached: such
+    /// a user gets no WhatsApp notices.
+    pub phone: Option<Phone>,
     pub name: String,
     pub role: Role,
     /// Approved by an operator (self-registered users start unapproved).
@@ -50,6 +52,24 @@ pub struct UserFacts {
     pub active: bool,
     /// Hard-blocked by an operator.
     pub blocked: bool,
+}
+
+impl UserFacts {
+    /// The phone as lists and terminals show it; `-` for a voucher account without one.
+    pub fn phone_label(&self) -> String {
+        self.phone
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), ToString::to_string)
+    }
+
+    /// The name of the user's hotspot user on the router: the phone's local form, or `v<id>`
+    /// for a voucher account without a phone (a name no local phone number can take).
+    pub fn hotspot_name(&self) -> String {
+        match &self.phone {
+            Some(phone) => phone.local_form(),
+            None => format!("v{}", self.id.0),
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -62,4 +82,22 @@ pub trait UserDirectory: Send + Sync {
     async fn by_phone(&self, phone: &Phone) -> Result<Option<UserFacts>, DirectoryError>;
     /// Facts for many users at once (the sync asks for everyone with a device).
     async fn many(&self, ids: &[UserId]) -> Result<Vec<UserFacts>, DirectoryError>;
+}
+
+/// Accounts other modules may create through auth, the owner of users. payments uses it for a
+/// voucher login's account: one per voucher, found again by the voucher's reference.
+#[async_trait]
+pub trait VoucherAccounts: Send + Sync {
+    /// The account of `voucher_ref` (e.g. `voucher:42`), created on first call: approved,
+    /// active, without a phone, named `name`. Idempotent: concurrent callers get one account.
+    async fn voucher_account(
+        &self,
+        voucher_ref: &str,
+        name: &str,
+    ) -> Result<UserFacts, DirectoryError>;
+    /// The account of `voucher_ref`, if one was made.
+    async fn find_voucher_account(
+        &self,
+        voucher_ref: &str,
+    ) -> Result<Option<UserFacts>, DirectoryError>;
 }

@@ -100,6 +100,16 @@ impl CurrentUser {
             Err(GuardError::AdminRequired)
         }
     }
+
+    /// The caller, who must be a SUPER_ADMIN (money going back, for one).
+    pub fn super_admin(depot: &Depot) -> Result<Self, GuardError> {
+        let user = Self::of(depot)?;
+        if user.role == Role::SuperAdmin {
+            Ok(user)
+        } else {
+            Err(GuardError::AdminRequired)
+        }
+    }
 }
 
 impl<'ex> Extractible<'ex> for CurrentUser {

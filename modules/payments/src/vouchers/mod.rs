@@ -9,6 +9,7 @@
 pub mod api;
 pub mod code;
 mod entity;
+mod login;
 pub(crate) mod routes;
 mod sheet;
 
@@ -18,6 +19,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use lpsaring_kernel::UserId;
+use lpsaring_kernel::ports::UserFacts;
 use lpsaring_kernel::ports::audit::AuditEntry;
 use lpsaring_kernel::sql::begin_write;
 use sea_orm::ActiveValue::Set;
@@ -43,6 +45,11 @@ const INSERT_CHUNK: usize = 500;
 /// Wrong codes allowed per user and per IP in [`WRONG_WINDOW`].
 const WRONG_BUDGET: i64 = 10;
 const WRONG_WINDOW: StdDuration = StdDuration::from_secs(15 * 60);
+
+/// The wrong-code budget of one client IP, shared by redeeming and logging in with a code.
+pub(crate) fn wrong_ip_key(ip: IpAddr) -> String {
+    format!("voucher:wrong:ip:{ip}")
+}
 
 /// One batch's rows, summed.
 #[derive(Debug, sea_orm::FromQueryResult)]
@@ -298,21 +305,14 @@ impl Service {
         Ok(())
     }
 
-    /// `user` redeems `typed`: one voucher becomes one paid order (source `voucher`), its quota
-    /// grant written in the same SQL transaction that claims the code. The claim is a guarded
-    /// UPDATE (`status = 'active'`), so of two redeems racing for one code exactly one wins.
-    /// Wrong codes count against the user and the IP (10 per 15 minutes).
-    pub async fn redeem_voucher(
+    /// The voucher `typed` names, after `wrong_keys`' budgets allow a look-up; a miss (a code
+    /// that cannot exist or is not ours) spends one of each budget.
+    pub(crate) async fn find_code(
         &self,
-        user: UserId,
         typed: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<OrderView, PaymentsError> {
-        let mut wrong_keys = vec![format!("voucher:wrong:user:{}", user.0)];
-        if let Some(ip) = ip {
-            wrong_keys.push(format!("voucher:wrong:ip:{ip}"));
-        }
-        for key in &wrong_keys {
+        wrong_keys: &[String],
+    ) -> Result<entity::Model, PaymentsError> {
+        for key in wrong_keys {
             self.check_wrong_budget(key).await?;
         }
         let found = match code::normalize(typed) {
@@ -325,11 +325,80 @@ impl Service {
             None => None,
         };
         let Some(voucher) = found else {
-            for key in &wrong_keys {
+            for key in wrong_keys {
                 self.store.incr(key, 1, Some(WRONG_WINDOW)).await?;
             }
             return Err(PaymentsError::VoucherInvalid);
         };
+        Ok(voucher)
+    }
+
+    /// Claims an active `voucher` for `facts`' user and records its paid order and quota grant,
+    /// all in one SQL transaction. The claim is a guarded UPDATE (`status = 'active'`), so of
+    /// two claims racing for one code exactly one wins; the loser gets `None` and nothing is
+    /// written. The router is updated after the commit.
+    pub(crate) async fn claim_voucher(
+        &self,
+        voucher: &entity::Model,
+        facts: &UserFacts,
+        by: &str,
+    ) -> Result<Option<order::Model>, PaymentsError> {
+        let package = self.package_row(voucher.package_id).await?;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let claimed = entity::Entity::update_many()
+            .col_expr(entity::Column::Status, Expr::value(VoucherStatus::Redeemed))
+            .col_expr(entity::Column::RedeemedBy, Expr::value(facts.id.0))
+            .col_expr(entity::Column::RedeemedAt, Expr::value(now))
+            .filter(entity::Column::Id.eq(voucher.id))
+            .filter(entity::Column::Status.eq(VoucherStatus::Active))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if claimed == 0 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        let paid = self
+            .record_paid(
+                &txn,
+                Recorded {
+                    facts,
+                    package: &package,
+                    source: OrderSource::Voucher,
+                    method: "voucher",
+                    note: None,
+                    by,
+                    payload: json!({"voucher_batch": voucher.batch_id}),
+                },
+                now,
+            )
+            .await?;
+        entity::Entity::update_many()
+            .col_expr(entity::Column::TransactionId, Expr::value(paid.id))
+            .filter(entity::Column::Id.eq(voucher.id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        self.apply_on_router(facts.id).await;
+        Ok(Some(paid))
+    }
+
+    /// `user` redeems `typed`: one voucher becomes one paid order (source `voucher`), its quota
+    /// grant written in the same SQL transaction that claims the code (see
+    /// [`Self::claim_voucher`]). Wrong codes count against the user and the IP (10 per 15
+    /// minutes).
+    pub async fn redeem_voucher(
+        &self,
+        user: UserId,
+        typed: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<OrderView, PaymentsError> {
+        let mut wrong_keys = vec![format!("voucher:wrong:user:{}", user.0)];
+        if let Some(ip) = ip {
+            wrong_keys.push(wrong_ip_key(ip));
+        }
+        let voucher = self.find_code(typed, &wrong_keys).await?;
         match voucher.status {
             VoucherStatus::Active => {}
             VoucherStatus::Redeemed => return Err(PaymentsError::VoucherUsed),
@@ -343,45 +412,10 @@ impl Service {
         if !facts.active || facts.blocked {
             return Err(PaymentsError::UserNotAllowed);
         }
-        let package = self.package_row(voucher.package_id).await?;
-
-        let now = self.clock.now();
-        let txn = begin_write(&self.db).await?;
-        let claimed = entity::Entity::update_many()
-            .col_expr(entity::Column::Status, Expr::value(VoucherStatus::Redeemed))
-            .col_expr(entity::Column::RedeemedBy, Expr::value(user.0))
-            .col_expr(entity::Column::RedeemedAt, Expr::value(now))
-            .filter(entity::Column::Id.eq(voucher.id))
-            .filter(entity::Column::Status.eq(VoucherStatus::Active))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if claimed == 0 {
-            txn.rollback().await?;
-            return Err(PaymentsError::VoucherUsed);
-        }
         let paid = self
-            .record_paid(
-                &txn,
-                Recorded {
-                    facts: &facts,
-                    package: &package,
-                    source: OrderSource::Voucher,
-                    method: "voucher",
-                    note: None,
-                    by: "voucher",
-                    payload: json!({"voucher_batch": voucher.batch_id}),
-                },
-                now,
-            )
-            .await?;
-        entity::Entity::update_many()
-            .col_expr(entity::Column::TransactionId, Expr::value(paid.id))
-            .filter(entity::Column::Id.eq(voucher.id))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        self.apply_on_router(user).await;
+            .claim_voucher(&voucher, &facts, "voucher")
+            .await?
+            .ok_or(PaymentsError::VoucherUsed)?;
         Ok(to_view(&paid))
     }
 }

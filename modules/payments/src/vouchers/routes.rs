@@ -131,33 +131,52 @@ const REDEEMED: Text = Text::new(
     "Voucher accepted. This package is now active:",
 );
 
+/// A form posting one voucher code to `action` (the redeem, or auth's voucher login).
+fn code_form(lang: Lang, action: &str, csrf: &str, code: &str, submit: Text) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
+         <label for=\"code\">{label}</label>\
+         <input id=\"code\" name=\"code\" value=\"{code}\" autocomplete=\"off\" autocapitalize=\"characters\" maxlength=\"40\" required>\
+         <button type=\"submit\">{submit}</button></form>",
+        csrf = escape(csrf),
+        code = escape(code),
+        label = CODE_LABEL.get(lang),
+        submit = submit.get(lang),
+    )
+}
+
 fn form_html(lang: Lang, csrf: &str, code: &str, message: Option<(&str, String)>) -> String {
     let note = message
         .map(|(class, text)| format!("<p class=\"{class}\">{}</p>", escape(&text)))
         .unwrap_or_default();
     format!(
-        "<div class=\"card\"><h1>{title}</h1>{note}<form method=\"post\" action=\"/voucher\">\
-         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
-         <label for=\"code\">{label}</label>\
-         <input id=\"code\" name=\"code\" value=\"{code}\" autocomplete=\"off\" autocapitalize=\"characters\" maxlength=\"40\" required>\
-         <button type=\"submit\">{submit}</button></form></div>",
+        "<div class=\"card\"><h1>{title}</h1>{note}{form}</div>",
         title = PAGE_TITLE.get(lang),
-        csrf = escape(csrf),
-        code = escape(code),
-        label = CODE_LABEL.get(lang),
-        submit = SUBMIT.get(lang),
+        form = code_form(lang, "/voucher", csrf, code, SUBMIT),
     )
 }
 
-fn login_first(lang: Lang) -> Page {
+const OR_VOUCHER_LOGIN: Text = Text::new(
+    "Belum punya akun atau tanpa WhatsApp? Masuk dengan voucher ini saja:",
+    "No account, or no WhatsApp? Log in with this voucher alone:",
+);
+const VOUCHER_LOGIN: Text = Text::new("Masuk dengan voucher", "Log in with the voucher");
+
+/// For a visitor without a session (a printed card's QR opens `/voucher?code=…` in any
+/// browser): log in first, or log in with the code itself (auth's voucher login form).
+fn login_first(lang: Lang, csrf: &str, code: &str) -> Page {
     Page::new(
         lang,
         PAGE_TITLE.get(lang),
         format!(
-            "<div class=\"card\"><h1>{}</h1><p>{}</p><a class=\"btn\" href=\"/login\">{}</a></div>",
-            PAGE_TITLE.get(lang),
-            LOGIN_FIRST.get(lang),
-            LOGIN.get(lang)
+            "<div class=\"card\"><h1>{title}</h1><p>{first}</p><a class=\"btn\" href=\"/login\">{login}</a>\
+             <p>{or}</p>{form}</div>",
+            title = PAGE_TITLE.get(lang),
+            first = LOGIN_FIRST.get(lang),
+            login = LOGIN.get(lang),
+            or = OR_VOUCHER_LOGIN.get(lang),
+            form = code_form(lang, "/login/voucher", csrf, code, VOUCHER_LOGIN),
         ),
     )
 }
@@ -166,11 +185,11 @@ fn login_first(lang: Lang) -> Page {
 #[handler]
 async fn voucher_page(req: &mut Request, depot: &mut Depot) -> Page {
     let lang = Lang::of_request(req);
-    if current_user(depot).is_none() {
-        return login_first(lang);
-    }
     let code = req.query::<String>("code").unwrap_or_default();
     let code: String = code.chars().take(40).collect();
+    if current_user(depot).is_none() {
+        return login_first(lang, &csrf_token(depot), &code);
+    }
     Page::new(
         lang,
         PAGE_TITLE.get(lang),
@@ -183,7 +202,7 @@ async fn voucher_page(req: &mut Request, depot: &mut Depot) -> Page {
 async fn voucher_submit(req: &mut Request, depot: &mut Depot) -> Page {
     let lang = Lang::of_request(req);
     let Some(user) = current_user(depot) else {
-        return login_first(lang);
+        return login_first(lang, &csrf_token(depot), "");
     };
     let code: String = req
         .form::<String>("code")

@@ -231,18 +231,21 @@ impl Service {
                 remaining,
                 expires_at: after.expires_at,
             };
-            for n in notices {
-                if let Some(body) = self.templates.render(n, &ctx) {
-                    let kind = match n {
-                        notify::Notice::LowQuota { level } => format!("low:{level}"),
-                        notify::Notice::ExpirySoon { days } => format!("expiry:{days}"),
-                        notify::Notice::Status(s) => format!("status:{}", s.as_str()),
-                    };
-                    out.messages.push(OutboxMessage {
-                        dedup_key: format!("quota:{}:{kind}:{run_id}", user.0),
-                        recipient: f.phone.clone(),
-                        body,
-                    });
+            // A voucher account without a phone has nowhere to be told: no message, no error.
+            if let Some(recipient) = &f.phone {
+                for n in notices {
+                    if let Some(body) = self.templates.render(n, &ctx) {
+                        let kind = match n {
+                            notify::Notice::LowQuota { level } => format!("low:{level}"),
+                            notify::Notice::ExpirySoon { days } => format!("expiry:{days}"),
+                            notify::Notice::Status(s) => format!("status:{}", s.as_str()),
+                        };
+                        out.messages.push(OutboxMessage {
+                            dedup_key: format!("quota:{}:{kind}:{run_id}", user.0),
+                            recipient: recipient.clone(),
+                            body,
+                        });
+                    }
                 }
             }
             if delta > 0 {

@@ -25,7 +25,7 @@ impl TestUsers {
         let phone = Phone::parse(&format!("08110{id:07}")).unwrap();
         let facts = UserFacts {
             id: UserId(id),
-            phone: phone.clone(),
+            phone: Some(phone.clone()),
             name: format!("User {id}"),
             role: Role::User,
             approved: true,
@@ -59,7 +59,10 @@ impl UserDirectory for TestUsers {
 
     async fn by_phone(&self, phone: &Phone) -> Result<Option<UserFacts>, DirectoryError> {
         let users = self.0.lock().unwrap();
-        Ok(users.values().find(|u| &u.phone == phone).cloned())
+        Ok(users
+            .values()
+            .find(|u| u.phone.as_ref() == Some(phone))
+            .cloned())
     }
 
     async fn many(&self, ids: &[UserId]) -> Result<Vec<UserFacts>, DirectoryError> {
