@@ -78,13 +78,17 @@ pub async fn find_in(
     Ok(row.as_ref().and_then(facts))
 }
 
-/// Every user's phone on `conn` (the importer refuses to mix into a database of other users).
+/// Every user's phone on `conn` (the importer refuses to mix into a database of other users);
+/// a voucher account, which has none, is named `voucher account #<id>` so it counts as another.
 pub async fn phones_in(conn: &impl ConnectionTrait) -> Result<Vec<String>, AuthError> {
     Ok(user::Entity::find()
         .all(conn)
         .await?
         .into_iter()
-        .map(|u| u.phone_number)
+        .map(|u| {
+            u.phone_number
+                .unwrap_or_else(|| format!("voucher account #{}", u.id))
+        })
         .collect())
 }
 
@@ -112,7 +116,7 @@ pub async fn import_user_in(
         _ => None,
     };
     let inserted = user::ActiveModel {
-        phone_number: Set(u.phone.as_str().to_owned()),
+        phone_number: Set(Some(u.phone.as_str().to_owned())),
         full_name: Set(name),
         role: Set(u.role.as_str().to_owned()),
         approval_status: Set(u.approval.as_str().to_owned()),

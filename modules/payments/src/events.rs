@@ -339,8 +339,13 @@ impl Service {
         if next == OrderStatus::Paid {
             self.write_grant(&txn, &order, now).await?;
         }
+        // The provider refunded a paid order: the quota it bought goes back with it.
+        let refunded = next == OrderStatus::Refunded
+            && self
+                .reverse_order_in(&txn, &order, format!("plugin:{}", st.source), None)
+                .await?;
         txn.commit().await?;
-        if next == OrderStatus::Paid {
+        if next == OrderStatus::Paid || refunded {
             self.apply_on_router(UserId(order.user_id)).await;
         }
         Ok(Some(if late {

@@ -75,25 +75,14 @@ impl Service {
             });
         }
         let user = UserId(found.user_id);
-        let reversed = if found.applied_at.is_some() {
-            self.quota
-                .reverse_in(
-                    &txn,
-                    &Reversal {
-                        user,
-                        bytes: found.quota_bytes,
-                        validity_hours: i64::from(found.validity_hours),
-                        unlimited: found.unlimited,
-                        source: GrantSource::Refund,
-                        idempotency_key: format!("refund:{}", found.order_id),
-                        actor: format!("admin:{}", actor.0),
-                        note: Some(reason.to_owned()),
-                    },
-                )
-                .await?
-        } else {
-            false
-        };
+        let reversed = self
+            .reverse_order_in(
+                &txn,
+                &found,
+                format!("admin:{}", actor.0),
+                Some(reason.to_owned()),
+            )
+            .await?;
         append_event(
             &txn,
             found.id,
@@ -119,5 +108,39 @@ impl Service {
             ..found
         };
         Ok(to_view(&refunded))
+    }
+}
+
+impl Service {
+    /// In the caller's transaction, for an order that has just moved from paid to refunded (by an
+    /// admin, or by the provider's refund notification): quota's reversing ledger row, keyed
+    /// `refund:<order id>`, never more than is unused. An order paid but never applied (no grant)
+    /// has nothing to reverse. Returns whether anything was reversed.
+    pub(crate) async fn reverse_order_in(
+        &self,
+        txn: &impl sea_orm::ConnectionTrait,
+        order: &order::Model,
+        actor: String,
+        note: Option<String>,
+    ) -> Result<bool, PaymentsError> {
+        if order.applied_at.is_none() {
+            return Ok(false);
+        }
+        Ok(self
+            .quota
+            .reverse_in(
+                txn,
+                &Reversal {
+                    user: UserId(order.user_id),
+                    bytes: order.quota_bytes,
+                    validity_hours: i64::from(order.validity_hours),
+                    unlimited: order.unlimited,
+                    source: GrantSource::Refund,
+                    idempotency_key: format!("refund:{}", order.order_id),
+                    actor,
+                    note,
+                },
+            )
+            .await?)
     }
 }

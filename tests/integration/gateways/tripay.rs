@@ -203,7 +203,7 @@ async fn every_tripay_callback_through_the_plugin() {
             flagged: false,
         },
         Row {
-            name: "paid then refunded (the grant row stays; its reversal is separate)",
+            name: "paid then refunded (the grant row stays; a reversing row takes the unused bytes back)",
             method: None,
             acts: &[Say("PAID", None), Say("REFUND", None)],
             status: "refunded",
