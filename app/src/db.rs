@@ -23,16 +23,23 @@ pub async fn open(settings: &Settings) -> Result<DatabaseConnection, StartupErro
     Ok(db)
 }
 
-/// The URL with any password replaced, for messages and logs.
+/// The URL with any password replaced, for messages and logs. Only the authority's userinfo is
+/// looked at (an `@` in the query is not a password), and a URL without a password stays as it is
+/// so the message does not suggest one was configured.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // The last `@` ends the userinfo: a password with a raw `@` is still hidden whole.
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, password)) if !password.is_empty() => {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            }
+            _ => url.to_owned(),
+        },
         None => url.to_owned(),
     }
 }
@@ -149,6 +156,22 @@ mod tests {
             "postgres://app:***@db:5432/x"
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        assert_eq!(
+            redact_url("postgres://app:p@ss@db/x"),
+            "postgres://app:***@db/x"
+        );
+    }
+
+    #[test]
+    fn a_url_without_a_password_is_left_alone() {
+        for url in [
+            "postgres://app@db:5432/x",
+            "postgres://app:@db/x",
+            "postgres://db/x?options=a@b",
+            "postgres://db",
+        ] {
+            assert_eq!(redact_url(url), url);
+        }
     }
 
     #[test]

@@ -87,7 +87,12 @@ pub fn route_template(matched: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
-/// Counts and times every routed request (routing has run: the matched path is known).
+/// The route label of a request no route matched (404, or 405 for a path without that method):
+/// one fixed word, so probes for random paths cannot grow the label set.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Counts and times every request (routing has run: the matched path is known), the unmatched
+/// ones under [`UNMATCHED_ROUTE`].
 pub struct HttpMetrics;
 
 #[async_trait]
@@ -100,13 +105,24 @@ impl Handler for HttpMetrics {
         ctrl: &mut FlowCtrl,
     ) {
         let started = Instant::now();
+        // salvo runs the service's hoops for an unmatched request too, with its 404 or 405
+        // already set (a matched one has no status yet); its matched path is empty, like the
+        // root's, so this is the only way to tell them apart. This hoop is the service's first.
+        let unmatched = matches!(
+            res.status_code,
+            Some(StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED)
+        );
         ctrl.call_next(req, depot, res).await;
-        let params: Vec<(&str, &str)> = req
-            .params()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let route = route_template(req.matched_path(), &params);
+        let route = if unmatched {
+            UNMATCHED_ROUTE.to_owned()
+        } else {
+            let params: Vec<(&str, &str)> = req
+                .params()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            route_template(req.matched_path(), &params)
+        };
         let method = req.method().as_str().to_owned();
         let status = res
             .status_code

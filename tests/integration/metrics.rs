@@ -187,3 +187,43 @@ async fn metrics_listen_serves_them_on_their_own_address() {
     assert!(total(&m, "lpsaring_http_requests_total", &[("route", "/healthz")]) >= 1.0);
     app.stop().await;
 }
+
+/// A request no route matches is counted, under one fixed label and never its raw path (a
+/// scanner's random paths would otherwise grow the label set without bound).
+#[tokio::test]
+async fn an_unmatched_request_counts_under_a_fixed_label() {
+    let app = spawn_app_with(|s| s.metrics.enabled = true, salvo::Router::new()).await;
+    let probe = "/no-such-page/tidy-404-probe";
+    let before = total(
+        &parse(&scrape(&app, &app.url("/metrics"), None).await.1),
+        "lpsaring_http_requests_total",
+        &[("route", "unmatched"), ("status", "404"), ("method", "GET")],
+    );
+    assert_eq!(app.get(probe).await.status(), 404);
+    let (status, text) = scrape(&app, &app.url("/metrics"), None).await;
+    assert_eq!(status, 200);
+    let m = parse(&text);
+    let after = total(
+        &m,
+        "lpsaring_http_requests_total",
+        &[("route", "unmatched"), ("status", "404"), ("method", "GET")],
+    );
+    assert!(
+        after > before,
+        "the 404 was not counted: {before} -> {after}"
+    );
+    assert!(
+        total(
+            &m,
+            "lpsaring_http_request_duration_seconds_count",
+            &[("route", "unmatched")]
+        ) >= 1.0
+    );
+    assert!(
+        !m.samples
+            .iter()
+            .any(|s| s.labels.values().any(|v| v.contains("tidy-404-probe"))),
+        "a label carries the raw path"
+    );
+    app.stop().await;
+}

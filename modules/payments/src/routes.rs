@@ -76,7 +76,7 @@ async fn admin_create_package(
     Ok(())
 }
 
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("id" = i64, Path, description = "The package id")))]
 async fn admin_update_package(
     req: &mut Request,
     depot: &mut Depot,
@@ -91,7 +91,7 @@ async fn admin_update_package(
 }
 
 /// Deletes a package nobody bought; one with orders is taken off sale (`{"result": "deactivated"}`).
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("id" = i64, Path, description = "The package id")))]
 async fn admin_delete_package(
     req: &mut Request,
     depot: &mut Depot,
@@ -122,7 +122,7 @@ async fn initiate(
     Ok(())
 }
 
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("order_id" = String, Path, description = "The order id")))]
 async fn cancel(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = CurrentUser::of(depot)?.id;
     let order_id = order_id_param(req)?;
@@ -132,7 +132,7 @@ async fn cancel(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
 }
 
 /// An order, for its owner or an admin.
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("order_id" = String, Path, description = "The order id")))]
 async fn by_order_id(
     req: &mut Request,
     depot: &mut Depot,
@@ -148,7 +148,7 @@ async fn by_order_id(
 }
 
 /// An order opened by its status link (`?t=`), without a login.
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("order_id" = String, Path, description = "The order id")))]
 async fn public_by_order_id(
     req: &mut Request,
     depot: &mut Depot,
@@ -162,7 +162,7 @@ async fn public_by_order_id(
 }
 
 /// "Reconcile now": the reconciliation job's check of this one order, answering its new state.
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("order_id" = String, Path, description = "The order id")))]
 async fn admin_reconcile(
     req: &mut Request,
     depot: &mut Depot,
@@ -273,7 +273,10 @@ async fn webhook_for(
 }
 
 /// A payment plugin's notification: verified and parsed by the plugin, applied exactly once.
-#[endpoint(tags("payments"))]
+#[endpoint(
+    tags("payments"),
+    parameters(("plugin" = String, Path, description = "The payment plugin's name"))
+)]
 async fn webhook(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let plugin = req.param::<String>("plugin").unwrap_or_default();
     webhook_for(&plugin, req, depot, res).await

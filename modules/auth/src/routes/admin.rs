@@ -94,25 +94,41 @@ async fn act(
 }
 
 /// Approves a pending user (a WhatsApp notice is queued).
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(
+    tags("admin"),
+    status_codes(200, 401, 403, 404, 422),
+    parameters(("id" = i64, Path, description = "The user id"))
+)]
 async fn approve(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
     act(req, depot, UserAction::Approve).await
 }
 
 /// Rejects a registration, with an optional `reason` (a notice is queued).
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(
+    tags("admin"),
+    status_codes(200, 401, 403, 404, 422),
+    parameters(("id" = i64, Path, description = "The user id"))
+)]
 async fn reject(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
     act(req, depot, UserAction::Reject).await
 }
 
 /// Blocks a user, with an optional `reason` (a notice is queued; the next sync enforces it).
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(
+    tags("admin"),
+    status_codes(200, 401, 403, 404, 422),
+    parameters(("id" = i64, Path, description = "The user id"))
+)]
 async fn block(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
     act(req, depot, UserAction::Block).await
 }
 
 /// Lifts a block (a notice is queued).
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(
+    tags("admin"),
+    status_codes(200, 401, 403, 404, 422),
+    parameters(("id" = i64, Path, description = "The user id"))
+)]
 async fn unblock(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
     act(req, depot, UserAction::Unblock).await
 }

@@ -39,7 +39,7 @@ async fn create(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
     Ok(())
 }
 
-#[endpoint(tags("vouchers"))]
+#[endpoint(tags("vouchers"), parameters(("batch" = String, Path, description = "The voucher batch id")))]
 async fn revoke(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let admin = CurrentUser::admin(depot)?;
     let batch = batch_param(req)?;
@@ -50,7 +50,7 @@ async fn revoke(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Res
 }
 
 /// The batch's codes (admins only); `?format=csv` downloads them as a spreadsheet-safe CSV.
-#[endpoint(tags("vouchers"))]
+#[endpoint(tags("vouchers"), parameters(("batch" = String, Path, description = "The voucher batch id")))]
 async fn codes(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     CurrentUser::admin(depot)?;
     let batch = batch_param(req)?;
