@@ -11,6 +11,7 @@ mod captive;
 mod cash;
 mod cli;
 mod config;
+mod devices;
 mod doctor;
 mod enforcement;
 mod metrics;

@@ -115,7 +115,7 @@ async fn captive_pages_weigh_under_30_kb_with_no_external_request() {
 }
 
 /// The `Cookie` header a browser would send after `res`: every cookie it set, `name=value`.
-fn cookies_of(res: &reqwest::Response) -> String {
+pub(crate) fn cookies_of(res: &reqwest::Response) -> String {
     res.headers()
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
@@ -126,13 +126,12 @@ fn cookies_of(res: &reqwest::Response) -> String {
 }
 
 /// `GET path` as a browser holding `cookie` (empty = logged out), following no redirect.
-async fn get_as(app: &lpsaring_tests::TestApp, cookie: &str, path: &str) -> reqwest::Response {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut req = http.get(app.url(path));
+pub(crate) async fn get_as(
+    app: &lpsaring_tests::TestApp,
+    cookie: &str,
+    path: &str,
+) -> reqwest::Response {
+    let mut req = crate::web::client().get(app.url(path));
     if !cookie.is_empty() {
         req = req.header("cookie", cookie);
     }
@@ -202,13 +201,19 @@ async fn the_dashboard_shows_status_quota_validity_and_usage() {
 }
 
 #[tokio::test]
-async fn the_dashboard_weighs_under_30_kb() {
+async fn the_portal_pages_weigh_under_30_kb() {
     let app = spawn_app().await;
     let phone = "081299990003";
     app.user_with_quota(phone, true).await;
-    let cookie = cookies_of(&app.login_by_code(phone, None).await);
-    let (bytes, external) = page_weight(&app, &cookie, "/akun").await;
-    eprintln!("page weight /akun: {bytes} bytes");
-    assert!(bytes < 30 * 1024, "/akun: {bytes} bytes");
-    assert!(!external, "/akun asks for an external resource");
+    app.phone_on_hotspot("02:00:00:00:00:33", "10.5.50.33");
+    let cookie = cookies_of(
+        &app.login_by_code(phone, Some(("10.5.50.33", "02:00:00:00:00:33")))
+            .await,
+    );
+    for path in ["/akun", "/akun/perangkat"] {
+        let (bytes, external) = page_weight(&app, &cookie, path).await;
+        eprintln!("page weight {path}: {bytes} bytes");
+        assert!(bytes < 30 * 1024, "{path}: {bytes} bytes");
+        assert!(!external, "{path} asks for an external resource");
+    }
 }

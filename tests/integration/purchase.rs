@@ -6,18 +6,10 @@ use reqwest::header::{COOKIE, LOCATION};
 
 use crate::payments::{BUYER, buyer, create_package, sandbox_app};
 use crate::quota::admin_token;
-
-/// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+use crate::web::client;
 
 /// The value of `name="…" value="…"` in a form.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let rest = html.split(&marker).nth(1).expect("the hidden field");
     rest[..rest.find('"').unwrap()].to_owned()
