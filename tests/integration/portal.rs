@@ -210,7 +210,7 @@ async fn the_portal_pages_weigh_under_30_kb() {
         &app.login_by_code(phone, Some(("10.5.50.33", "02:00:00:00:00:33")))
             .await,
     );
-    for path in ["/akun", "/akun/perangkat"] {
+    for path in ["/akun", "/akun/perangkat", "/akun/riwayat"] {
         let (bytes, external) = page_weight(&app, &cookie, path).await;
         eprintln!("page weight {path}: {bytes} bytes");
         assert!(bytes < 30 * 1024, "{path}: {bytes} bytes");
