@@ -2,6 +2,7 @@
 //! operator's brand on every page and in the login message, and the page weight of what a phone
 //! downloads in the captive mini-browser.
 
+use lpsaring_kernel::EphemeralStore;
 use lpsaring_tests::{spawn_app, spawn_app_with};
 
 /// The stylesheet and script a page links, read from its HTML.
@@ -216,4 +217,92 @@ async fn the_portal_pages_weigh_under_30_kb() {
         assert!(bytes < 30 * 1024, "{path}: {bytes} bytes");
         assert!(!external, "{path} asks for an external resource");
     }
+}
+
+/// `POST /api/auth/session/consume {token}` as a client without cookies.
+async fn consume(app: &lpsaring_tests::TestApp, token: &str) -> reqwest::Response {
+    crate::web::client()
+        .post(app.url("/api/auth/session/consume"))
+        .json(&serde_json::json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs `phone` in over JSON; its (session_token, session_url). The clock moves past the
+/// code's cooldown so the next login may ask again.
+async fn handoff_login(app: &lpsaring_tests::TestApp, phone: &str) -> (String, String) {
+    let body: serde_json::Value = app.login_by_code(phone, None).await.json().await.unwrap();
+    app.clock.advance(chrono::Duration::seconds(61));
+    let token = body["session_token"].as_str().unwrap().to_owned();
+    let url = body["session_url"].as_str().unwrap().to_owned();
+    (token, url)
+}
+
+#[tokio::test]
+async fn a_login_hands_off_to_another_browser_once_within_two_minutes() {
+    let app = spawn_app().await;
+    let phone = "081299990004";
+    app.user_with_quota(phone, true).await;
+    let app = &app;
+    let login = || handoff_login(app, phone);
+
+    // The link opens the account in a browser with no cookies, then never again.
+    let (token, url) = login().await;
+    assert!(token.len() >= 43, "{token}");
+    assert_eq!(
+        url,
+        format!("/session/consume?token={token}&next=/akun"),
+        "a random token needs no escaping"
+    );
+    let keys = app.app.store.scan_prefix("auth:handoff:").await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(
+        !keys[0].0.contains(&token) && !String::from_utf8_lossy(&keys[0].1).contains(&token),
+        "only a hash of the token is stored"
+    );
+    let res = get_as(app, "", &url).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/akun");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let cookie = cookies_of(&res);
+    assert!(cookie.contains("auth_token="), "{cookie}");
+    let html = get_as(app, &cookie, "/akun").await.text().await.unwrap();
+    assert!(html.contains("Halo, Budi"), "{html}");
+    let res = get_as(app, "", &format!("{url}&lang=en")).await;
+    assert_eq!(res.status(), 410);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This link no longer works") && html.contains("href=\"/login?next=/akun\"")
+    );
+
+    // Past two minutes it is gone; JSON clients get the code.
+    let (token, _) = login().await;
+    app.clock.advance(chrono::Duration::seconds(121));
+    let res = consume(app, &token).await;
+    assert_eq!(res.status(), 410);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "SESSION_TOKEN_INVALID");
+
+    // Within them, JSON redeems it once: cookies and an access token.
+    let (token, _) = login().await;
+    let res = consume(app, &token).await;
+    assert_eq!(res.status(), 200);
+    assert!(cookies_of(&res).contains("refresh_token="));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(consume(app, &token).await.status(), 410);
+    assert_eq!(consume(app, "").await.status(), 410);
+    assert_eq!(consume(app, &"x".repeat(500)).await.status(), 410);
+
+    // `next` stays on this site.
+    let (token, _) = login().await;
+    let res = get_as(
+        app,
+        "",
+        &format!("/session/consume?token={token}&next=//evil.example/x"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/akun");
 }

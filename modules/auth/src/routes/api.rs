@@ -115,6 +115,11 @@ struct VerifyResponse {
     device: Option<DeviceView>,
     hotspot_login: Option<HotspotLoginView>,
     redirect: String,
+    /// Opens the account in another browser (the captive window keeps no cookies): single use,
+    /// valid for two minutes.
+    session_token: Option<String>,
+    /// `/session/consume?token=…&next=/akun`.
+    session_url: Option<String>,
 }
 
 /// Checks the code and logs in; behind the hotspot also binds the device on the router.
@@ -176,6 +181,8 @@ pub(super) async fn verify_otp(
     })?;
     svc.sessions.set_cookies(res, &done.session, client.https);
     super::no_store(res);
+    let session_url = done.session_url();
+    let session_token = done.handoff.as_ref().map(|t| t.expose().clone());
     let outcome = done.outcome;
     let link_login_only = done.link_login_only;
     let redirect = match ctx.link_orig {
@@ -198,6 +205,8 @@ pub(super) async fn verify_otp(
             link_login_only: link_login_only.clone(),
         }),
         redirect,
+        session_token,
+        session_url,
     }))
 }
 
