@@ -211,7 +211,7 @@ async fn the_portal_pages_weigh_under_30_kb() {
         &app.login_by_code(phone, Some(("10.5.50.33", "02:00:00:00:00:33")))
             .await,
     );
-    for path in ["/akun", "/akun/perangkat", "/akun/riwayat"] {
+    for path in ["/akun", "/akun/perangkat", "/akun/riwayat", "/akun/profil"] {
         let (bytes, external) = page_weight(&app, &cookie, path).await;
         eprintln!("page weight {path}: {bytes} bytes");
         assert!(bytes < 30 * 1024, "{path}: {bytes} bytes");
@@ -305,4 +305,117 @@ async fn a_login_hands_off_to_another_browser_once_within_two_minutes() {
     .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/akun");
+}
+
+#[tokio::test]
+async fn the_account_page_renames_lists_logins_and_logs_out_everywhere() {
+    let app = spawn_app().await;
+    let phone = "081299990005";
+    app.user_with_quota(phone, true).await;
+    app.phone_on_hotspot("02:00:00:00:00:35", "10.5.50.35");
+    let login = app
+        .login_by_code(phone, Some(("10.5.50.35", "02:00:00:00:00:35")))
+        .await;
+    let session = cookies_of(&login);
+    let json_call = |method: reqwest::Method, path: &str| {
+        crate::web::client()
+            .request(method, app.url(path))
+            .header("cookie", &session)
+            .header("origin", app.base_url.as_str())
+    };
+
+    assert_eq!(get_as(&app, "", "/akun/profil").await.status(), 302);
+    let history: serde_json::Value = json_call(reqwest::Method::GET, "/api/users/me/login-history")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history[0]["method"], "captive_otp");
+    assert_eq!(history[0]["device"], "••:••:••:••:00:35");
+    assert_eq!(history[0]["ip"], "10.5.50.35");
+
+    let res = json_call(reqwest::Method::PUT, "/api/users/me/profile")
+        .json(&serde_json::json!({"full_name": "  Budi Santoso "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let profile: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(profile["full_name"], "Budi Santoso");
+    assert_eq!(profile["language"], "id");
+    let res = json_call(reqwest::Method::PUT, "/api/users/me/profile")
+        .json(&serde_json::json!({"full_name": "\u{202E}x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+
+    let res = get_as(&app, &session, "/akun/profil?lang=en").await;
+    assert_eq!(res.status(), 200);
+    let cookie = format!(
+        "{session}; csrf={}",
+        lpsaring_tests::set_cookie(&res, "csrf").unwrap()
+    );
+    let html = res.text().await.unwrap();
+    for word in [
+        "Login history",
+        "Budi Santoso",
+        "••:••:••:••:00:35",
+        "Log out everywhere",
+    ] {
+        assert!(html.contains(word), "{word} missing");
+    }
+    assert!(html.contains("href=\"/akun/profil\" aria-current=\"page\""));
+    let csrf = crate::purchase::hidden(&html, "csrf");
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        crate::web::client()
+            .post(app.url(path))
+            .header("cookie", &cookie)
+            .form(&fields)
+            .send()
+    };
+    let res = post(
+        "/akun/profil/nama",
+        vec![("csrf", csrf.clone()), ("full_name", "x".repeat(101))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Nama harus 1 sampai 100 karakter")
+    );
+    let res = post(
+        "/akun/profil/nama",
+        vec![("csrf", csrf.clone()), ("full_name", "Budi S".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/akun/profil?ok=1");
+    let html = get_as(&app, &session, "/akun").await.text().await.unwrap();
+    assert!(
+        html.contains("Halo, Budi S"),
+        "the dashboard greets by the new name"
+    );
+
+    // Log out everywhere: cookies cleared here, the refresh token dead for every browser.
+    let res = post("/akun/profil/keluar-semua", vec![("csrf", csrf)])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login");
+    let res = crate::web::client()
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", &session)
+        .header("origin", app.base_url.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }

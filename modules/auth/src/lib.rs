@@ -16,6 +16,7 @@ mod messages;
 pub mod metrics;
 pub mod otp;
 mod pages;
+mod profile;
 mod routes;
 pub mod secrets;
 mod service;

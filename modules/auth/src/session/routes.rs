@@ -50,6 +50,7 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                 ),
         )
         .push(Router::with_path("session/consume").get(consume_page))
+        .push(crate::profile::router())
         .push(
             Router::with_path("admin/login")
                 .get(admin_login_page)
@@ -333,7 +334,7 @@ impl AdminLoginTexts {
         let t = |text: Text| text.get(lang);
         Self {
             title: t(Text::new("Masuk admin", "Admin login")),
-            phone: t(Text::new("Nomor telepon", "Phone number")),
+            phone: t(crate::messages::PHONE_NUMBER),
             password: t(Text::new("Kata sandi", "Password")),
             submit: t(Text::new("Masuk", "Log in")),
             hint: t(Text::new(

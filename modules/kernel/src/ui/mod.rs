@@ -38,9 +38,10 @@ pub enum PortalTab {
     Dashboard,
     Devices,
     Purchases,
+    Profile,
 }
 
-const PORTAL_TABS: [(PortalTab, &str, Text); 3] = [
+const PORTAL_TABS: [(PortalTab, &str, Text); 4] = [
     (
         PortalTab::Dashboard,
         "/akun",
@@ -55,6 +56,11 @@ const PORTAL_TABS: [(PortalTab, &str, Text); 3] = [
         PortalTab::Purchases,
         "/akun/riwayat",
         Text::new("Pembelian", "Purchases"),
+    ),
+    (
+        PortalTab::Profile,
+        "/akun/profil",
+        Text::new("Profil", "Profile"),
     ),
 ];
 
