@@ -67,6 +67,8 @@ pub struct App {
     pub plugins: Arc<PluginHost>,
     pub messenger: Arc<dyn Messenger>,
     pub devices: Arc<lpsaring_devices::Service>,
+    /// The user's devices page and its JSON.
+    pub device_portal: Arc<lpsaring_devices::Portal>,
     pub users: Arc<lpsaring_auth::Users>,
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
@@ -241,6 +243,9 @@ pub async fn build_with_clock(
         store: store.clone() as Arc<dyn EphemeralStore>,
         access: access.clone(),
     }));
+    let status_lists = access
+        .placement(lpsaring_kernel::ports::access::AccessStatus::Ok)
+        .all_lists;
     let auth = Arc::new(lpsaring_auth::Service::new(lpsaring_auth::Deps {
         users: users.clone(),
         sessions: sessions.clone(),
@@ -255,6 +260,12 @@ pub async fn build_with_clock(
         hotspot_hosts: settings.router.hotspot_hosts.clone(),
         vouchers: payments.clone(),
     }));
+    let device_portal = Arc::new(lpsaring_devices::Portal {
+        devices: devices.clone(),
+        router: router.clone(),
+        status_lists,
+        binder: auth.captive.clone(),
+    });
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
     let router_health = lpsaring_routeros::SetupHealth::new(
         router_client.clone(),
@@ -288,6 +299,7 @@ pub async fn build_with_clock(
         plugins,
         messenger,
         devices,
+        device_portal,
         users,
         sessions,
         auth,

@@ -13,6 +13,7 @@ mod cash;
 mod cli;
 mod config;
 mod crash;
+mod devices;
 mod doctor;
 mod enforcement;
 mod gateways;

@@ -34,11 +34,7 @@ impl<'a> Visitor<'a> {
     pub(crate) fn new(app: &'a TestApp) -> Self {
         Visitor {
             app,
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http: crate::web::client(),
             jar: BTreeMap::new(),
         }
     }
@@ -298,6 +294,32 @@ async fn the_login_forms_log_in_outside_the_hotspot_without_binding() {
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(person.cookie("auth_token").is_some());
     assert!(app.router_rows(Menu::IpBinding).is_empty());
+
+    // The connected page hands the login on to a real browser: its link opens the account
+    // there once, without the first browser's cookies.
+    let link = unescape(&attribute(
+        &done.body[done
+            .body
+            .find("id=\"open-account\"")
+            .expect("the open-account link")..],
+        "href",
+    ));
+    assert!(link.starts_with("/session/consume?token=") && link.ends_with("&next=/akun"));
+    let mut browser = Visitor::new(&app);
+    let opened = browser.get(&link).await;
+    assert_eq!(
+        (opened.status, opened.location.as_deref()),
+        (303, Some("/akun"))
+    );
+    let account = browser.get("/akun").await;
+    assert_eq!(account.status, 200);
+    assert!(account.body.contains("Halo, "), "{}", account.body);
+    let again = Visitor::new(&app).get(&link).await;
+    assert_eq!(again.status, 410);
+    assert!(
+        again.body.contains("Tautan sudah tidak berlaku")
+            && again.body.contains("href=\"/login?next=/akun\"")
+    );
 
     // The session works for the JSON API too.
     let me = person.get("/api/auth/me").await;

@@ -268,7 +268,7 @@ pub(crate) async fn buyer(app: &TestApp, phone: &str) -> (UserId, String) {
     app.bearer_session(phone, "Budi", Role::User).await
 }
 
-async fn initiate(app: &TestApp, token: &str, package_id: i64) -> Value {
+pub(crate) async fn initiate(app: &TestApp, token: &str, package_id: i64) -> Value {
     let (status, body) = send(
         app.http
             .post(app.url("/api/transactions/initiate"))

@@ -4,23 +4,26 @@
 use lpsaring_tests::set_cookie;
 use reqwest::header::{COOKIE, LOCATION};
 
-use crate::payments::{BUYER, buyer, create_package, sandbox_app};
+use crate::payments::{BUYER, buyer, create_package, initiate, sandbox_app};
 use crate::quota::admin_token;
-
-/// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+use crate::web::client;
 
 /// The value of `name="…" value="…"` in a form.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let rest = html.split(&marker).nth(1).expect("the hidden field");
     rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The sandbox checkout's Pay button, as the buyer's browser posts it (redirects not followed).
+async fn pay_in_sandbox(app: &lpsaring_tests::TestApp, order_id: &str) -> reqwest::Response {
+    client()
+        .post(app.url(&format!("/pay/sandbox/{order_id}")))
+        .header("Origin", app.base_url.as_str())
+        .form(&[("outcome", "paid")])
+        .send()
+        .await
+        .unwrap()
 }
 
 fn location(res: &reqwest::Response) -> String {
@@ -152,13 +155,7 @@ async fn buying_on_the_pages_goes_to_the_checkout_and_back_to_a_paid_status_and_
     );
 
     // The sandbox's Pay button, then back on the status page: paid, no more refreshing.
-    let res = http
-        .post(app.url(&format!("/pay/sandbox/{order_id}")))
-        .header("Origin", app.base_url.as_str())
-        .form(&[("outcome", "paid")])
-        .send()
-        .await
-        .unwrap();
+    let res = pay_in_sandbox(&app, &order_id).await;
     assert_eq!(res.status(), 303);
     let back = location(&res);
     assert!(back.starts_with(&format!("/bayar/{order_id}?t=")), "{back}");
@@ -230,4 +227,97 @@ async fn buying_on_the_pages_goes_to_the_checkout_and_back_to_a_paid_status_and_
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Paket tidak tersedia"));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_purchase_history_lists_orders_with_status_method_amount_and_invoice_links() {
+    let app = sandbox_app().await;
+    let admin = admin_token(&app).await;
+    let first = create_package(&app, &admin, "5 GB 30 hari").await;
+    let second = create_package(&app, &admin, "Paket malam").await;
+    let (_, token) = buyer(&app, BUYER).await;
+    let session = format!("auth_token={token}");
+    let http = client();
+    let history = |cookie: &str, lang: &str| {
+        http.get(app.url(&format!("/akun/riwayat?lang={lang}")))
+            .header(COOKIE, cookie.to_owned())
+            .send()
+    };
+
+    // Logged out: the login, coming back here.
+    let res = http.get(app.url("/akun/riwayat")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(location(&res), "/login?next=/akun/riwayat");
+    let html = history(&session, "id").await.unwrap().text().await.unwrap();
+    assert!(html.contains("Belum ada pembelian") && html.contains("href=\"/paket\""));
+
+    // One paid through the sandbox, one left pending.
+    let paid = initiate(&app, &token, first).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = pay_in_sandbox(&app, &paid).await;
+    assert_eq!(res.status(), 303);
+    let pending = initiate(&app, &token, second).await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    for (lang, words) in [
+        (
+            "id",
+            [
+                "Riwayat pembelian",
+                "Lunas",
+                "Menunggu pembayaran",
+                "Rp 50.000",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Purchase history",
+                "Paid",
+                "Waiting for payment",
+                "Rp 50.000",
+            ],
+        ),
+    ] {
+        let res = history(&session, lang).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        for word in words {
+            assert!(html.contains(word), "{lang}: {word} missing in {html}");
+        }
+        assert!(
+            html.contains("data-status=\"SUCCESS\"") && html.contains("data-status=\"PENDING\"")
+        );
+        // Newest first; the invoice only for the paid one; the portal's tabs.
+        assert!(html.find(&pending).unwrap() < html.find(&paid).unwrap());
+        assert!(html.contains(&format!("href=\"/bayar/{paid}/invoice\"")));
+        assert!(!html.contains(&format!("/bayar/{pending}/invoice")));
+        assert!(html.contains(&format!("href=\"/bayar/{pending}\"")));
+        assert!(html.contains("href=\"/akun/riwayat\" aria-current=\"page\""));
+    }
+    // The invoice link opens for the owner by the session.
+    let res = http
+        .get(app.url(&format!("/bayar/{paid}/invoice")))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Another user sees none of it.
+    let (_, other) = buyer(&app, "081234567998").await;
+    let html = history(&format!("auth_token={other}"), "en")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No purchases yet") && !html.contains(&paid),
+        "{html}"
+    );
 }

@@ -16,16 +16,9 @@ use salvo::prelude::*;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "kopi-susu-2026!";
+use crate::web::client;
 
-/// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+const PASSWORD: &str = "kopi-susu-2026!";
 
 async fn user(app: &TestApp, phone: &str, role: Role) -> UserFacts {
     let phone = Phone::parse(phone).unwrap();

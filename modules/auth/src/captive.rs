@@ -322,6 +322,26 @@ impl Captive {
         Ok((status, device, hotspot_login))
     }
 
+    /// Binds a device from the portal ("bind this device"): the session stands in for the login
+    /// code; the same rules (takeover, limit) and the same router rows as a captive login.
+    pub async fn bind_for_session(
+        &self,
+        user: UserId,
+        mac: Mac,
+        ip: Ipv4Addr,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .d
+            .users
+            .get(user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        ensure_may_log_in(&user)?;
+        let registration = self.register_device(&user, mac, ip, false).await?;
+        self.bind(&user, mac, ip, &registration).await?;
+        Ok(())
+    }
+
     /// Removes the user's devices from the router: bindings, hosts, active sessions and status
     /// list entries. Best effort; returns how many steps failed (logout always answers).
     pub async fn release_router_state(&self, user: UserId) -> Result<usize, AuthError> {
@@ -329,36 +349,22 @@ impl Captive {
         let lists = self.d.access.placement(AccessStatus::Ok).all_lists;
         let mut failures = 0;
         for device in devices {
-            let steps = [
-                self.d
-                    .router
-                    .remove_ip_binding(device.mac)
-                    .await
-                    .map(|_| ()),
-                self.d
-                    .router
-                    .remove_active_by_mac(device.mac)
-                    .await
-                    .map(|_| ()),
-                self.d
-                    .router
-                    .remove_hosts_by_mac(device.mac)
-                    .await
-                    .map(|_| ()),
-            ];
-            for step in steps {
-                if let Err(e) = step {
-                    failures += 1;
-                    tracing::warn!(mac = %device.mac, error = %e, "logout: router clean-up step failed");
-                }
-            }
-            if let Some(ip) = device.ip
-                && let Err(e) = self.d.router.remove_address(ip, &lists).await
-            {
-                failures += 1;
-                tracing::warn!(%ip, error = %e, "logout: address-list clean-up failed");
-            }
+            failures +=
+                lpsaring_devices::release_from_router(self.d.router.as_ref(), &lists, &device)
+                    .await;
         }
         Ok(failures)
+    }
+}
+
+#[async_trait::async_trait]
+impl lpsaring_devices::api::Binder for Captive {
+    async fn bind_current(
+        &self,
+        user: UserId,
+        mac: Mac,
+        ip: Ipv4Addr,
+    ) -> Result<(), lpsaring_kernel::ApiError> {
+        Ok(self.bind_for_session(user, mac, ip).await?)
     }
 }

@@ -62,6 +62,8 @@ pub enum AuthError {
     Forbidden,
     #[error("the request came from an untrusted origin")]
     OriginInvalid,
+    #[error("this link to open your account has expired or was already used; log in again")]
+    HandoffInvalid,
     #[error("invalid phone number or password")]
     InvalidCredentials,
     #[error("password too weak: {0}")]
@@ -128,6 +130,7 @@ impl ErrorCode for AuthError {
             TokenInvalid => "AUTH_TOKEN_INVALID",
             Forbidden => "AUTH_ADMIN_REQUIRED",
             OriginInvalid => "AUTH_ORIGIN_INVALID",
+            HandoffInvalid => "SESSION_TOKEN_INVALID",
             InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
             WeakPassword(_) => "PASSWORD_WEAK",
             Database(_) | Store(_) | Internal(_) => "INTERNAL_ERROR",
@@ -148,7 +151,7 @@ impl ErrorCode for AuthError {
             OtpInvalid { .. } | Unauthorized | TokenExpired | TokenInvalid | InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            OtpExpired => StatusCode::GONE,
+            OtpExpired | HandoffInvalid => StatusCode::GONE,
             VoucherInvalid => StatusCode::BAD_REQUEST,
             VoucherUsed | VoucherRevoked => StatusCode::CONFLICT,
             MessengerFailed(_) | RouterUnavailable(_) | VoucherUnavailable(_) => {

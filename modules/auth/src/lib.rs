@@ -17,6 +17,7 @@ mod messages;
 pub mod metrics;
 pub mod otp;
 mod pages;
+mod profile;
 mod routes;
 pub mod secrets;
 mod service;

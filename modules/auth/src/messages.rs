@@ -10,6 +10,10 @@ pub(crate) const ROUTER_ERROR: lpsaring_kernel::Text = lpsaring_kernel::Text::ne
     "The hotspot router could not complete your request. Try again in a moment or contact the operator.",
 );
 
+/// The label of a phone number field.
+pub(crate) const PHONE_NUMBER: lpsaring_kernel::Text =
+    lpsaring_kernel::Text::new("Nomor telepon", "Phone number");
+
 pub(crate) fn localized(lang: Lang, e: &AuthError) -> String {
     use lpsaring_kernel::Text;
     let text = match e {

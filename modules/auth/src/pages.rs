@@ -94,6 +94,8 @@ pub struct ConnectedTexts {
     pub hotspot_button: &'static str,
     pub status_link: &'static str,
     pub buy: &'static str,
+    pub open_account: &'static str,
+    pub open_account_hint: &'static str,
 }
 
 impl ConnectedTexts {
@@ -143,6 +145,14 @@ impl ConnectedTexts {
                 "What this means and what to do",
             )),
             buy: t(BUY),
+            open_account: t(Text::new(
+                "Buka akun saya di browser",
+                "Open my account in the browser",
+            )),
+            open_account_hint: t(Text::new(
+                "Tautan ini berlaku 2 menit dan hanya sekali.",
+                "This link works once, for 2 minutes.",
+            )),
         }
     }
 }
@@ -164,6 +174,8 @@ pub struct ConnectedView {
     pub status_path: Option<String>,
     /// The package shop, for a status a purchase ends (habis, expired, fup).
     pub buy_path: Option<&'static str>,
+    /// The hand-off link right after a login (the captive window keeps no cookies).
+    pub account_url: Option<String>,
 }
 
 const BUY: Text = Text::new("Beli paket", "Buy a package");

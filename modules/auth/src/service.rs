@@ -124,6 +124,18 @@ pub struct LoggedIn {
     /// The request's `link-login-only` when the hotspot credentials go out and it points at the
     /// router's hotspot; `None` otherwise, so no page posts the credentials to a foreign host.
     pub link_login_only: Option<String>,
+    /// The hand-off token to open the account in another browser (`None` when the state store
+    /// failed: the login itself stands).
+    pub handoff: Option<lpsaring_kernel::Secret<String>>,
+}
+
+impl LoggedIn {
+    /// `/session/consume?token=…&next=/akun`, when there is a hand-off token.
+    pub fn session_url(&self) -> Option<String> {
+        self.handoff
+            .as_ref()
+            .map(|t| crate::session::session_url(t.expose(), "/akun"))
+    }
 }
 
 /// A refused login and how long the code form should still count down before another code may
@@ -275,10 +287,18 @@ impl Service {
             Some(_) => self.hotspot_hosts.accept(ctx.link_login_only).await,
             None => None,
         };
+        let handoff = match self.sessions.handoff_token(outcome.user.id).await {
+            Ok(token) => Some(token),
+            Err(e) => {
+                tracing::warn!(error = %e, "no hand-off token for this login");
+                None
+            }
+        };
         Ok(LoggedIn {
             outcome,
             session,
             link_login_only,
+            handoff,
         })
     }
 

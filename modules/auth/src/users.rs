@@ -325,6 +325,50 @@ impl Users {
         Ok(self.model(id).await?.as_ref().and_then(facts))
     }
 
+    /// Changes a user's own name (the registration's rules).
+    pub async fn rename(&self, id: UserId, raw: &str) -> Result<UserFacts, AuthError> {
+        let name = clean_name(raw)?;
+        let mut active = self
+            .model(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?
+            .into_active_model();
+        active.full_name = Set(name);
+        active.updated_at = Set(self.clock.now());
+        let updated = active.update(&self.db).await?;
+        facts(&updated).ok_or(AuthError::UserNotFound)
+    }
+
+    /// The user's most recent logins, newest first.
+    pub async fn login_history(
+        &self,
+        id: UserId,
+        limit: u64,
+    ) -> Result<Vec<LoginEntry>, AuthError> {
+        use sea_orm::QuerySelect;
+        let rows = login_history::Entity::find()
+            .filter(login_history::Column::UserId.eq(id.0))
+            .order_by_desc(login_history::Column::At)
+            .order_by_desc(login_history::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LoginEntry {
+                at: r.at,
+                method: r.method,
+                ip: r.ip,
+                device: r
+                    .mac
+                    .as_deref()
+                    .and_then(|m| Mac::parse(m).ok())
+                    .map(lpsaring_devices::mask_mac),
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
     /// Writes a login-history row and the user's last login time.
     pub async fn record_login(
         &self,
@@ -360,6 +404,18 @@ impl Users {
             .await?;
         Ok(())
     }
+}
+
+/// One login of a user, as they may see it (the device's MAC masked).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoginEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// How they logged in (`captive_otp`, `otp`, `admin_password`, …).
+    pub method: String,
+    pub ip: Option<String>,
+    /// The device's MAC, all but its last four digits masked.
+    pub device: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// The port other modules use; backed by the `users` table.

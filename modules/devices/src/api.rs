@@ -60,3 +60,17 @@ pub struct Sighting {
     pub ip: Option<Ipv4Addr>,
     pub at: DateTime<Utc>,
 }
+
+/// Puts a logged-in user's device on the router as a login would (auth implements it; the
+/// devices pages call it for "bind this device"). The session stands in for the login code.
+#[async_trait::async_trait]
+pub trait Binder: Send + Sync {
+    /// Registers `mac` at `ip` to `user` and binds it on the router; a refusal carries the code
+    /// and message the user sees.
+    async fn bind_current(
+        &self,
+        user: UserId,
+        mac: Mac,
+        ip: Ipv4Addr,
+    ) -> Result<(), lpsaring_kernel::ApiError>;
+}

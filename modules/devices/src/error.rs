@@ -9,6 +9,8 @@ pub enum DeviceError {
     OwnedByActiveUser,
     #[error("the device limit of {limit} is reached and every device is online; log out one first")]
     LimitReached { limit: usize },
+    #[error("a device name has at most 40 characters and no control characters")]
+    InvalidLabel,
     #[error("device not found")]
     NotFound,
     #[error("database error: {0}")]
@@ -21,6 +23,7 @@ impl ErrorCode for DeviceError {
             DeviceError::TakeoverNeedsConfirmation => "DEVICE_TAKEOVER_CONFIRM_REQUIRED",
             DeviceError::OwnedByActiveUser => "DEVICE_OWNED_BY_ACTIVE_USER",
             DeviceError::LimitReached { .. } => "DEVICE_LIMIT_REACHED",
+            DeviceError::InvalidLabel => "VALIDATION_ERROR",
             DeviceError::NotFound => "DEVICE_NOT_FOUND",
             DeviceError::Database(_) => "INTERNAL_ERROR",
         }
@@ -32,6 +35,7 @@ impl ErrorCode for DeviceError {
                 StatusCode::CONFLICT
             }
             DeviceError::LimitReached { .. } => StatusCode::CONFLICT,
+            DeviceError::InvalidLabel => StatusCode::UNPROCESSABLE_ENTITY,
             DeviceError::NotFound => StatusCode::NOT_FOUND,
             DeviceError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,16 +1,24 @@
 //! Devices: which MAC belongs to which user.
 //!
 //! The registry behind device binding at login (limits, stale eviction, confirmed takeovers) and
-//! behind the quota sync's MAC → user mapping. Owns the `devices` table.
+//! behind the quota sync's MAC → user mapping. Owns the `devices` table, and the user's devices
+//! page `/akun/perangkat` with its JSON under `/api/users/me/devices`.
 
 pub mod api;
 mod entity;
 mod error;
 pub mod import;
+mod page;
+mod portal;
+mod release;
+mod routes;
 mod service;
 
 pub use error::DeviceError;
-pub use service::{Deps, Service, Takeover};
+pub use portal::{Listing, Portal, mask_mac};
+pub use release::release_from_router;
+pub use routes::router;
+pub use service::{Deps, LABEL_MAX_CHARS, Service, Takeover, clean_label};
 
 #[cfg(test)]
 mod tests;

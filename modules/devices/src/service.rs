@@ -38,6 +38,22 @@ pub struct Takeover {
     pub owner_online: bool,
 }
 
+/// The longest device label, in characters (the column holds 100 bytes; 40 characters of
+/// Indonesian text or a few emoji fit).
+pub const LABEL_MAX_CHARS: usize = 40;
+
+/// A label as stored: trimmed, at most [`LABEL_MAX_CHARS`], no control characters; empty is none.
+pub fn clean_label(raw: &str) -> Result<Option<String>, DeviceError> {
+    let label = raw.trim();
+    if label.chars().any(char::is_control) {
+        return Err(DeviceError::InvalidLabel);
+    }
+    if label.chars().count() > LABEL_MAX_CHARS || label.len() > 100 {
+        return Err(DeviceError::InvalidLabel);
+    }
+    Ok((!label.is_empty()).then(|| label.to_owned()))
+}
+
 fn to_device(m: device::Model) -> Option<Device> {
     Some(Device {
         id: m.id,
@@ -62,6 +78,11 @@ impl Service {
 
     pub fn policy(&self) -> DevicePolicy {
         self.policy
+    }
+
+    /// Whether the router saw the device (at the last sync or login) within the online window.
+    pub fn is_online(&self, device: &Device) -> bool {
+        self.clock.now() - device.last_seen_at < Duration::seconds(self.policy.online_window_secs)
     }
 
     /// The device registered under `mac`, whoever owns it.
@@ -208,6 +229,38 @@ impl Service {
             .one(&self.db)
             .await?
             .ok_or(DeviceError::NotFound)?;
+        device::Entity::delete_by_id(row.id).exec(&self.db).await?;
+        to_device(row).ok_or(DeviceError::NotFound)
+    }
+
+    /// One of the user's devices by id; another user's id is [`DeviceError::NotFound`], as if it
+    /// did not exist.
+    pub async fn owned(&self, user: UserId, id: i64) -> Result<Device, DeviceError> {
+        self.owned_row(user, id)
+            .await
+            .and_then(|row| to_device(row).ok_or(DeviceError::NotFound))
+    }
+
+    async fn owned_row(&self, user: UserId, id: i64) -> Result<device::Model, DeviceError> {
+        device::Entity::find_by_id(id)
+            .filter(device::Column::UserId.eq(user.0))
+            .one(&self.db)
+            .await?
+            .ok_or(DeviceError::NotFound)
+    }
+
+    /// Names one of the user's devices (an empty label clears it).
+    pub async fn rename(&self, user: UserId, id: i64, label: &str) -> Result<Device, DeviceError> {
+        let label = clean_label(label)?;
+        let mut active = self.owned_row(user, id).await?.into_active_model();
+        active.label = Set(label);
+        let updated = active.update(&self.db).await?;
+        to_device(updated).ok_or(DeviceError::NotFound)
+    }
+
+    /// Removes one of the user's devices by id; returns it so the caller can clean the router.
+    pub async fn remove_owned(&self, user: UserId, id: i64) -> Result<Device, DeviceError> {
+        let row = self.owned_row(user, id).await?;
         device::Entity::delete_by_id(row.id).exec(&self.db).await?;
         to_device(row).ok_or(DeviceError::NotFound)
     }

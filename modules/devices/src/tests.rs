@@ -171,3 +171,58 @@ async fn sightings_update_last_seen_and_ip() {
     assert_eq!(d.last_seen_at, at);
     assert_eq!(d.ip, Some("10.0.0.9".parse().unwrap()));
 }
+
+#[tokio::test]
+async fn a_user_renames_and_removes_only_their_own_devices() {
+    let (svc, _, _db) = setup().await;
+    let mine = svc
+        .register_for_login(UserId(1), mac(1), None, Takeover::default())
+        .await
+        .unwrap()
+        .device;
+    let renamed = svc.rename(UserId(1), mine.id, "  HP Budi  ").await.unwrap();
+    assert_eq!(renamed.label.as_deref(), Some("HP Budi"));
+    // Another user's id behaves as if it did not exist, and changes nothing.
+    assert!(matches!(
+        svc.rename(UserId(2), mine.id, "x").await,
+        Err(DeviceError::NotFound)
+    ));
+    assert!(matches!(
+        svc.remove_owned(UserId(2), mine.id).await,
+        Err(DeviceError::NotFound)
+    ));
+    assert_eq!(
+        svc.owned(UserId(1), mine.id)
+            .await
+            .unwrap()
+            .label
+            .as_deref(),
+        Some("HP Budi")
+    );
+    // Bad labels are refused before any write; an empty one clears the name.
+    for bad in ["x".repeat(41), "a\u{7}b".to_owned()] {
+        assert!(matches!(
+            svc.rename(UserId(1), mine.id, &bad).await,
+            Err(DeviceError::InvalidLabel)
+        ));
+    }
+    assert_eq!(
+        svc.rename(UserId(1), mine.id, "📱".repeat(40).as_str())
+            .await
+            .unwrap_err()
+            .to_string(),
+        DeviceError::InvalidLabel.to_string(),
+        "160 bytes do not fit the column"
+    );
+    assert_eq!(
+        svc.rename(UserId(1), mine.id, " ").await.unwrap().label,
+        None
+    );
+    let removed = svc.remove_owned(UserId(1), mine.id).await.unwrap();
+    assert_eq!(removed.mac, mac(1));
+    assert!(svc.devices_of(UserId(1)).await.unwrap().is_empty());
+    assert!(matches!(
+        svc.remove_owned(UserId(1), mine.id).await,
+        Err(DeviceError::NotFound)
+    ));
+}

@@ -3,7 +3,7 @@
 //! function from the service's answers, so its texts and figures are testable without HTTP.
 
 use chrono::{DateTime, Utc};
-use lpsaring_kernel::ui::{Page, chart, format};
+use lpsaring_kernel::ui::{Page, PortalTab, chart, format};
 use lpsaring_kernel::{Lang, Text};
 use sailfish::TemplateSimple;
 
@@ -14,6 +14,7 @@ pub struct DashboardTexts {
     pub title: &'static str,
     pub profile: &'static str,
     pub buy: &'static str,
+    pub history: &'static str,
     pub remaining: &'static str,
     pub purchased: &'static str,
     pub used: &'static str,
@@ -30,6 +31,7 @@ impl DashboardTexts {
             title: t(Text::new("Akun saya", "My account")),
             profile: t(Text::new("Profil", "Profile")),
             buy: t(Text::new("Beli paket", "Buy a package")),
+            history: t(Text::new("Riwayat pembelian", "Purchase history")),
             remaining: t(Text::new("Sisa kuota", "Quota left")),
             purchased: t(Text::new("Dibeli", "Purchased")),
             used: t(Text::new("Terpakai", "Used")),
@@ -227,13 +229,13 @@ struct DashboardPage<'a> {
     v: &'a DashboardView,
 }
 
-/// The dashboard as a page in the layout's wide column.
+/// The dashboard as the first of the portal's pages.
 pub fn render(lang: Lang, view: &DashboardView) -> Page {
     let t = DashboardTexts::new(lang);
     let body = DashboardPage { t: &t, v: view }
         .render_once()
         .unwrap_or_else(|e| format!("<p class=\"error\">template error: {e}</p>"));
-    Page::new(lang, t.title, body).wide()
+    Page::new(lang, t.title, body).portal(PortalTab::Dashboard)
 }
 
 #[cfg(test)]

@@ -118,6 +118,11 @@ struct VerifyResponse {
     device: Option<DeviceView>,
     hotspot_login: Option<HotspotLoginView>,
     redirect: String,
+    /// Opens the account in another browser (the captive window keeps no cookies): single use,
+    /// valid for two minutes.
+    session_token: Option<String>,
+    /// `/session/consume?token=…&next=/akun`.
+    session_url: Option<String>,
 }
 
 /// The hotspot context of a JSON login; a client IP or MAC that is given but malformed is a 422,
@@ -172,6 +177,8 @@ fn logged_in(
 ) -> Json<VerifyResponse> {
     svc.sessions.set_cookies(res, &done.session, https);
     super::no_store(res);
+    let session_url = done.session_url();
+    let session_token = done.handoff.as_ref().map(|t| t.expose().clone());
     let outcome = done.outcome;
     let link_login_only = done.link_login_only;
     let redirect = match ctx.link_orig {
@@ -194,6 +201,8 @@ fn logged_in(
             link_login_only: link_login_only.clone(),
         }),
         redirect,
+        session_token,
+        session_url,
     })
 }
 

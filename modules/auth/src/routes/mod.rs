@@ -31,7 +31,7 @@ fn refresh_cookie(req: &Request) -> Option<String> {
 
 /// A login answer carries session cookies and possibly the hotspot password: no cache (a
 /// browser's, a proxy's) may keep it.
-fn no_store(res: &mut Response) {
+pub(crate) fn no_store(res: &mut Response) {
     res.headers_mut().insert(
         salvo::http::header::CACHE_CONTROL,
         salvo::http::HeaderValue::from_static("no-store"),

@@ -417,7 +417,13 @@ fn connected_page(lang: Lang, ctx: &CaptiveContext, done: &LoggedIn) -> lpsaring
     };
     // The auto-post goes to the router: this response alone may post there.
     let action = hotspot.as_ref().map(|h| h.action.clone());
-    let page = render_connected(lang, Some(outcome.status), hotspot, ctx.link_orig.clone());
+    let page = render_connected(
+        lang,
+        Some(outcome.status),
+        hotspot,
+        ctx.link_orig.clone(),
+        done.session_url(),
+    );
     match action {
         Some(action) => page.allow_form_action(&action),
         None => page,
@@ -430,6 +436,7 @@ fn render_connected(
     status: Option<AccessStatus>,
     hotspot: Option<HotspotForm>,
     continue_to: Option<String>,
+    account_url: Option<String>,
 ) -> lpsaring_kernel::ui::Page {
     let t = ConnectedTexts::new(lang, status);
     let title = t.title;
@@ -445,6 +452,7 @@ fn render_connected(
         continue_to,
         status_path,
         buy_path,
+        account_url,
     };
     page(lang, title, view.render_once())
 }
@@ -462,7 +470,7 @@ pub(super) async fn connected(req: &mut Request, depot: &mut Depot) -> lpsaring_
         }),
         _ => None,
     };
-    render_connected(lang, status, None, ctx.link_orig)
+    render_connected(lang, status, None, ctx.link_orig, None)
 }
 
 /// `GET /policy/{status}`: what the state means and what to do.

@@ -8,6 +8,7 @@
 
 mod admin_login;
 mod cookies;
+mod handoff;
 mod hoop;
 pub mod jwt;
 pub mod password;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use admin_login::ADMIN_LOGIN_WINDOW;
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
+pub use handoff::{HANDOFF_TTL_SECS, session_url};
 pub use hoop::{SessionHoop, SessionState, session_state};
 pub use routes::router;
 pub use service::{Deps, IssuedSession, OriginSettings, REVOKED_RETENTION_DAYS, Sessions, reason};

@@ -10,8 +10,8 @@ use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::csrf::{self, OriginVerdict};
 use lpsaring_kernel::web::{
-    CSRF_FIELD, CurrentUser, JsonIn, client_ip, csrf_token, is_https, require_admin, require_user,
-    verify_form_token,
+    CSRF_FIELD, CurrentUser, JsonIn, client_ip, csrf_token, encode_component, is_https,
+    is_local_path, require_admin, require_user, verify_form_token,
 };
 use lpsaring_kernel::{ApiError, Lang, Text};
 use sailfish::TemplateSimple;
@@ -41,6 +41,7 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                         .hoop(require_user)
                         .post(logout_all),
                 )
+                .push(Router::with_path("session/consume").post(consume_api))
                 .push(Router::with_path("admin/login").post(admin_login_api))
                 .push(
                     Router::with_path("admin/check")
@@ -48,11 +49,92 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                         .get(admin_check),
                 ),
         )
+        .push(Router::with_path("session/consume").get(consume_page))
+        .push(crate::profile::router())
         .push(
             Router::with_path("admin/login")
                 .get(admin_login_page)
                 .post(admin_login_submit),
         )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct ConsumeIn {
+    token: String,
+}
+
+/// Redeems a hand-off token (from verify-otp's `session_token`) for a session of this client:
+/// cookies set, the access token answered. 410 `SESSION_TOKEN_INVALID` when it expired or was
+/// used.
+#[endpoint(tags("auth"), status_codes(200, 410, 422))]
+async fn consume_api(
+    body: JsonIn<ConsumeIn>,
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<TokenOut>, ApiError> {
+    let sessions = sessions(depot)?;
+    let session = sessions
+        .redeem_handoff(&body.token, client_ip(depot), user_agent(req).as_deref())
+        .await?;
+    sessions.set_cookies(res, &session, is_https(depot));
+    crate::routes::no_store(res);
+    Ok(Json(TokenOut::of(&session, &sessions)))
+}
+
+const HANDOFF_GONE: Text = Text::new("Tautan sudah tidak berlaku", "This link no longer works");
+const HANDOFF_GONE_BODY: Text = Text::new(
+    "Tautan untuk membuka akun hanya berlaku 2 menit dan sekali pakai. Silakan masuk lagi.",
+    "The link to open your account works once, for 2 minutes. Please log in again.",
+);
+const HANDOFF_FAILED_BODY: Text = Text::new(
+    "Akun tidak bisa dibuka sekarang. Silakan masuk lagi sebentar lagi.",
+    "Your account cannot be opened right now. Please log in again in a moment.",
+);
+const LOG_IN: Text = Text::new("Masuk", "Log in");
+
+/// `GET /session/consume?token=…&next=/akun`: the link on the connected page. Starts a session
+/// in whichever browser opens it and goes on to `next` (a path on this site, else `/akun`);
+/// an expired or used link is a page with the way to log in.
+#[handler]
+async fn consume_page(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let token = req.query::<String>("token").unwrap_or_default();
+    let next = req
+        .query::<String>("next")
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| "/akun".to_owned());
+    crate::routes::no_store(res);
+    let redeemed = match sessions(depot) {
+        Ok(sessions) => sessions
+            .redeem_handoff(&token, client_ip(depot), user_agent(req).as_deref())
+            .await
+            .map(|session| (sessions, session))
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match redeemed {
+        Ok((sessions, session)) => {
+            sessions.set_cookies(res, &session, is_https(depot));
+            res.render(Redirect::other(next));
+        }
+        Err(e) => {
+            let body = if e.status.is_server_error() {
+                tracing::warn!(code = %e.code, cause = ?e.cause, "hand-off failed");
+                HANDOFF_FAILED_BODY
+            } else {
+                HANDOFF_GONE_BODY
+            };
+            let html = format!(
+                "<div class=\"card\"><h1>{}</h1><p class=\"error\" role=\"alert\">{}</p><a class=\"btn\" id=\"login\" href=\"/login?next={}\">{}</a></div>",
+                HANDOFF_GONE.get(lang),
+                body.get(lang),
+                encode_component(&next),
+                LOG_IN.get(lang)
+            );
+            res.render(Page::new(lang, HANDOFF_GONE.get(lang), html).with_status(e.status));
+        }
+    }
 }
 
 fn sessions(depot: &Depot) -> Result<Arc<Sessions>, ApiError> {
@@ -253,7 +335,7 @@ impl AdminLoginTexts {
         let t = |text: Text| text.get(lang);
         Self {
             title: t(Text::new("Masuk admin", "Admin login")),
-            phone: t(Text::new("Nomor telepon", "Phone number")),
+            phone: t(crate::messages::PHONE_NUMBER),
             password: t(Text::new("Kata sandi", "Password")),
             submit: t(Text::new("Masuk", "Log in")),
             hint: t(Text::new(
@@ -294,7 +376,7 @@ struct AdminLoginTemplate<'a> {
 /// Only same-site relative paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if lpsaring_kernel::web::is_local_path(n) => n.to_owned(),
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/admin".to_owned(),
     }
 }

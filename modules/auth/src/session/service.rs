@@ -40,7 +40,7 @@ pub mod reason {
 /// Revoked rows are kept this long (for the reuse check and forensics), then deleted.
 pub const REVOKED_RETENTION_DAYS: i64 = 7;
 /// A refresh cookie longer than this cannot be ours; refused before any lookup.
-const REFRESH_MAX_LEN: usize = 128;
+pub(super) const REFRESH_MAX_LEN: usize = 128;
 
 /// `[http]` values the origin check needs.
 #[derive(Debug, Clone, Default)]
@@ -130,7 +130,7 @@ fn live_row(
     }
 }
 
-fn new_refresh_token() -> String {
+pub(super) fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -251,7 +251,7 @@ impl Sessions {
     }
 
     /// The user a refresh token may still act for: exists, active, not blocked.
-    async fn live_user(&self, id: i64) -> Result<UserFacts, AuthError> {
+    pub(super) async fn live_user(&self, id: i64) -> Result<UserFacts, AuthError> {
         let user = self
             .users
             .get(UserId(id))

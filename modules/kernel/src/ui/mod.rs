@@ -30,6 +30,57 @@ use crate::web::security::{CspNonce, FormTarget, url_origin};
 pub use site::Site;
 
 const SUPPORT: Text = Text::new("Bantuan:", "Help:");
+const PORTAL_NAV: Text = Text::new("Akun", "Account");
+
+/// The user's portal pages, each owned by its module, shown as tabs above every one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalTab {
+    Dashboard,
+    Devices,
+    Purchases,
+    Profile,
+}
+
+const PORTAL_TABS: [(PortalTab, &str, Text); 4] = [
+    (
+        PortalTab::Dashboard,
+        "/akun",
+        Text::new("Ringkasan", "Overview"),
+    ),
+    (
+        PortalTab::Devices,
+        "/akun/perangkat",
+        Text::new("Perangkat", "Devices"),
+    ),
+    (
+        PortalTab::Purchases,
+        "/akun/riwayat",
+        Text::new("Pembelian", "Purchases"),
+    ),
+    (
+        PortalTab::Profile,
+        "/akun/profil",
+        Text::new("Profil", "Profile"),
+    ),
+];
+
+/// The portal's tabs, `current` marked for assistive technology and the stylesheet.
+fn portal_nav(lang: Lang, current: PortalTab) -> String {
+    let mut html = format!(
+        "<nav class=\"tabs\" aria-label=\"{}\">",
+        PORTAL_NAV.get(lang)
+    );
+    for (tab, path, name) in PORTAL_TABS {
+        let mark = if tab == current {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        html.push_str(&format!("<a href=\"{path}\"{mark}>{}</a>", name.get(lang)));
+    }
+    html.push_str("</nav>");
+    html
+}
 
 #[derive(TemplateSimple)]
 #[template(path = "layout.stpl")]
@@ -40,6 +91,7 @@ struct Layout<'a> {
     nonce: &'a str,
     site: &'a Site,
     wide: bool,
+    nav: String,
     stylesheet: String,
     script: String,
     support: &'a str,
@@ -57,6 +109,8 @@ pub struct Page {
     pub form_target: Option<String>,
     /// A wide main column (dashboards, tables) instead of the phone-form column.
     pub wide: bool,
+    /// The portal tab this page is, when it is one (the tabs show above the body).
+    pub tab: Option<PortalTab>,
 }
 
 impl Page {
@@ -68,6 +122,7 @@ impl Page {
             status: StatusCode::OK,
             form_target: None,
             wide: false,
+            tab: None,
         }
     }
 
@@ -75,6 +130,12 @@ impl Page {
     pub fn wide(mut self) -> Self {
         self.wide = true;
         self
+    }
+
+    /// One of the user's portal pages: the wide column with the portal's tabs above.
+    pub fn portal(mut self, tab: PortalTab) -> Self {
+        self.tab = Some(tab);
+        self.wide()
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -103,6 +164,10 @@ impl Page {
             nonce: &nonce.0,
             site: &site,
             wide: self.wide,
+            nav: self
+                .tab
+                .map(|tab| portal_nav(self.lang, tab))
+                .unwrap_or_default(),
             stylesheet: assets::STYLESHEET.url(),
             script: assets::SCRIPT.url(),
             support: SUPPORT.get(self.lang),
@@ -195,6 +260,18 @@ mod tests {
         assert!(html.contains(&site.logo.as_ref().unwrap().url()));
         assert!(html.contains("<main class=\"wide\">"));
         assert!(!html.contains("lpsaring"));
+    }
+
+    #[test]
+    fn portal_pages_share_tabs_with_the_current_one_marked() {
+        let html = Page::new(Lang::En, "t", String::new())
+            .portal(PortalTab::Devices)
+            .to_html(&CspNonce("n".to_owned()));
+        assert!(html.contains("<a href=\"/akun/perangkat\" aria-current=\"page\">Devices</a>"));
+        assert!(html.contains("<a href=\"/akun\">Overview</a>"));
+        assert!(html.contains("<main class=\"wide\">"));
+        let plain = Page::new(Lang::En, "t", String::new()).to_html(&CspNonce("n".to_owned()));
+        assert!(!plain.contains("nav class=\"tabs\""));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The purchase pages, server-rendered and usable without JavaScript in a captive mini-browser:
 //! `/paket` (packages on sale), `/paket/{id}/beli` (choose how to pay, then the provider's page,
 //! the QR or the VA number), `/bayar/{order_id}` (the status, refreshing itself until final; also
-//! the provider's return URL) and `/bayar/{order_id}/invoice` (printable). The status page and
+//! the provider's return URL), `/bayar/{order_id}/invoice` (printable) and the buyer's history
+//! `/akun/riwayat`. The status page and
 //! the invoice open for the owner, an admin, or anyone holding the order's signed link (`?t=`),
 //! because WhatsApp and the phone's real browser carry no cookie.
 
+mod history;
 mod views;
 
 use std::sync::Arc;
@@ -401,6 +403,11 @@ async fn invoice(req: &mut Request, depot: &mut Depot, res: &mut Response) {
 pub(crate) fn router() -> Router {
     Router::new()
         .push(Router::with_path("paket").get(paket))
+        .push(
+            Router::with_path("akun/riwayat")
+                .hoop(require_user)
+                .get(history::riwayat),
+        )
         .push(
             Router::with_path("paket/{id}/beli")
                 .hoop(require_user)
