@@ -13,6 +13,7 @@ use salvo::oapi::ToSchema;
 use salvo::prelude::*;
 use serde::Deserialize;
 
+use crate::admin_account::{LoginCode, LoginReset};
 use crate::admin_users::{AdminUser, StatusFilter, UserAction, UserAdmin, UserPage, UserQuery};
 use crate::error::AuthError;
 
@@ -60,16 +61,20 @@ struct ActionIn {
     reason: Option<String>,
 }
 
+/// The `{id}` of the path.
+fn target(req: &Request) -> Result<UserId, AuthError> {
+    req.param::<i64>("id")
+        .map(UserId)
+        .ok_or(AuthError::UserNotFound)
+}
+
 async fn act(
     req: &mut Request,
     depot: &mut Depot,
     action: UserAction,
 ) -> Result<Json<AdminUser>, ApiError> {
     let caller = CurrentUser::admin(depot)?;
-    let target = req
-        .param::<i64>("id")
-        .map(UserId)
-        .ok_or(AuthError::UserNotFound)?;
+    let target = target(req)?;
     let bytes = req
         .payload()
         .await
@@ -133,6 +138,38 @@ async fn unblock(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>
     act(req, depot, UserAction::Unblock).await
 }
 
+/// Signs the user out everywhere and removes their devices from the router; they log in again
+/// on the captive page.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404))]
+async fn reset_login(req: &mut Request, depot: &mut Depot) -> Result<Json<LoginReset>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let done = admin(depot)?
+        .reset_login((caller.id, caller.role), target(req)?, ip)
+        .await?;
+    Ok(Json(done))
+}
+
+/// A one-time login code for the user's phone, shown once (for when WhatsApp is down): the user
+/// types it on the captive page like a sent code.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn login_code(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<Json<LoginCode>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let code = admin(depot)?
+        .login_code((caller.id, caller.role), target(req)?, ip)
+        .await?;
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(Json(code))
+}
+
 /// The user admin routes, with the service injected.
 pub fn router(admin: Arc<UserAdmin>) -> Router {
     Router::with_path("api/admin/users")
@@ -144,6 +181,8 @@ pub fn router(admin: Arc<UserAdmin>) -> Router {
                 .push(Router::with_path("approve").post(approve).patch(approve))
                 .push(Router::with_path("reject").post(reject).patch(reject))
                 .push(Router::with_path("block").post(block).patch(block))
-                .push(Router::with_path("unblock").post(unblock).patch(unblock)),
+                .push(Router::with_path("unblock").post(unblock).patch(unblock))
+                .push(Router::with_path("reset-login").post(reset_login))
+                .push(Router::with_path("login-code").post(login_code)),
         )
 }
