@@ -265,3 +265,123 @@ async fn no_login_code_for_a_user_who_may_not_log_in_or_an_admin() {
     }
     assert!(audit_of(&app, pending).await.is_empty());
 }
+
+async fn call(app: &TestApp, method: reqwest::Method, path: &str, cookies: &str) -> (u16, Value) {
+    send(app, method, path, cookies, None).await
+}
+
+/// A deleted account: anonymised, disabled, signed out, its phone free for a new account; its
+/// ledger stays.
+#[tokio::test]
+async fn a_deleted_user_is_anonymised_and_disabled_and_the_ledger_stays() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.logged_in("081100000341", Role::Admin).await;
+    let (uid, _) = app.logged_in("081234500341", Role::User).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/admin/users/{uid}/quota-adjust"),
+        &admin,
+        json!({"bytes": GIB, "reason": "awal"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(live_sessions(&app, uid).await, 1);
+    app.app
+        .users
+        .record_login(
+            UserId(uid),
+            lpsaring_auth::LoginMethod::Otp,
+            Some("10.0.0.9".to_owned()),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+
+    let path = format!("/api/admin/users/{uid}");
+    let (status, body) = call(&app, reqwest::Method::DELETE, &path, &admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["full_name"], format!("Pengguna terhapus #{uid}"));
+    assert_eq!(body["is_active"], false);
+    assert!(!body.to_string().contains("81234500341"), "{body}");
+    assert_eq!(live_sessions(&app, uid).await, 0);
+    assert_eq!(
+        count_rows(&app.app.db, &format!("login_history WHERE user_id = {uid}")).await,
+        0
+    );
+    assert_eq!(
+        app.app
+            .quota
+            .history(UserId(uid))
+            .await
+            .unwrap()
+            .ledger
+            .len(),
+        1
+    );
+    let phone = lpsaring_kernel::Phone::parse("081234500341").unwrap();
+    assert!(app.app.users.find(&phone).await.unwrap().is_none());
+    user(&app, "081234500341", "Pemilik baru", true).await;
+
+    let log = audit_of(&app, uid).await;
+    assert_eq!(log[0].action, "user.delete");
+    assert_eq!(log[0].actor, Some(UserId(admin_id)));
+
+    let (status, _) = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/users/{admin_id}"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 422, "nobody deletes themselves");
+    let (other, _) = app.logged_in("081100000342", Role::Admin).await;
+    let (status, _) = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/users/{other}"),
+        &admin,
+    )
+    .await;
+    assert_eq!(status, 403, "an admin is a super admin's to delete");
+}
+
+#[tokio::test]
+async fn only_a_super_admin_changes_roles_and_the_last_one_stays() {
+    let app = spawn_app().await;
+    let (boss, super_admin) = app.logged_in("081100000351", Role::SuperAdmin).await;
+    let (_, admin) = app.logged_in("081100000352", Role::Admin).await;
+    let uid = user(&app, "081234500351", "Calon operator", true).await;
+    let put = |cookies: &str, id: i64, body: Value| {
+        let path = format!("/api/admin/users/{id}");
+        let cookies = cookies.to_owned();
+        let app = &app;
+        async move { send(app, reqwest::Method::PUT, &path, &cookies, Some(body)).await }
+    };
+
+    let (status, _) = put(&admin, uid, json!({"role": "ADMIN"})).await;
+    assert_eq!(status, 403);
+    let (status, body) = put(&super_admin, uid, json!({"role": "KING"})).await;
+    assert_eq!(
+        (status, body["details"]["field"].as_str()),
+        (422, Some("role"))
+    );
+    let (status, body) = put(&super_admin, uid, json!({"role": "ADMIN"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "ADMIN");
+    assert_eq!(
+        app.app.users.get(UserId(uid)).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    let log = audit_of(&app, uid).await;
+    assert_eq!(log[0].action, "user.role");
+    assert_eq!(log[0].details.as_ref().unwrap()["to"], "ADMIN");
+
+    let (status, body) = put(&super_admin, boss, json!({"role": "USER"})).await;
+    assert_eq!(status, 422, "the last super admin: {body}");
+    let (second, second_cookies) = app.logged_in("081100000353", Role::SuperAdmin).await;
+    let (status, body) = put(&second_cookies, boss, json!({"role": "USER"})).await;
+    assert_eq!(status, 200, "another super admin remains: {body}");
+    let (status, _) = put(&second_cookies, second, json!({"role": "ADMIN"})).await;
+    assert_eq!(status, 422, "now the last one");
+}

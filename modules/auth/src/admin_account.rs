@@ -1,17 +1,34 @@
-//! The operator's help with one account's login: reset it (every session revoked, the
-//! devices' router rows removed) or hand over a one-time login code when WhatsApp is down. The
-//! code lives in auth's one-time code store, so the captive page takes it like a sent one.
-//! Each is written to the audit log (never the code itself).
+//! The operator's changes to one account beyond approval and blocking: reset its login (every
+//! session revoked, the devices' router rows removed), hand over a one-time login code when
+//! WhatsApp is down (kept in auth's one-time code store, so the captive page takes it like a sent
+//! one), delete it (soft: anonymised and disabled; ledger and payments stay) and change its role
+//! (super admin only; the last super admin stays). Each is written to the audit log (never the
+//! code itself, nor the phone or name).
 
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::{Phone, UserId};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::admin_users::UserAdmin;
+use crate::admin_users::{AdminUser, UserAdmin};
 use crate::captive;
+use crate::entity::{login_history, user};
 use crate::error::AuthError;
 use crate::users::facts;
+
+/// The name a deleted account keeps (it is shown in old orders and the ledger's pages).
+fn deleted_name(id: i64) -> String {
+    format!("Pengguna terhapus #{id}")
+}
+
+/// The phone a deleted account keeps: unique, and no phone number (so it never parses as one,
+/// and nobody can log in with it or be sent anything).
+fn deleted_phone(id: i64) -> String {
+    format!("del:{id}")
+}
 
 /// What a login reset did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, salvo::oapi::ToSchema)]
@@ -40,12 +57,7 @@ impl UserAdmin {
         ip: Option<String>,
     ) -> Result<LoginReset, AuthError> {
         self.target(actor, target).await?;
-        let sessions_revoked = self.auth.sessions.end_all(target).await?;
-        let router_failures = self.auth.captive.release_router_state(target).await?;
-        let done = LoginReset {
-            sessions_revoked,
-            router_failures,
-        };
+        let done = self.release(target).await?;
         self.audit(actor.0, "user.reset_login", target, json!(done), ip)
             .await;
         Ok(done)
@@ -79,5 +91,113 @@ impl UserAdmin {
             code,
             expires_in_secs,
         })
+    }
+}
+
+impl UserAdmin {
+    /// Soft-deletes `target`: name and phone replaced, password and login history removed, the
+    /// account disabled and made a plain user, every session revoked and the devices' router
+    /// rows removed. The ledger, orders and payments keep pointing at the id. Nobody deletes
+    /// themselves; only a super admin deletes an admin.
+    pub async fn delete(
+        &self,
+        actor: (UserId, Role),
+        target: UserId,
+        ip: Option<String>,
+    ) -> Result<AdminUser, AuthError> {
+        if actor.0 == target {
+            return Err(AuthError::Validation(
+                "you cannot delete your own account".to_owned(),
+            ));
+        }
+        let model = self.target(actor, target).await?;
+        let reset = self.release(target).await?;
+        let mut row = model.into_active_model();
+        row.full_name = Set(deleted_name(target.0));
+        row.phone_number = Set(deleted_phone(target.0));
+        row.password_hash = Set(None);
+        row.blocked_reason = Set(None);
+        row.role = Set(Role::User.as_str().to_owned());
+        row.is_active = Set(false);
+        row.updated_at = Set(self.clock.now());
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
+        let updated = row.update(&txn).await?;
+        login_history::Entity::delete_many()
+            .filter(login_history::Column::UserId.eq(target.0))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        self.audit(actor.0, "user.delete", target, json!(reset), ip)
+            .await;
+        Ok(AdminUser::of(updated))
+    }
+
+    /// Every session of `target` revoked and their devices' router rows removed.
+    async fn release(&self, target: UserId) -> Result<LoginReset, AuthError> {
+        Ok(LoginReset {
+            sessions_revoked: self.auth.sessions.end_all(target).await?,
+            router_failures: self.auth.captive.release_router_state(target).await?,
+        })
+    }
+
+    /// Gives `target` the role `role`; a super admin's to do. The last active super admin keeps
+    /// the role. The user's sessions are revoked so the new role holds from their next login.
+    pub async fn set_role(
+        &self,
+        actor: (UserId, Role),
+        target: UserId,
+        role: Role,
+        ip: Option<String>,
+    ) -> Result<AdminUser, AuthError> {
+        if actor.1 != Role::SuperAdmin {
+            return Err(AuthError::Forbidden);
+        }
+        let model = self.target(actor, target).await?;
+        let before = Role::parse(&model.role).unwrap_or(Role::User);
+        if before == role {
+            return Ok(AdminUser::of(model));
+        }
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
+        if before == Role::SuperAdmin {
+            let super_admins = user::Entity::find()
+                .filter(user::Column::Role.eq(Role::SuperAdmin.as_str()))
+                .filter(user::Column::IsActive.eq(true))
+                .count(&txn)
+                .await?;
+            if super_admins <= 1 {
+                return Err(AuthError::Validation(
+                    "the last super admin keeps the role".to_owned(),
+                ));
+            }
+        }
+        let mut row = model.into_active_model();
+        row.role = Set(role.as_str().to_owned());
+        row.updated_at = Set(self.clock.now());
+        let updated = row.update(&txn).await?;
+        txn.commit().await?;
+        let sessions_revoked = self.auth.sessions.end_all(target).await?;
+        self.audit(
+            actor.0,
+            "user.role",
+            target,
+            json!({ "from": before.as_str(), "to": role.as_str(),
+                "sessions_revoked": sessions_revoked }),
+            ip,
+        )
+        .await;
+        Ok(AdminUser::of(updated))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_accounts_phone_is_no_phone_and_fits_the_column() {
+        let phone = deleted_phone(i64::MAX);
+        assert!(Phone::parse(&phone).is_err());
+        assert!(phone.len() <= 25, "{phone}");
+        assert_ne!(deleted_phone(1), deleted_phone(11));
     }
 }

@@ -50,7 +50,7 @@ pub struct AdminUser {
 }
 
 impl AdminUser {
-    fn of(m: user::Model) -> Self {
+    pub(crate) fn of(m: user::Model) -> Self {
         Self {
             id: m.id,
             phone_number: m.phone_number,
@@ -172,7 +172,7 @@ pub struct UserAdminDeps {
 pub struct UserAdmin {
     pub(crate) db: DatabaseConnection,
     audit: Arc<dyn AuditSink>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) auth: Arc<crate::Service>,
 }
 

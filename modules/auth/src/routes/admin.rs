@@ -1,11 +1,13 @@
-//! `/api/admin/users`: the user list (`?q=`, `?status=`, paging, `?format=csv`) and the
-//! approve / reject / block / unblock actions (POST, and PATCH as the original). Admins only:
-//! the kernel's guard here and `app`'s admin-area hoop for every `/api/admin` route.
+//! `/api/admin/users`: the user list (`?q=`, `?status=`, paging, `?format=csv`), the
+//! approve / reject / block / unblock actions (POST, and PATCH as the original), reset-login,
+//! login-code, the role (`PUT`) and the soft delete (`DELETE`). Admins only: the kernel's guard
+//! here and `app`'s admin-area hoop for every `/api/admin` route.
 
 use std::sync::Arc;
 
+use lpsaring_kernel::ports::users::Role;
 use lpsaring_kernel::web::{
-    CurrentUser, client_ip, json, query_param as param, require_admin, wants_csv,
+    CurrentUser, JsonIn, client_ip, json, query_param as param, require_admin, wants_csv,
 };
 use lpsaring_kernel::{ApiError, UserId};
 use salvo::affix_state;
@@ -170,6 +172,43 @@ async fn login_code(
     Ok(Json(code))
 }
 
+/// Soft-deletes the user: anonymised and disabled, signed out, router rows removed; their
+/// ledger and payments stay. Nobody deletes themselves; only a super admin deletes an admin.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let done = admin(depot)?
+        .delete((caller.id, caller.role), target(req)?, ip)
+        .await?;
+    Ok(Json(done))
+}
+
+/// The body of `PUT /api/admin/users/{id}`: the new role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateIn {
+    /// `USER`, `ADMIN` or `SUPER_ADMIN`.
+    #[salvo(schema(value_type = String))]
+    role: Role,
+}
+
+/// Changes the user's role (super admin only; the last super admin keeps the role). The
+/// user's sessions are revoked so the new role holds from their next login.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn update_user(
+    req: &mut Request,
+    depot: &mut Depot,
+    body: JsonIn<UpdateIn>,
+) -> Result<Json<AdminUser>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let done = admin(depot)?
+        .set_role((caller.id, caller.role), target(req)?, body.role, ip)
+        .await?;
+    Ok(Json(done))
+}
+
 /// The user admin routes, with the service injected.
 pub fn router(admin: Arc<UserAdmin>) -> Router {
     Router::with_path("api/admin/users")
@@ -178,6 +217,8 @@ pub fn router(admin: Arc<UserAdmin>) -> Router {
         .get(list_users)
         .push(
             Router::with_path("{id}")
+                .put(update_user)
+                .delete(delete_user)
                 .push(Router::with_path("approve").post(approve).patch(approve))
                 .push(Router::with_path("reject").post(reject).patch(reject))
                 .push(Router::with_path("block").post(block).patch(block))
