@@ -24,12 +24,6 @@ fn deleted_name(id: i64) -> String {
     format!("Pengguna terhapus #{id}")
 }
 
-/// The phone a deleted account keeps: unique, and no phone number (so it never parses as one,
-/// and nobody can log in with it or be sent anything).
-fn deleted_phone(id: i64) -> String {
-    format!("del:{id}")
-}
-
 /// What a login reset did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, salvo::oapi::ToSchema)]
 pub struct LoginReset {
@@ -72,11 +66,11 @@ impl UserAdmin {
         ip: Option<String>,
     ) -> Result<LoginCode, AuthError> {
         let model = self.target(actor, target).await?;
-        let user = facts(&model)
-            .ok_or_else(|| AuthError::Validation("this user has no phone number".to_owned()))?;
+        let no_phone = || AuthError::Validation("this user has no phone number".to_owned());
+        let user = facts(&model).ok_or_else(no_phone)?;
         captive::ensure_may_log_in(&user)
             .map_err(|e| AuthError::Validation(format!("this user cannot log in: {e}")))?;
-        let phone: &Phone = &user.phone;
+        let phone: &Phone = user.phone.as_ref().ok_or_else(no_phone)?;
         let (code, expires_in_secs) = self.auth.otp.issue_by_operator(phone).await?;
         self.audit(
             actor.0,
@@ -95,7 +89,7 @@ impl UserAdmin {
 }
 
 impl UserAdmin {
-    /// Soft-deletes `target`: name and phone replaced, password and login history removed, the
+    /// Soft-deletes `target`: name replaced, phone removed, password and login history removed, the
     /// account disabled and made a plain user, every session revoked and the devices' router
     /// rows removed. The ledger, orders and payments keep pointing at the id. Nobody deletes
     /// themselves; only a super admin deletes an admin.
@@ -114,7 +108,7 @@ impl UserAdmin {
         let reset = self.release(target).await?;
         let mut row = model.into_active_model();
         row.full_name = Set(deleted_name(target.0));
-        row.phone_number = Set(deleted_phone(target.0));
+        row.phone_number = Set(None);
         row.password_hash = Set(None);
         row.blocked_reason = Set(None);
         row.role = Set(Role::User.as_str().to_owned());
@@ -186,18 +180,5 @@ impl UserAdmin {
         )
         .await;
         Ok(AdminUser::of(updated))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_deleted_accounts_phone_is_no_phone_and_fits_the_column() {
-        let phone = deleted_phone(i64::MAX);
-        assert!(Phone::parse(&phone).is_err());
-        assert!(phone.len() <= 25, "{phone}");
-        assert_ne!(deleted_phone(1), deleted_phone(11));
     }
 }
