@@ -79,6 +79,8 @@ pub struct App {
     pub admin: Arc<lpsaring_admin::Service>,
     /// auth's operator side: the user list and approve / reject / block / unblock.
     pub user_admin: Arc<lpsaring_auth::UserAdmin>,
+    /// quota's operator side: adjusting a user's bytes and days.
+    pub quota_admin: Arc<lpsaring_quota::Adjustments>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
@@ -208,12 +210,9 @@ pub async fn build_with_clock(
         settings: settings.admin.clone(),
     }));
     let audit = admin.audit();
-    let user_admin = Arc::new(lpsaring_auth::UserAdmin::new(
-        lpsaring_auth::UserAdminDeps {
-            users: users.clone(),
-            audit: audit.clone(),
-            clock: clock.clone(),
-        },
+    let quota_admin = Arc::new(lpsaring_quota::Adjustments::new(
+        quota.clone(),
+        audit.clone(),
     ));
     let payments = Arc::new(lpsaring_payments::Service::new(lpsaring_payments::Deps {
         db: db.clone(),
@@ -234,7 +233,7 @@ pub async fn build_with_clock(
         clock: clock.clone(),
         keys: keys.clone(),
         settings: settings.auth.clone(),
-        audit,
+        audit: audit.clone(),
         origins: lpsaring_auth::session::OriginSettings {
             public_url: settings.http.public_url.clone(),
             allowed_origins: settings.http.allowed_origins.clone(),
@@ -266,6 +265,14 @@ pub async fn build_with_clock(
         status_lists,
         binder: auth.captive.clone(),
     });
+    let user_admin = Arc::new(lpsaring_auth::UserAdmin::new(
+        lpsaring_auth::UserAdminDeps {
+            users: users.clone(),
+            audit,
+            clock: clock.clone(),
+            auth: auth.clone(),
+        },
+    ));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
     let router_health = lpsaring_routeros::SetupHealth::new(
         router_client.clone(),
@@ -308,6 +315,7 @@ pub async fn build_with_clock(
         site: Arc::new(site),
         admin,
         user_admin,
+        quota_admin,
         backup_token,
     })
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::web::client;
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -27,7 +27,7 @@ async fn send(
     (status, res.json().await.unwrap_or_default())
 }
 
-async fn user(app: &TestApp, phone: &str, name: &str, approved: bool) -> i64 {
+pub(crate) async fn user(app: &TestApp, phone: &str, name: &str, approved: bool) -> i64 {
     app.app
         .users
         .create(&Phone::parse(phone).unwrap(), name, approved, Role::User)
@@ -35,6 +35,23 @@ async fn user(app: &TestApp, phone: &str, name: &str, approved: bool) -> i64 {
         .unwrap()
         .id
         .0
+}
+
+/// The audit entries about `user:<id>`, newest first.
+pub(crate) async fn audit_of(app: &TestApp, id: i64) -> Vec<lpsaring_admin::AuditRecord> {
+    app.app
+        .admin
+        .audit_page(
+            &lpsaring_admin::AuditFilter {
+                target: Some(format!("user:{id}")),
+                ..Default::default()
+            },
+            1,
+            50,
+        )
+        .await
+        .unwrap()
+        .items
 }
 
 #[tokio::test]
@@ -137,30 +154,13 @@ async fn approve_block_and_unblock_notify_the_user_and_write_the_audit_log() {
     assert_eq!(to_user.len(), 3, "{to_user:?}");
     assert!(to_user.iter().any(|b| b.contains("berbagi akun")));
 
-    let log = app
-        .app
-        .admin
-        .audit_page(
-            &lpsaring_admin::AuditFilter {
-                target: Some(format!("user:{pending}")),
-                ..Default::default()
-            },
-            1,
-            50,
-        )
-        .await
-        .unwrap();
-    let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
+    let log = audit_of(&app, pending).await;
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["user.unblock", "user.block", "user.approve"]);
-    assert!(log.items.iter().all(|e| e.actor == Some(UserId(admin_id))));
-    assert_eq!(
-        log.items[1].details.as_ref().unwrap()["reason"],
-        "berbagi akun"
-    );
+    assert!(log.iter().all(|e| e.actor == Some(UserId(admin_id))));
+    assert_eq!(log[1].details.as_ref().unwrap()["reason"], "berbagi akun");
     assert!(
-        !serde_json::to_string(&log.items)
-            .unwrap()
-            .contains("81234500011"),
+        !serde_json::to_string(&log).unwrap().contains("81234500011"),
         "no phone number in the audit details"
     );
 

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod admin;
+mod admin_accounts;
 mod admin_users;
 mod architecture;
 mod backup;

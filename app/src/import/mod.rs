@@ -213,8 +213,10 @@ async fn import_users(
         match lpsaring_auth::import::import_user_in(txn, &c.user, now).await {
             Ok(UserImport::Created(facts)) => {
                 report.created(Kind::Users);
-                if facts.role.is_admin() {
-                    admins.push(facts.phone.as_str().to_owned());
+                if facts.role.is_admin()
+                    && let Some(phone) = &facts.phone
+                {
+                    admins.push(phone.as_str().to_owned());
                 }
                 users.insert(c.row.id.clone(), facts);
             }
@@ -291,7 +293,11 @@ async fn import_devices(
     report: &mut Report,
     progress: Progress<'_>,
 ) -> Result<(), ImportError> {
-    let phones: HashMap<UserId, &str> = users.values().map(|u| (u.id, u.phone.as_str())).collect();
+    // Imported users all have a phone (the original required one).
+    let phones: HashMap<UserId, &str> = users
+        .values()
+        .filter_map(|u| Some((u.id, u.phone.as_ref()?.as_str())))
+        .collect();
     for (i, row) in rows.iter().enumerate() {
         report.read(Kind::Devices);
         let skip = |report: &mut Report, reason: String| {

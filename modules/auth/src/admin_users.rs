@@ -50,7 +50,7 @@ pub struct AdminUser {
 }
 
 impl AdminUser {
-    fn of(m: user::Model) -> Self {
+    pub(crate) fn of(m: user::Model) -> Self {
         Self {
             id: m.id,
             phone_number: m.phone_number,
@@ -165,12 +165,15 @@ pub struct UserAdminDeps {
     pub users: Arc<Users>,
     pub audit: Arc<dyn AuditSink>,
     pub clock: Arc<dyn Clock>,
+    /// The login half: sessions to revoke, router state to release, the one-time code store.
+    pub auth: Arc<crate::Service>,
 }
 
 pub struct UserAdmin {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     audit: Arc<dyn AuditSink>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) auth: Arc<crate::Service>,
 }
 
 /// The user list's CSV columns.
@@ -252,6 +255,45 @@ impl UserAdmin {
             db: deps.users.db().clone(),
             audit: deps.audit,
             clock: deps.clock,
+            auth: deps.auth,
+        }
+    }
+
+    /// The user `target` as stored, when `actor` may act on them: only a super admin acts on
+    /// an admin.
+    pub(crate) async fn target(
+        &self,
+        actor: (UserId, Role),
+        target: UserId,
+    ) -> Result<user::Model, AuthError> {
+        let model = user::Entity::find_by_id(target.0)
+            .one(&self.db)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        let target_role = Role::parse(&model.role).unwrap_or(Role::User);
+        if target_role.is_admin() && actor.1 != Role::SuperAdmin {
+            return Err(AuthError::Forbidden);
+        }
+        Ok(model)
+    }
+
+    /// Writes the audit entry of `action` by `actor` about user `target`. A failure is logged:
+    /// the change it records has committed.
+    pub(crate) async fn audit(
+        &self,
+        actor: UserId,
+        action: &str,
+        target: UserId,
+        details: serde_json::Value,
+        ip: Option<String>,
+    ) {
+        let entry = AuditEntry::new(action)
+            .actor(actor)
+            .target(format!("user:{}", target.0))
+            .details(details)
+            .ip(ip);
+        if let Err(e) = self.audit.record(entry).await {
+            tracing::error!(error = %e, action, "audit entry not written");
         }
     }
 
@@ -312,19 +354,12 @@ impl UserAdmin {
         ip: Option<String>,
     ) -> Result<AdminUser, AuthError> {
         let reason = clean_reason(reason);
-        let model = user::Entity::find_by_id(target.0)
-            .one(&self.db)
-            .await?
-            .ok_or(AuthError::UserNotFound)?;
         if actor.0 == target && matches!(action, UserAction::Reject | UserAction::Block) {
             return Err(AuthError::Validation(
                 "you cannot reject or block your own account".to_owned(),
             ));
         }
-        let target_role = Role::parse(&model.role).unwrap_or(Role::User);
-        if target_role.is_admin() && actor.1 != Role::SuperAdmin {
-            return Err(AuthError::Forbidden);
-        }
+        let model = self.target(actor, target).await?;
         let now = self.clock.now();
         // A voucher account without a phone gets no notice.
         let recipient = model
@@ -360,14 +395,8 @@ impl UserAdmin {
         if let Some(r) = &reason {
             details["reason"] = r.clone().into();
         }
-        let entry = AuditEntry::new(action.name())
-            .actor(actor.0)
-            .target(format!("user:{}", target.0))
-            .details(details)
-            .ip(ip);
-        if let Err(e) = self.audit.record(entry).await {
-            tracing::error!(error = %e, action = action.name(), "audit entry not written");
-        }
+        self.audit(actor.0, action.name(), target, details, ip)
+            .await;
         Ok(AdminUser::of(updated))
     }
 }

@@ -5,6 +5,7 @@
 //! short access tokens and rotating refresh tokens (seed diagram 4), admin password login and
 //! CSRF rules. Owns the `users`, `refresh_tokens` and `login_history` tables.
 
+pub mod admin_account;
 pub mod admin_users;
 pub mod captive;
 pub mod context;

@@ -151,16 +151,7 @@ impl Otp {
                 retry_after_secs: self.settings.otp_cooldown_secs.max(1),
             });
         };
-        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-        let ttl = Duration::from_secs(self.settings.otp_ttl_secs);
-        self.store
-            .set(
-                &code_key(phone),
-                self.hash(phone, &code).into_bytes(),
-                Some(ttl),
-            )
-            .await?;
-        self.store.delete(&tries_key(phone)).await?;
+        let code = self.new_code(phone).await?;
         let minutes = (self.settings.otp_ttl_secs / 60).max(1).to_string();
         let text = CODE_TEXT
             .get(lang)
@@ -181,6 +172,31 @@ impl Otp {
             expires_in_secs: self.settings.otp_ttl_secs,
             resend_after_secs: self.settings.otp_cooldown_secs,
         })
+    }
+
+    /// A fresh code for `phone`: its hash stored for the code's lifetime (replacing an earlier
+    /// code) and the wrong-attempt count reset. Returns the code itself.
+    async fn new_code(&self, phone: &Phone) -> Result<String, AuthError> {
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let ttl = Duration::from_secs(self.settings.otp_ttl_secs);
+        self.store
+            .set(
+                &code_key(phone),
+                self.hash(phone, &code).into_bytes(),
+                Some(ttl),
+            )
+            .await?;
+        self.store.delete(&tries_key(phone)).await?;
+        Ok(code)
+    }
+
+    /// A code an operator hands over by voice or in person (when WhatsApp is down): stored and
+    /// checked exactly as a sent one, but nothing is sent and no cooldown starts. Returns the
+    /// code and its lifetime in seconds.
+    pub async fn issue_by_operator(&self, phone: &Phone) -> Result<(String, u64), AuthError> {
+        let code = self.new_code(phone).await?;
+        tracing::info!(phone = %phone.masked(), "one-time code issued by an operator");
+        Ok((code, self.settings.otp_ttl_secs))
     }
 
     /// Checks `code` without consuming it. A wrong code costs an attempt; the last allowed wrong

@@ -6,6 +6,9 @@ use salvo::http::StatusCode;
 pub enum QuotaError {
     #[error("user not found")]
     UserNotFound,
+    /// Only a super admin changes an admin's account.
+    #[error("only a super admin may change an admin's quota")]
+    Forbidden,
     #[error("invalid grant: {0}")]
     InvalidGrant(String),
     #[error("the router could not be reached; nothing was counted or changed: {0}")]
@@ -29,6 +32,7 @@ impl ErrorCode for QuotaError {
     fn code(&self) -> &'static str {
         match self {
             QuotaError::UserNotFound => "QUOTA_USER_NOT_FOUND",
+            QuotaError::Forbidden => "QUOTA_FORBIDDEN",
             QuotaError::InvalidGrant(_) => "QUOTA_INVALID_GRANT",
             QuotaError::RouterUnavailable(_) => "QUOTA_ROUTER_UNAVAILABLE",
             QuotaError::SyncBusy => "QUOTA_SYNC_BUSY",
@@ -43,6 +47,7 @@ impl ErrorCode for QuotaError {
     fn status(&self) -> StatusCode {
         match self {
             QuotaError::UserNotFound => StatusCode::NOT_FOUND,
+            QuotaError::Forbidden => StatusCode::FORBIDDEN,
             QuotaError::InvalidGrant(_) => StatusCode::UNPROCESSABLE_ENTITY,
             QuotaError::RouterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             QuotaError::SyncBusy => StatusCode::CONFLICT,
@@ -56,9 +61,10 @@ impl ErrorCode for QuotaError {
 
     fn public_message(&self) -> String {
         match self {
-            QuotaError::UserNotFound | QuotaError::InvalidGrant(_) | QuotaError::SyncBusy => {
-                self.to_string()
-            }
+            QuotaError::UserNotFound
+            | QuotaError::Forbidden
+            | QuotaError::InvalidGrant(_)
+            | QuotaError::SyncBusy => self.to_string(),
             QuotaError::RouterUnavailable(_) => {
                 "The router could not be reached; try again shortly.".to_owned()
             }

@@ -10,6 +10,7 @@
 //! - the service also implements the kernel's `AccessPolicy`, so auth places a device at login
 //!   exactly as the sync would.
 
+mod adjust;
 pub mod api;
 pub mod core;
 mod enforce;
@@ -31,8 +32,9 @@ pub mod settings;
 pub mod status;
 mod sync;
 
+pub use adjust::{AdjustIn, Adjusted, Adjustments};
 pub use error::{ConfigError, QuotaError};
 pub use jobs::jobs;
-pub use routes::router;
+pub use routes::{admin_router, router};
 pub use service::{Deps, Service};
 pub use settings::QuotaSettings;

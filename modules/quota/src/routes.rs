@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use lpsaring_kernel::web::{CurrentUser, require_admin, require_user};
-use lpsaring_kernel::{ApiError, Lang};
+use lpsaring_kernel::web::{CurrentUser, JsonIn, client_ip, require_admin, require_user};
+use lpsaring_kernel::{ApiError, Lang, UserId};
 use salvo::affix_state;
 use salvo::prelude::*;
 
+use crate::adjust::{AdjustIn, Adjusted, Adjustments};
 use crate::api::{QuotaHistory, QuotaView, SyncSummary};
 use crate::portal::{self, DashboardView};
 use crate::service::Service;
@@ -73,6 +74,39 @@ async fn dashboard(req: &mut Request, depot: &mut Depot, res: &mut Response) {
 async fn admin_sync(depot: &mut Depot) -> Result<Json<SyncSummary>, ApiError> {
     CurrentUser::admin(depot)?;
     Ok(Json(service(depot)?.sync_once().await?))
+}
+
+/// Adds bytes and days to a user's account, or takes them back when negative (never more
+/// bytes than are unused, never a validity in the past), with a required `reason` kept in the
+/// ledger and the audit log. Only a super admin adjusts an admin's account.
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+async fn admin_quota_adjust(
+    req: &mut Request,
+    depot: &mut Depot,
+    body: JsonIn<AdjustIn>,
+) -> Result<Json<Adjusted>, ApiError> {
+    let caller = CurrentUser::admin(depot)?;
+    let target = req
+        .param::<i64>("id")
+        .map(UserId)
+        .ok_or(crate::QuotaError::UserNotFound)?;
+    let ip = client_ip(depot).map(|ip| ip.to_string());
+    let svc = depot
+        .get_typed::<Arc<Adjustments>>()
+        .cloned()
+        .map_err(|_| ApiError::internal(&"quota adjustments missing from the depot"))?;
+    let done = svc
+        .adjust((caller.id, caller.role), target, &body, ip)
+        .await?;
+    Ok(Json(done))
+}
+
+/// Quota's admin JSON under `/api/admin/users/{id}` (auth owns the rest of that path).
+pub fn admin_router(adjustments: Arc<Adjustments>) -> Router {
+    Router::with_path("api/admin/users/{id}/quota-adjust")
+        .hoop(affix_state::inject(adjustments))
+        .hoop(require_admin)
+        .post(admin_quota_adjust)
 }
 
 /// Every quota route, with the service injected.
