@@ -44,7 +44,7 @@ struct LabelIn {
 }
 
 /// Names one of the caller's devices (at most 40 characters; empty clears the name).
-#[endpoint(tags("devices"), status_codes(200, 401, 404, 422))]
+#[endpoint(tags("devices"), status_codes(200, 401, 404, 422), parameters(("id" = i64, Path, description = "The device id")))]
 async fn set_label(
     req: &mut Request,
     depot: &mut Depot,
@@ -63,7 +63,7 @@ async fn set_label(
 }
 
 /// Removes one of the caller's devices, and its rows on the router.
-#[endpoint(tags("devices"), status_codes(200, 401, 404))]
+#[endpoint(tags("devices"), status_codes(200, 401, 404), parameters(("id" = i64, Path, description = "The device id")))]
 async fn remove(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = CurrentUser::of(depot)?.id;
     let id = path_id(req)?;

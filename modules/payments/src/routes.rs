@@ -214,7 +214,7 @@ async fn admin_bill(
 }
 
 /// A super admin refunds a paid order: its quota grant is reversed (never below what was used).
-#[endpoint(tags("payments"))]
+#[endpoint(tags("payments"), parameters(("order_id" = String, Path, description = "The order id")))]
 async fn admin_refund(
     req: &mut Request,
     depot: &mut Depot,

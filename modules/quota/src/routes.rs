@@ -79,7 +79,7 @@ async fn admin_sync(depot: &mut Depot) -> Result<Json<SyncSummary>, ApiError> {
 /// Adds bytes and days to a user's account, or takes them back when negative (never more
 /// bytes than are unused, never a validity in the past), with a required `reason` kept in the
 /// ledger and the audit log. Only a super admin adjusts an admin's account.
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422), parameters(("id" = i64, Path, description = "The user id")))]
 async fn admin_quota_adjust(
     req: &mut Request,
     depot: &mut Depot,

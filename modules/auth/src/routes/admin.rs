@@ -142,7 +142,7 @@ async fn unblock(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>
 
 /// Signs the user out everywhere and removes their devices from the router; they log in again
 /// on the captive page.
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404))]
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404), parameters(("id" = i64, Path, description = "The user id")))]
 async fn reset_login(req: &mut Request, depot: &mut Depot) -> Result<Json<LoginReset>, ApiError> {
     let caller = CurrentUser::admin(depot)?;
     let ip = client_ip(depot).map(|ip| ip.to_string());
@@ -154,7 +154,7 @@ async fn reset_login(req: &mut Request, depot: &mut Depot) -> Result<Json<LoginR
 
 /// A one-time login code for the user's phone, shown once (for when WhatsApp is down): the user
 /// types it on the captive page like a sent code.
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422), parameters(("id" = i64, Path, description = "The user id")))]
 async fn login_code(
     req: &mut Request,
     depot: &mut Depot,
@@ -174,7 +174,7 @@ async fn login_code(
 
 /// Soft-deletes the user: anonymised and disabled, signed out, router rows removed; their
 /// ledger and payments stay. Nobody deletes themselves; only a super admin deletes an admin.
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422), parameters(("id" = i64, Path, description = "The user id")))]
 async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<Json<AdminUser>, ApiError> {
     let caller = CurrentUser::admin(depot)?;
     let ip = client_ip(depot).map(|ip| ip.to_string());
@@ -195,7 +195,7 @@ struct UpdateIn {
 
 /// Changes the user's role (super admin only; the last super admin keeps the role). The
 /// user's sessions are revoked so the new role holds from their next login.
-#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422))]
+#[endpoint(tags("admin"), status_codes(200, 401, 403, 404, 422), parameters(("id" = i64, Path, description = "The user id")))]
 async fn update_user(
     req: &mut Request,
     depot: &mut Depot,
