@@ -57,7 +57,8 @@ mkdir -p "$out"
 say "cargo deb"
 cargo deb --package lpsaring --no-build --locked --output "$out/"
 say "cargo generate-rpm"
-cargo generate-rpm --package lpsaring --target-dir "$CARGO_TARGET_DIR" --output "$out/"
+# The package is named by its folder: cargo-generate-rpm reads `<package>/Cargo.toml`.
+cargo generate-rpm --package app --target-dir "$CARGO_TARGET_DIR" --output "$out/"
 say "cargo package -p lpsaring-plugin-api"
 cargo package --package lpsaring-plugin-api --locked --allow-dirty --no-verify
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)

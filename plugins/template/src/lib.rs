@@ -138,6 +138,9 @@ impl MessagingPlugin for ExamplePlugin {
                 ),
             ],
             allowed_hosts,
+            // What a phone not yet logged in must reach to receive the code (the router's
+            // walled garden): WhatsApp's own hosts are the operator's to add; none here.
+            walled_garden_hosts: Vec::new(),
             development_only: false,
         }
     }
