@@ -212,11 +212,15 @@ pub fn desired(inputs: &SetupInputs) -> Desired {
             &format!("garden:{host}"),
             &[("dst-host", host), ("action", "allow")],
         ));
-        rows.push(row(
-            ConfigMenu::AddressList,
-            &format!("garden:{host}"),
-            &[("list", GARDEN_LIST), ("address", host)],
-        ));
+        // A portal reached by its IP: the portal row below lists that address; RouterOS
+        // refuses the same address twice in one list.
+        if *host != portal_address {
+            rows.push(row(
+                ConfigMenu::AddressList,
+                &format!("garden:{host}"),
+                &[("list", GARDEN_LIST), ("address", host)],
+            ));
+        }
     }
     rows.push(row(
         ConfigMenu::WalledGardenIp,

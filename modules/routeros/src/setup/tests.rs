@@ -160,3 +160,22 @@ fn a_reordered_policy_is_the_same_policy() {
     ));
     assert!(!plan::same("policy", "read,write,api", Some("read,api")));
 }
+
+#[test]
+fn a_portal_reached_by_its_ip_lists_that_address_once() {
+    let d = desired(&SetupInputs {
+        public_url: Some("http://10.0.0.2:8080/".into()),
+        ..inputs()
+    });
+    let mut garden: Vec<&str> = d
+        .rows
+        .iter()
+        .filter(|r| r.menu == ConfigMenu::AddressList)
+        .filter_map(|r| r.attrs.get("address").map(String::as_str))
+        .collect();
+    let listed = garden.len();
+    garden.sort_unstable();
+    garden.dedup();
+    assert_eq!(garden.len(), listed, "{garden:?}");
+    assert!(garden.contains(&"10.0.0.2"), "{garden:?}");
+}
