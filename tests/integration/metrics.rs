@@ -36,6 +36,14 @@ fn total(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
+/// Whether `name` is exported at all. Gauges that every app in the process overwrites (the
+/// recorder is process-wide and this binary runs many apps at once: another test's sync with no
+/// hosts, or its router still connecting, sets them between this test's sample and its render)
+/// are checked for presence only: asserting their value here failed CI once.
+fn present(scrape: &Scrape, name: &str) -> bool {
+    scrape.samples.iter().any(|s| s.metric == name)
+}
+
 async fn scrape(app: &TestApp, url: &str, token: Option<&str>) -> (u16, String) {
     let mut req = app.http.get(url);
     if let Some(token) = token {
@@ -119,7 +127,7 @@ async fn a_scrape_after_a_login_and_a_sync_shows_every_part() {
             &[("phase", "total")]
         ) >= 1.0
     );
-    assert!(total(&m, "lpsaring_quota_sync_hosts_seen", &[]) >= 1.0);
+    assert!(present(&m, "lpsaring_quota_sync_hosts_seen"));
     assert!(
         total(
             &m,
@@ -127,10 +135,10 @@ async fn a_scrape_after_a_login_and_a_sync_shows_every_part() {
             &[("operation", "/ip/hotspot/host/print"), ("outcome", "ok")]
         ) >= 1.0
     );
-    assert_eq!(total(&m, "lpsaring_router_connected", &[]), 1.0);
-    assert_eq!(total(&m, "lpsaring_router_breaker_open", &[]), 0.0);
+    assert!(present(&m, "lpsaring_router_connected"));
+    assert!(present(&m, "lpsaring_router_breaker_open"));
     assert!(total(&m, "lpsaring_store_commits_total", &[("outcome", "ok")]) >= 1.0);
-    assert!(total(&m, "lpsaring_store_entries", &[]) >= 1.0);
+    assert!(present(&m, "lpsaring_store_entries"));
     assert!(total(&m, "lpsaring_process_resident_memory_bytes", &[]) > 0.0);
     assert!(total(&m, "lpsaring_process_open_fds", &[]) > 0.0);
     for state in ["pending", "sent", "dead"] {
