@@ -69,6 +69,8 @@ pub struct App {
     pub devices: Arc<lpsaring_devices::Service>,
     /// The user's devices page and its JSON.
     pub device_portal: Arc<lpsaring_devices::Portal>,
+    /// The daily removal of devices unseen for `devices.remove_after_days`.
+    pub stale_devices: Arc<lpsaring_devices::StaleSweep>,
     pub users: Arc<lpsaring_auth::Users>,
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
@@ -107,6 +109,7 @@ impl App {
             lpsaring_quota::jobs(&self.quota),
             lpsaring_payments::jobs(&self.payments),
             lpsaring_admin::jobs(&self.admin),
+            lpsaring_devices::jobs(&self.stale_devices),
         ]
         .into_iter()
         .flatten()
@@ -259,6 +262,13 @@ pub async fn build_with_clock(
         hotspot_hosts: settings.router.hotspot_hosts.clone(),
         vouchers: payments.clone(),
     }));
+    let stale_devices = Arc::new(lpsaring_devices::StaleSweep {
+        devices: devices.clone(),
+        router: router.clone(),
+        status_lists: status_lists.clone(),
+        audit: audit.clone(),
+        remove_after_days: settings.devices.remove_after_days,
+    });
     let device_portal = Arc::new(lpsaring_devices::Portal {
         devices: devices.clone(),
         router: router.clone(),
@@ -307,6 +317,7 @@ pub async fn build_with_clock(
         messenger,
         devices,
         device_portal,
+        stale_devices,
         users,
         sessions,
         auth,

@@ -49,6 +49,8 @@ pub struct Settings {
     pub site: crate::site::SiteSettings,
     /// The admin panel (audit retention).
     pub admin: lpsaring_admin::AdminSettings,
+    /// The device registry (stale-device removal).
+    pub devices: lpsaring_devices::DeviceSettings,
     pub metrics: MetricsSettings,
     pub backup: BackupSettings,
 }
@@ -120,6 +122,7 @@ impl Default for Settings {
             auth: lpsaring_auth::AuthSettings::default(),
             quota: lpsaring_quota::QuotaSettings::default(),
             admin: lpsaring_admin::AdminSettings::default(),
+            devices: lpsaring_devices::DeviceSettings::default(),
             metrics: MetricsSettings::default(),
             backup: BackupSettings::default(),
             site: crate::site::SiteSettings::default(),
@@ -343,6 +346,9 @@ impl Settings {
             .validate()
             .map_err(|(key, message)| key_err(&key, message))?;
         self.admin
+            .validate()
+            .map_err(|e| key_err(e.key, e.message))?;
+        self.devices
             .validate()
             .map_err(|e| key_err(e.key, e.message))?;
         Ok(())

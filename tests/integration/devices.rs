@@ -308,3 +308,99 @@ async fn the_device_in_use_is_marked_and_can_be_bound_from_the_portal() {
         "{body}"
     );
 }
+
+/// Takes `mac`'s host entry off the simulated hotspot: the phone left and the router forgot it.
+fn leave_hotspot(app: &TestApp, mac: &str) {
+    let id = app
+        .router_rows(Menu::Host)
+        .into_iter()
+        .find(|r| r.get("mac-address") == Some(mac))
+        .and_then(|r| r.get(".id").map(str::to_owned))
+        .expect("the host entry");
+    app.sim.with_state(|s| {
+        s.execute(&lpsaring_routeros_sim::request(
+            "/ip/hotspot/host/remove",
+            &[(".id", &id)],
+        ))
+    });
+}
+
+#[tokio::test]
+async fn devices_unseen_for_the_set_days_are_removed_daily_from_router_and_database() {
+    let app = spawn_app().await;
+    app.user_with_quota(PHONE, true).await;
+    let (old_mac, old_ip) = ("02:00:00:00:56:01", "10.5.50.61");
+    let (new_mac, new_ip) = ("02:00:00:00:56:02", "10.5.50.62");
+    app.phone_on_hotspot(old_mac, old_ip);
+    let login = app.login_by_code(PHONE, Some((old_ip, old_mac))).await;
+    assert_eq!(login.status(), 200);
+    leave_hotspot(&app, old_mac);
+    // Two months later (the default is 60 days) the user comes back with another phone.
+    app.clock.advance(chrono::Duration::days(61));
+    app.phone_on_hotspot(new_mac, new_ip);
+    let login = app.login_by_code(PHONE, Some((new_ip, new_mac))).await;
+    assert_eq!(login.status(), 200);
+    assert_eq!(rows_for(&app, Menu::IpBinding, "mac-address", old_mac), 1);
+    assert_eq!(lpsaring_tests::count_rows(&app.app.db, "devices").await, 2);
+
+    let job = app
+        .app
+        .jobs()
+        .into_iter()
+        .find(|j| j.name == "devices.remove_stale")
+        .expect("the stale-device job");
+    job.run_once().await;
+
+    let left: Vec<String> = app
+        .app
+        .devices
+        .all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.mac.to_string())
+        .collect();
+    assert_eq!(
+        left,
+        [new_mac.to_uppercase()],
+        "only the fresh device stays"
+    );
+    assert_eq!(rows_for(&app, Menu::IpBinding, "mac-address", old_mac), 0);
+    assert_eq!(rows_for(&app, Menu::IpBinding, "mac-address", new_mac), 1);
+    let audit = app
+        .app
+        .admin
+        .audit_page(
+            &lpsaring_admin::AuditFilter {
+                action: Some("devices.stale_removed".to_owned()),
+                ..Default::default()
+            },
+            1,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.total, 1, "one audit entry for the sweep");
+
+    // Nothing else is old now: a second run removes nothing and writes no entry.
+    job.run_once().await;
+    assert_eq!(app.app.devices.all().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn zero_days_keeps_devices_forever() {
+    let app =
+        lpsaring_tests::spawn_app_with(|s| s.devices.remove_after_days = 0, salvo::Router::new())
+            .await;
+    app.user_with_quota(PHONE, true).await;
+    let (mac, ip) = ("02:00:00:00:56:03", "10.5.50.63");
+    app.phone_on_hotspot(mac, ip);
+    assert_eq!(
+        app.login_by_code(PHONE, Some((ip, mac))).await.status(),
+        200
+    );
+    app.clock.advance(chrono::Duration::days(400));
+    let swept = app.app.stale_devices.run().await.unwrap();
+    assert_eq!(swept.removed, 0);
+    assert_eq!(app.app.devices.all().await.unwrap().len(), 1);
+}

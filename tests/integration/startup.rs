@@ -243,6 +243,7 @@ async fn jobs_of_every_module_are_collected() {
         [
             "admin.audit_retention",
             "auth.session_cleanup",
+            "devices.remove_stale",
             "outbox.deliver",
             "payments.reconcile",
             "payments.sweep",

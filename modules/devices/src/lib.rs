@@ -13,12 +13,16 @@ mod portal;
 mod release;
 mod routes;
 mod service;
+mod settings;
+mod stale;
 
 pub use error::DeviceError;
 pub use portal::{Listing, Portal, mask_mac};
 pub use release::release_from_router;
 pub use routes::router;
 pub use service::{Deps, LABEL_MAX_CHARS, Service, Takeover, clean_label};
+pub use settings::{DeviceSettings, SettingsError};
+pub use stale::{StaleSweep, Swept, jobs};
 
 #[cfg(test)]
 mod tests;

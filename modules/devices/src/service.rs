@@ -80,6 +80,33 @@ impl Service {
         self.policy
     }
 
+    /// The current time, from the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Deletes every device last seen before `cutoff`, whoever owns it; returns them so the
+    /// caller can clean the router.
+    pub async fn remove_unseen_since(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<Device>, DeviceError> {
+        let txn = lpsaring_kernel::sql::begin_write(&self.db).await?;
+        let rows = device::Entity::find()
+            .filter(device::Column::LastSeenAt.lt(cutoff))
+            .all(&txn)
+            .await?;
+        let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+        if !ids.is_empty() {
+            device::Entity::delete_many()
+                .filter(device::Column::Id.is_in(ids))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(rows.into_iter().filter_map(to_device).collect())
+    }
+
     /// Whether the router saw the device (at the last sync or login) within the online window.
     pub fn is_online(&self, device: &Device) -> bool {
         self.clock.now() - device.last_seen_at < Duration::seconds(self.policy.online_window_secs)
