@@ -12,6 +12,7 @@ mod browser;
 mod captive;
 mod cash;
 mod cli;
+mod compat;
 mod config;
 mod crash;
 mod devices;

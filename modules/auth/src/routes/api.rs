@@ -61,17 +61,26 @@ struct HotspotLoginContext {
     link_orig: Option<String>,
 }
 
+/// `hotspot_login_context` as either client sends it: the router's links (ours) or the
+/// original's flag saying "this login comes from the captive page".
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+enum HotspotContextIn {
+    Flag(bool),
+    Links(HotspotLoginContext),
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 struct VerifyOtpBody {
     phone_number: String,
     otp: String,
-    #[serde(default)]
+    #[serde(default, alias = "clientIp")]
     client_ip: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "clientMac")]
     client_mac: Option<String>,
-    #[serde(default)]
-    hotspot_login_context: Option<HotspotLoginContext>,
-    #[serde(default)]
+    #[serde(default, alias = "hotspotLoginContext")]
+    hotspot_login_context: Option<HotspotContextIn>,
+    #[serde(default, alias = "confirmDeviceTakeover")]
     confirm_device_takeover: bool,
 }
 
@@ -113,6 +122,16 @@ struct HotspotLoginView {
 #[derive(Debug, Serialize, ToSchema)]
 struct VerifyResponse {
     success: bool,
+    /// The access token (also set as the `auth_token` cookie), for bearer clients.
+    access_token: String,
+    /// `bearer`.
+    token_type: &'static str,
+    /// The router still wants a hotspot login with `hotspot_username`/`hotspot_password`.
+    hotspot_login_required: bool,
+    /// The device got its ip-binding on the router at this login.
+    hotspot_binding_active: bool,
+    hotspot_username: Option<String>,
+    hotspot_password: Option<String>,
     user: UserView,
     access_status: String,
     device: Option<DeviceView>,
@@ -130,9 +149,21 @@ struct VerifyResponse {
 fn json_context(
     client_ip: Option<&str>,
     client_mac: Option<&str>,
-    context: Option<HotspotLoginContext>,
+    context: Option<HotspotContextIn>,
 ) -> Result<CaptiveContext, ApiError> {
-    let context = context.unwrap_or_default();
+    let given = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
+    let context = match context {
+        Some(HotspotContextIn::Links(links)) => links,
+        // The original's flag: a captive login must say which device it is for.
+        Some(HotspotContextIn::Flag(true)) if !given(client_ip) && !given(client_mac) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "HOTSPOT_CONTEXT_MISSING",
+                "A hotspot login needs client_ip or client_mac.",
+            ));
+        }
+        Some(HotspotContextIn::Flag(_)) | None => HotspotLoginContext::default(),
+    };
     let ctx = CaptiveContext::from_fields(|k| match k {
         "ip" => client_ip.map(str::to_owned),
         "mac" => client_mac.map(str::to_owned),
@@ -140,7 +171,6 @@ fn json_context(
         "link-orig" => context.link_orig.clone(),
         _ => None,
     });
-    let given = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
     if given(client_ip) && ctx.ip.is_none() {
         return Err(ApiError::from(AuthError::Validation(
             "client_ip is not an IPv4 address".to_owned(),
@@ -185,8 +215,15 @@ fn logged_in(
         Some(orig) => format!("/captive/terhubung?link-orig={}", encode_component(&orig)),
         None => "/captive/terhubung".to_owned(),
     };
+    let hotspot = outcome.hotspot_login.as_ref();
     Json(VerifyResponse {
         success: true,
+        access_token: done.session.access_token.expose().clone(),
+        token_type: "bearer",
+        hotspot_login_required: hotspot.is_some(),
+        hotspot_binding_active: outcome.device.is_some(),
+        hotspot_username: hotspot.map(|h| h.username.clone()),
+        hotspot_password: hotspot.map(|h| h.password.clone()),
         user: UserView::from(&outcome.user),
         access_status: outcome.status.as_str().to_owned(),
         device: outcome.device.as_ref().map(|d| DeviceView {
@@ -207,7 +244,7 @@ fn logged_in(
 }
 
 /// The client IP, client MAC and hotspot context of a JSON login body.
-type Hints = (Option<String>, Option<String>, Option<HotspotLoginContext>);
+type Hints = (Option<String>, Option<String>, Option<HotspotContextIn>);
 
 /// The shared half of the JSON logins: the hotspot context checked, `login` called with it,
 /// the answer (cookies, device, access status) or the refusal in the envelope.
@@ -263,7 +300,7 @@ struct VoucherLoginBody {
     #[serde(default)]
     client_mac: Option<String>,
     #[serde(default)]
-    hotspot_login_context: Option<HotspotLoginContext>,
+    hotspot_login_context: Option<HotspotContextIn>,
     #[serde(default)]
     confirm_device_takeover: bool,
 }

@@ -284,6 +284,8 @@ async fn me_inner(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, A
 /// Admin credentials. The password is never logged.
 #[derive(Deserialize, ToSchema)]
 pub struct AdminLoginIn {
+    /// The admin's phone number (the original's clients send it as `username`).
+    #[serde(alias = "username")]
     pub phone_number: String,
     pub password: String,
 }
