@@ -192,11 +192,7 @@ impl Handler for RequestContext {
 }
 
 fn lang_cookie(lang: Lang) -> salvo::http::cookie::Cookie<'static> {
-    salvo::http::cookie::Cookie::build(("lang", lang.code()))
-        .path("/")
-        .same_site(salvo::http::cookie::SameSite::Lax)
-        .max_age(salvo::http::cookie::time::Duration::days(365))
-        .build()
+    lang.cookie()
 }
 
 /// The URL without its `lang=` query parameter (so the new choice is not overridden).

@@ -17,6 +17,7 @@ mod m20261128_000007_quota_retention;
 mod m20261201_000008_payments_orders;
 mod m20261201_000009_quota_package_period;
 mod m20261201_000010_auth_voucher_accounts;
+mod m20261201_000011_auth_user_language;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_payments_orders::Migration),
             Box::new(m20261201_000009_quota_package_period::Migration),
             Box::new(m20261201_000010_auth_voucher_accounts::Migration),
+            Box::new(m20261201_000011_auth_user_language::Migration),
         ]
     }
 }

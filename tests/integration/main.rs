@@ -20,6 +20,7 @@ mod doctor;
 mod enforcement;
 mod gateways;
 mod import;
+mod language;
 mod metrics;
 mod pages;
 mod payments;

@@ -107,7 +107,9 @@ async fn making_the_phone_optional_keeps_users_and_the_foreign_keys_to_them() {
     }
 
     // Down is refused while users without a phone exist, then restores the required phone.
-    let err = Migrator::down(&db, Some(1)).await.unwrap_err();
+    // (Later migrations are undone first: 000010 is the tenth.)
+    let through_000010 = u32::try_from(Migrator::migrations().len() - 9).unwrap();
+    let err = Migrator::down(&db, Some(through_000010)).await.unwrap_err();
     assert!(err.to_string().contains("no phone number"), "{err}");
     exec(&db, "DELETE FROM users WHERE phone_number IS NULL")
         .await

@@ -25,6 +25,8 @@ pub mod user {
         /// The voucher whose login account this is (`voucher:<id>`, migration 000010).
         #[sea_orm(unique)]
         pub voucher_ref: Option<String>,
+        /// `id` or `en`, chosen on the profile (migration 000011); `None` until then.
+        pub language: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

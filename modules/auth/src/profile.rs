@@ -36,7 +36,8 @@ struct ProfileOut {
     /// None for a voucher account that has not attached a phone.
     phone_number: Option<String>,
     role: String,
-    /// The language pages are shown in (the `lang` cookie, else the browser's).
+    /// The language the user chose (`id` or `en`); until they choose, the one this request's
+    /// pages are shown in (the `lang` cookie, else the browser's).
     language: &'static str,
 }
 
@@ -55,7 +56,10 @@ async fn profile_of(
         full_name: facts.name,
         phone_number: facts.phone.as_ref().map(ToString::to_string),
         role: facts.role.as_str().to_owned(),
-        language: Lang::of_request(req).code(),
+        language: facts
+            .language
+            .unwrap_or_else(|| Lang::of_request(req))
+            .code(),
     })
 }
 
@@ -69,23 +73,53 @@ async fn get_profile(
     Ok(Json(profile_of(user, req, depot).await?))
 }
 
+/// Either field may be left out; the original's other profile fields are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 struct ProfileIn {
-    full_name: String,
+    #[serde(default)]
+    full_name: Option<String>,
+    /// `id` or `en`: the language of the user's pages and WhatsApp messages.
+    #[serde(default)]
+    language: Option<String>,
 }
 
-/// Changes the caller's name (the registration's rules: 422 with the reason).
+/// A language code as the profile accepts it, or the 422 that names the field.
+fn parse_language(raw: &str) -> Result<Lang, ApiError> {
+    match raw.trim() {
+        "id" => Ok(Lang::Id),
+        "en" => Ok(Lang::En),
+        _ => Err(
+            ApiError::validation("Field `language`: must be `id` or `en`.".to_owned())
+                .with_details(serde_json::json!({ "field": "language" })),
+        ),
+    }
+}
+
+/// Changes the caller's name (the registration's rules: 422 with the reason) and language;
+/// a new language is also remembered in this browser (the `lang` cookie).
 #[endpoint(tags("users"), status_codes(200, 401, 422))]
 async fn put_profile(
     user: CurrentUser,
     body: JsonIn<ProfileIn>,
     req: &mut Request,
     depot: &mut Depot,
+    res: &mut Response,
 ) -> Result<Json<ProfileOut>, ApiError> {
-    sessions(depot)?
-        .users
-        .rename(user.id, &body.full_name)
-        .await?;
+    let body = body.into_inner();
+    // Both checked before anything is written: a bad language never leaves a new name behind.
+    let lang = body.language.as_deref().map(parse_language).transpose()?;
+    if let Some(name) = &body.full_name {
+        crate::users::clean_name(name)?;
+    }
+    let sessions = sessions(depot)?;
+    let users = &sessions.users;
+    if let Some(name) = &body.full_name {
+        users.rename(user.id, name).await?;
+    }
+    if let Some(lang) = lang {
+        users.set_language(user.id, lang).await?;
+        res.add_cookie(lang.cookie());
+    }
     Ok(Json(profile_of(user, req, depot).await?))
 }
 
@@ -110,6 +144,7 @@ struct Texts {
     name: &'static str,
     save: &'static str,
     language: &'static str,
+    language_hint: &'static str,
     history: &'static str,
     when: &'static str,
     device: &'static str,
@@ -127,6 +162,10 @@ impl Texts {
             name: t(Text::new("Nama lengkap", "Full name")),
             save: t(Text::new("Simpan nama", "Save name")),
             language: t(Text::new("Bahasa", "Language")),
+            language_hint: t(Text::new(
+                "Untuk halaman ini dan pesan WhatsApp Anda.",
+                "For these pages and your WhatsApp messages.",
+            )),
             history: t(Text::new("Riwayat masuk", "Login history")),
             when: t(Text::new("Waktu", "Time")),
             device: t(Text::new("Perangkat", "Device")),
@@ -144,6 +183,11 @@ impl Texts {
 }
 
 const SAVED: Text = Text::new("Nama disimpan.", "Name saved.");
+const LANGUAGE_SAVED: Text = Text::new("Bahasa disimpan.", "Language saved.");
+const LANGUAGE_INVALID: Text = Text::new(
+    "Pilih Bahasa Indonesia atau English.",
+    "Choose Bahasa Indonesia or English.",
+);
 const NAME_INVALID: Text = Text::new(
     "Nama harus 1 sampai 100 karakter, tanpa karakter khusus.",
     "A name has 1 to 100 characters, without special characters.",
@@ -155,6 +199,8 @@ struct ProfilePage<'a> {
     t: Texts,
     phone: String,
     name: String,
+    /// The code of the language the page is in (its button is pressed).
+    language: &'static str,
     csrf: &'a str,
     logins: Vec<(String, String, String)>,
     notice: Option<&'static str>,
@@ -209,6 +255,7 @@ async fn show(
                     .as_ref()
                     .map_or_else(|| "—".to_owned(), ToString::to_string),
                 name: facts.name,
+                language: lang.code(),
                 csrf: &csrf,
                 logins: logins.iter().map(|e| login_line(lang, e)).collect(),
                 notice,
@@ -236,7 +283,10 @@ async fn show(
 #[handler]
 async fn profile_page(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     let lang = Lang::of_request(req);
-    let notice = req.query::<String>("ok").map(|_| SAVED.get(lang));
+    let notice = req.query::<String>("ok").map(|ok| match ok.as_str() {
+        "bahasa" => LANGUAGE_SAVED.get(lang),
+        _ => SAVED.get(lang),
+    });
     show(lang, depot, res, notice, None, StatusCode::OK).await;
 }
 
@@ -280,6 +330,41 @@ async fn rename_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
         Ok(_) => res.render(Redirect::other("/akun/profil?ok=1")),
         Err(e) => {
             let why = Some(NAME_INVALID.get(lang));
+            show(lang, depot, res, None, why, e.status).await;
+        }
+    }
+}
+
+/// `POST /akun/profil/bahasa`: remembers the language on the account and in this browser, then
+/// back to the page (in the new language).
+#[handler]
+async fn language_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let chosen = req.form::<String>("language").await.unwrap_or_default();
+    if !form_token_ok(req, depot, res, lang).await {
+        return;
+    }
+    let saved = match (
+        parse_language(&chosen),
+        CurrentUser::of(depot),
+        sessions(depot),
+    ) {
+        (Ok(chosen), Ok(user), Ok(sessions)) => sessions
+            .users
+            .set_language(user.id, chosen)
+            .await
+            .map(|_| chosen)
+            .map_err(ApiError::from),
+        (Err(e), _, _) | (_, _, Err(e)) => Err(e),
+        (_, Err(e), _) => Err(ApiError::from(&e)),
+    };
+    match saved {
+        Ok(chosen) => {
+            res.add_cookie(chosen.cookie());
+            res.render(Redirect::other("/akun/profil?ok=bahasa"));
+        }
+        Err(e) => {
+            let why = Some(LANGUAGE_INVALID.get(lang));
             show(lang, depot, res, None, why, e.status).await;
         }
     }
@@ -329,6 +414,7 @@ pub(crate) fn router() -> Router {
                 .hoop(require_user)
                 .get(profile_page)
                 .push(Router::with_path("nama").post(rename_form))
+                .push(Router::with_path("bahasa").post(language_form))
                 .push(Router::with_path("keluar-semua").post(logout_all_form)),
         )
 }

@@ -185,6 +185,8 @@ impl Service {
             .await?
             .ok_or(AuthError::UserNotFound)?;
         captive::ensure_may_log_in(&user)?;
+        // The language the user chose on their profile wins over the page's.
+        let lang = user.language.unwrap_or(lang);
         let sent = self.otp.request(&phone, client.ip, lang).await?;
         Ok((phone, sent))
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use lpsaring_kernel::ports::users::{
     DirectoryError, Role, UserDirectory, UserFacts, VoucherAccounts,
 };
-use lpsaring_kernel::{Clock, Mac, Phone, UserId};
+use lpsaring_kernel::{Clock, Lang, Mac, Phone, UserId};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set, SqlErr,
@@ -121,6 +121,7 @@ pub(crate) fn facts(m: &user::Model) -> Option<UserFacts> {
         approved: m.approval_status == APPROVED,
         active: m.is_active,
         blocked: m.is_blocked,
+        language: m.language.as_deref().and_then(Lang::parse),
     })
 }
 
@@ -334,6 +335,19 @@ impl Users {
             .ok_or(AuthError::UserNotFound)?
             .into_active_model();
         active.full_name = Set(name);
+        active.updated_at = Set(self.clock.now());
+        let updated = active.update(&self.db).await?;
+        facts(&updated).ok_or(AuthError::UserNotFound)
+    }
+
+    /// Remembers the language the user chose (pages and WhatsApp messages).
+    pub async fn set_language(&self, id: UserId, lang: Lang) -> Result<UserFacts, AuthError> {
+        let mut active = self
+            .model(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?
+            .into_active_model();
+        active.language = Set(Some(lang.code().to_owned()));
         active.updated_at = Set(self.clock.now());
         let updated = active.update(&self.db).await?;
         facts(&updated).ok_or(AuthError::UserNotFound)

@@ -41,6 +41,16 @@ impl Lang {
         }
     }
 
+    /// The `lang` cookie that remembers this language for a year (pages read it first after
+    /// an explicit `?lang=`).
+    pub fn cookie(self) -> salvo::http::cookie::Cookie<'static> {
+        salvo::http::cookie::Cookie::build(("lang", self.code()))
+            .path("/")
+            .same_site(salvo::http::cookie::SameSite::Lax)
+            .max_age(salvo::http::cookie::time::Duration::days(365))
+            .build()
+    }
+
     pub fn parse(code: &str) -> Option<Self> {
         match code.trim().to_ascii_lowercase().as_str() {
             "id" | "in" | "id-id" => Some(Lang::Id),

@@ -143,10 +143,12 @@ const PLACEHOLDERS: [&str; 6] = [
 /// The built-in texts (Indonesian and English).
 pub const DEFAULT_TEMPLATES: &str = include_str!("../templates/messages.toml");
 
-/// Message texts of one language, checked at start.
+/// Message texts of every language in the file, checked at start; the configured language's
+/// are used for users who chose none (or one the file lacks).
 #[derive(Debug, Clone)]
 pub struct Templates {
     texts: BTreeMap<String, String>,
+    by_lang: BTreeMap<String, BTreeMap<String, String>>,
     tz: Tz,
 }
 
@@ -158,6 +160,8 @@ pub struct NoticeContext<'a> {
     pub used: i64,
     pub remaining: i64,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The language the user chose; `None` for the configured one.
+    pub lang: Option<lpsaring_kernel::Lang>,
 }
 
 impl Templates {
@@ -186,12 +190,20 @@ impl Templates {
             key: "quota.notify_lang",
             message: format!("the message templates have no [{lang}] texts"),
         })?;
-        Ok(Self { texts, tz })
+        Ok(Self {
+            texts,
+            by_lang: root,
+            tz,
+        })
     }
 
     /// The text for a notice; `None` for statuses that send none.
     pub fn render(&self, notice: Notice, ctx: &NoticeContext<'_>) -> Option<String> {
-        let body = self.texts.get(notice.template()?)?;
+        let texts = ctx
+            .lang
+            .and_then(|l| self.by_lang.get(l.code()))
+            .unwrap_or(&self.texts);
+        let body = texts.get(notice.template()?)?;
         let days = match notice {
             Notice::ExpirySoon { days } => days.to_string(),
             _ => String::new(),
@@ -330,6 +342,7 @@ mod tests {
             used: 9 * GIB,
             remaining: GIB + GIB / 2,
             expires_at: Some(DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
+            lang: None,
         };
         let text = t.render(Notice::LowQuota { level: GIB }, &ctx).unwrap();
         assert!(text.contains("Budi") && text.contains("1.50 GB"), "{text}");
@@ -339,6 +352,21 @@ mod tests {
         assert!(text.contains("01-01-2026 08:00"), "local time: {text}");
         assert!(t.render(Notice::Status(AccessStatus::Ok), &ctx).is_none());
         assert!(Templates::parse(DEFAULT_TEMPLATES, "en", chrono_tz::UTC).is_ok());
+        // A user who chose English gets English whatever the configured language is.
+        let en = NoticeContext {
+            lang: Some(lpsaring_kernel::Lang::En),
+            ..ctx
+        };
+        let english = t.render(Notice::LowQuota { level: GIB }, &en).unwrap();
+        let indonesian = t.render(Notice::LowQuota { level: GIB }, &ctx).unwrap();
+        assert_ne!(english, indonesian);
+        let configured_en = Templates::parse(DEFAULT_TEMPLATES, "en", chrono_tz::UTC).unwrap();
+        assert_eq!(
+            english,
+            configured_en
+                .render(Notice::LowQuota { level: GIB }, &ctx)
+                .unwrap()
+        );
     }
 
     #[test]

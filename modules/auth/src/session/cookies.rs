@@ -27,6 +27,9 @@ impl Sessions {
                 secure,
             ));
         }
+        if let Some(lang) = session.language {
+            res.add_cookie(lang.cookie());
+        }
     }
 
     /// The origin/CSRF middleware for the whole service, configured with our origins, the form

@@ -76,6 +76,9 @@ pub struct IssuedSession {
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: Option<Secret<String>>,
     pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// The user's chosen language, set as the `lang` cookie with a new session (a login or a
+    /// hand-off), so their pages speak it in any browser; `None` on a refresh.
+    pub language: Option<lpsaring_kernel::Lang>,
 }
 
 pub struct Sessions {
@@ -215,7 +218,9 @@ impl Sessions {
         )
         .insert(&self.db)
         .await?;
-        self.session_for(user.id, user.role, now, Some((plain, expires)))
+        let mut session = self.session_for(user.id, user.role, now, Some((plain, expires)))?;
+        session.language = user.language;
+        Ok(session)
     }
 
     fn session_for(
@@ -237,6 +242,7 @@ impl Sessions {
             access_expires_at,
             refresh_token,
             refresh_expires_at,
+            language: None,
         })
     }
 

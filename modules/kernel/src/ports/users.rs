@@ -52,6 +52,10 @@ pub struct UserFacts {
     pub active: bool,
     /// Hard-blocked by an operator.
     pub blocked: bool,
+    /// The language the user chose on their profile (pages and WhatsApp messages); `None`
+    /// until they choose (the browser's language, and the configured one for messages).
+    #[serde(default)]
+    pub language: Option<crate::Lang>,
 }
 
 impl UserFacts {

@@ -230,6 +230,7 @@ impl Service {
                 used: after.used,
                 remaining,
                 expires_at: after.expires_at,
+                lang: f.language,
             };
             // A voucher account without a phone has nowhere to be told: no message, no error.
             if let Some(recipient) = &f.phone {

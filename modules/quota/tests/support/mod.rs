@@ -31,6 +31,7 @@ impl TestUsers {
             approved: true,
             active: true,
             blocked: false,
+            language: None,
         };
         self.0.lock().unwrap().insert(id, facts);
         phone
