@@ -22,6 +22,7 @@ mod gateways;
 mod import;
 mod language;
 mod metrics;
+mod page_snapshots;
 mod pages;
 mod payments;
 mod portal;
