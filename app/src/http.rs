@@ -292,6 +292,22 @@ struct Liveness {
     status: &'static str,
 }
 
+/// `GET /favicon.ico`, which browsers ask for on every site: the operator's logo when set,
+/// else an empty answer, so no page shows a failed request.
+#[handler]
+async fn favicon(res: &mut Response) {
+    match &lpsaring_kernel::ui::Site::current().logo {
+        Some(logo) => res.render(Redirect::found(logo.url())),
+        None => {
+            res.status_code(StatusCode::NO_CONTENT);
+        }
+    }
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("public, max-age=86400"),
+    );
+}
+
 /// The process is alive.
 #[endpoint(tags("system"))]
 async fn healthz() -> Json<Liveness> {
@@ -522,6 +538,7 @@ fn routes(app: &App, extra: Router) -> Router {
         )
         .push(Router::with_path("lang/{code}").get(switch_language))
         .push(Router::with_path("healthz").get(healthz))
+        .push(Router::with_path("favicon.ico").get(favicon))
         .push(
             Router::with_path("readyz")
                 .hoop(affix_state::inject(Checks(app.health.clone())))
