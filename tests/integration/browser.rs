@@ -15,372 +15,19 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, PointerAction, TouchActions};
-use fantoccini::{Client, ClientBuilder, Locator};
 use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::{Menu, Row};
 use lpsaring_tests::{TestApp, spawn_app};
-use serde_json::{Value, json};
-use tempfile::TempDir;
 
-const DRIVER_ENV: &str = "LPSARING_CHROMEDRIVER";
-const CHROMIUM_ENV: &str = "LPSARING_CHROMIUM";
+pub(crate) use crate::webdriver::{Browser, ONE_BROWSER, driver_binary};
+use crate::webdriver::{POLL, WAIT};
+
 const SCREENSHOT_ENV: &str = "LPSARING_SCREENSHOT_DIR";
-const WAIT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(50);
-const PHONE_WIDTH: u32 = 390;
-const PHONE_HEIGHT: u32 = 844;
-const MOBILE_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
-                         Chrome/126.0 Mobile Safari/537.36";
 pub(crate) const PHONE: &str = "081234567890";
-
-/// One browser at a time: Chromium is heavy on two cores, and the suite runs tests in parallel.
-pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The chromedriver binary to use, or `None` after `SKIP <test>` was printed (a failure instead
-/// under `LPSARING_REQUIRE_PEERS=1`).
-pub(crate) fn driver_binary() -> Option<PathBuf> {
-    lpsaring_kernel::testing::peer_env(DRIVER_ENV, "a chromedriver binary (/usr/bin/chromedriver)")
-        .map(PathBuf::from)
-}
-
-/// A chromedriver child process and the browser it starts. Dropping it kills chromedriver and every
-/// Chromium process still using this run's profile directory.
-struct Driver {
-    child: Child,
-    profile: TempDir,
-    port: u16,
-}
-
-impl Driver {
-    async fn start(binary: &Path) -> Driver {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let log_path = profile.path().join("chromedriver.log");
-        let log = std::fs::File::create(&log_path).expect("driver log");
-        // Port 0: chromedriver picks a free port itself and names it in its first lines (a port
-        // found by binding and releasing it could be taken again before chromedriver binds it).
-        let mut child = Command::new(binary)
-            .arg("--port=0")
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        const STARTED: &str = "started successfully on port ";
-        let deadline = Instant::now() + WAIT;
-        let port = loop {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Some(at) = text.find(STARTED) {
-                let digits: String = text[at + STARTED.len()..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                if let Ok(port) = digits.parse::<u16>() {
-                    break port;
-                }
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("chromedriver exited ({status}) before it listened:\n{text}");
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                panic!("chromedriver named no port within {WAIT:?}:\n{text}");
-            }
-            tokio::time::sleep(POLL).await;
-        };
-        let driver = Driver {
-            child,
-            profile,
-            port,
-        };
-        // Ready when /status answers.
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("http client");
-        loop {
-            let ready = http
-                .get(format!("{}/status", driver.url()))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .is_some();
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not come up on port {port}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-        driver
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Opens a Chromium session: headless, phone-sized, with or without JavaScript.
-    async fn session(&self, javascript: bool) -> Client {
-        let chromium =
-            std::env::var(CHROMIUM_ENV).unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-        let user_data = self.profile.path().join("chromium");
-        let mut prefs = json!({
-            // Indonesian first, as on the users' phones: the English run must come from ?lang=en.
-            "intl.accept_languages": "id-ID,id",
-        });
-        if !javascript {
-            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
-        }
-        let capabilities = json!({
-            "browserName": "chrome",
-            // A page that never loads fails the test instead of hanging it.
-            "timeouts": {"pageLoad": 20_000, "script": 10_000},
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--no-default-browser-check",
-                    "--no-proxy-server",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--disable-extensions",
-                    "--disable-crash-reporter",
-                    "--disable-breakpad",
-                    "--disable-default-apps",
-                    "--password-store=basic",
-                    format!("--window-size={PHONE_WIDTH},{PHONE_HEIGHT}"),
-                    format!("--user-data-dir={}", user_data.display()),
-                ],
-                "prefs": prefs,
-                "mobileEmulation": {
-                    "deviceMetrics": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "pixelRatio": 2.0},
-                    "userAgent": MOBILE_UA,
-                },
-            },
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        ClientBuilder::rustls()
-            .expect("webdriver connector")
-            .capabilities(capabilities)
-            .connect(&self.url())
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "open a Chromium session: {e}; see {}",
-                    self.log_path().display()
-                )
-            })
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.profile.path().join("chromedriver.log")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Chromium outlives its driver: end every process started with this run's profile (a
-        // second pass catches a child forked while the first one ran).
-        let marker = self.profile.path().to_string_lossy().into_owned();
-        for _ in 0..2 {
-            let pids: Vec<String> = processes_mentioning(&marker)
-                .iter()
-                .map(u32::to_string)
-                .collect();
-            if pids.is_empty() {
-                break;
-            }
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .args(&pids)
-                .stderr(Stdio::null())
-                .status();
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Ids of processes (other than this one) whose command line contains `needle`.
-fn processes_mentioning(needle: &str) -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|&pid| pid != me)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(needle))
-                .unwrap_or(false)
-        })
-        .collect()
-}
-
-/// A browser session for one test; `quit` ends it cleanly, dropping it kills everything.
-pub(crate) struct Browser {
-    client: Client,
-    driver: Driver,
-}
-
-impl Browser {
-    pub(crate) async fn open(binary: &Path, javascript: bool) -> Browser {
-        let driver = Driver::start(binary).await;
-        let client = driver.session(javascript).await;
-        Browser { client, driver }
-    }
-
-    pub(crate) async fn quit(self) {
-        let Browser { client, driver } = self;
-        let _ = tokio::time::timeout(WAIT, client.close()).await;
-        drop(driver);
-    }
-
-    pub(crate) async fn goto(&self, url: &str) {
-        self.client
-            .goto(url)
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}"));
-    }
-
-    /// Waits (bounded) for an element matching `css`.
-    pub(crate) async fn element(&self, css: &str) -> fantoccini::elements::Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .every(POLL)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(el) => el,
-            Err(e) => panic!(
-                "no `{css}` within {WAIT:?}: {e}\npage:\n{}",
-                self.source().await
-            ),
-        }
-    }
-
-    /// Waits (bounded) until the text of the first `css` element contains `needle`; returns it.
-    pub(crate) async fn text_containing(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        let mut last = String::new();
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await
-                && let Ok(text) = el.text().await
-            {
-                if text.contains(needle) {
-                    return text;
-                }
-                last = text;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "`{css}` never contained {needle:?} (last: {last:?})\npage:\n{}",
-                    self.source().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn source(&self) -> String {
-        self.client.source().await.unwrap_or_default()
-    }
-
-    pub(crate) async fn type_into(&self, css: &str, text: &str) {
-        let input = self.element(css).await;
-        input.clear().await.expect("clear input");
-        input.send_keys(text).await.expect("type");
-    }
-
-    /// Taps the element with a finger, as on a phone. (WebDriver's element click waits for
-    /// page scripts to settle, which never happens with JavaScript off.) Returns at once: wait
-    /// for what the next page shows.
-    pub(crate) async fn tap(&self, css: &str) {
-        let element = self.element(css).await;
-        let finger = TouchActions::new("finger".to_owned())
-            .then(PointerAction::MoveToElement {
-                element,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            })
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
-        self.client
-            .perform_actions(finger)
-            .await
-            .unwrap_or_else(|e| panic!("tap `{css}`: {e}"));
-    }
-
-    /// Waits (bounded) until the `css` element is enabled (or disabled).
-    async fn enabled(&self, css: &str, want: bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await
-                && el.is_enabled().await.ok() == Some(want)
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{css}` never became enabled={want}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    pub(crate) async fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        let path = dir.join(name);
-        std::fs::write(&path, png).expect("write screenshot");
-        path
-    }
-
-    /// Whether the page is no wider than the screen (needs JavaScript).
-    async fn fits_the_width(&self) -> (bool, Value) {
-        let v = self
-            .client
-            .execute(
-                "return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth};",
-                Vec::new(),
-            )
-            .await
-            .expect("measure the page");
-        let fits = v["scroll"]
-            .as_u64()
-            .zip(v["inner"].as_u64())
-            .is_some_and(|(s, i)| s <= i);
-        (fits, v)
-    }
-}
 
 /// An approved user with 5 GiB for 30 days (one without quota is `habis`, bound `regular`).
 async fn approved_user(app: &TestApp) -> Phone {
@@ -446,7 +93,12 @@ pub(crate) fn screenshot_dir(app: &TestApp, test: &str) -> PathBuf {
 }
 
 /// Phone step → code step; returns the code that was sent.
-async fn ask_for_a_code(browser: &Browser, app: &TestApp, phone: &Phone, path: &str) -> String {
+pub(crate) async fn ask_for_a_code(
+    browser: &Browser,
+    app: &TestApp,
+    phone: &Phone,
+    path: &str,
+) -> String {
     browser.goto(&app.url(path)).await;
     browser.type_into("#phone_number", PHONE).await;
     browser
@@ -456,7 +108,7 @@ async fn ask_for_a_code(browser: &Browser, app: &TestApp, phone: &Phone, path: &
     code_for(app, phone).await
 }
 
-async fn submit_code(browser: &Browser, code: &str) {
+pub(crate) async fn submit_code(browser: &Browser, code: &str) {
     browser.type_into("#otp", code).await;
     browser
         .tap("form[action$='/verify'] button[type=submit]")
@@ -490,7 +142,7 @@ pub(crate) async fn assert_online(app: &TestApp, browser: &Browser, mac: &str, i
     );
     assert_eq!(lists[0].get("list"), Some("active"));
     let cookie = browser
-        .client
+        .client()
         .get_named_cookie("auth_token")
         .await
         .expect("an auth_token cookie");
