@@ -8,9 +8,11 @@
 //! on a missing or different snapshot.
 
 use chrono::{TimeZone, Utc};
-use lpsaring_tests::{TestApp, spawn_app};
+use lpsaring_tests::TestApp;
 
+use crate::payments::{create_package, initiate, sandbox_app};
 use crate::portal::{cookies_of, get_as};
+use crate::quota::admin_token;
 
 const PHONE: &str = "081299997201";
 const MAC: &str = "02:00:00:00:72:01";
@@ -25,6 +27,8 @@ const FILTERS: &[(&str, &str)] = &[
         "/assets/${1}.[hash].${2}",
     ),
     (r"token=[A-Za-z0-9_\-]{20,}", "token=[token]"),
+    (r"([?&]t=)[A-Za-z0-9_\-]{16,}", "${1}[link]"),
+    (r"-[0-9A-F]{12}\b", "-[order]"),
     (r"127\.0\.0\.1:\d+", "[addr]"),
     (r#"(nonce=")[^"]+"#, "${1}[nonce]"),
 ];
@@ -69,7 +73,7 @@ async fn snapshot_pages(app: &TestApp, cookie: &str, paths: &[&str]) {
 
 #[tokio::test]
 async fn the_pages_match_their_snapshots_in_both_languages() {
-    let app = spawn_app().await;
+    let app = sandbox_app().await;
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 3, 10, 2, 0, 0).unwrap());
     snapshot_pages(
@@ -89,6 +93,14 @@ async fn the_pages_match_their_snapshots_in_both_languages() {
     let login = app.login_by_code(PHONE, Some((IP, MAC))).await;
     assert_eq!(login.status(), 200);
     let cookie = cookies_of(&login);
+    // One order waiting for payment, for the purchases list.
+    let token = login.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = admin_token(&app).await;
+    let package = create_package(&app, &admin, "5 GB 30 hari").await;
+    initiate(&app, &token, package).await;
     snapshot_pages(
         &app,
         &cookie,
