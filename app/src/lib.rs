@@ -222,6 +222,7 @@ pub async fn build_with_clock(
         users: Arc::new(lpsaring_auth::Directory(users.clone())),
         accounts: Arc::new(lpsaring_auth::Directory(users.clone())),
         audit: audit.clone(),
+        router: Some(router.clone()),
         gateways: payment_gateways(&plugins, &settings)?,
         settings: settings.payments.clone(),
         public_url: settings.http.public_url.clone(),
