@@ -69,6 +69,8 @@ pub struct App {
     pub devices: Arc<lpsaring_devices::Service>,
     /// The user's devices page and its JSON.
     pub device_portal: Arc<lpsaring_devices::Portal>,
+    /// devices' operator side: every device, filtered, exported and removed.
+    pub device_admin: Arc<lpsaring_devices::AdminDevices>,
     pub users: Arc<lpsaring_auth::Users>,
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
@@ -263,8 +265,16 @@ pub async fn build_with_clock(
     let device_portal = Arc::new(lpsaring_devices::Portal {
         devices: devices.clone(),
         router: router.clone(),
-        status_lists,
+        status_lists: status_lists.clone(),
         binder: auth.captive.clone(),
+    });
+    let device_admin = Arc::new(lpsaring_devices::AdminDevices {
+        devices: devices.clone(),
+        router: router.clone(),
+        status_lists,
+        users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        audit: audit.clone(),
+        clock: clock.clone(),
     });
     let user_admin = Arc::new(lpsaring_auth::UserAdmin::new(
         lpsaring_auth::UserAdminDeps {
@@ -308,6 +318,7 @@ pub async fn build_with_clock(
         messenger,
         devices,
         device_portal,
+        device_admin,
         users,
         sessions,
         auth,

@@ -15,6 +15,7 @@ mod cash;
 mod cli;
 mod config;
 mod crash;
+mod device_admin;
 mod devices;
 mod doctor;
 mod enforcement;
