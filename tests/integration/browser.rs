@@ -129,8 +129,8 @@ impl Driver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Opens a Chromium session: headless, phone-sized, with or without JavaScript.
-    async fn session(&self, javascript: bool) -> Client {
+    /// Opens a Chromium session: headless, `width`×`height`, with or without JavaScript.
+    async fn session(&self, javascript: bool, (width, height): (u32, u32)) -> Client {
         let chromium =
             std::env::var(CHROMIUM_ENV).unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let user_data = self.profile.path().join("chromium");
@@ -164,12 +164,12 @@ impl Driver {
                     "--disable-breakpad",
                     "--disable-default-apps",
                     "--password-store=basic",
-                    format!("--window-size={PHONE_WIDTH},{PHONE_HEIGHT}"),
+                    format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", user_data.display()),
                 ],
                 "prefs": prefs,
                 "mobileEmulation": {
-                    "deviceMetrics": {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "pixelRatio": 2.0},
+                    "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0},
                     "userAgent": MOBILE_UA,
                 },
             },
@@ -246,9 +246,36 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) async fn open(binary: &Path, javascript: bool) -> Browser {
+        Self::open_sized(binary, javascript, (PHONE_WIDTH, PHONE_HEIGHT)).await
+    }
+
+    /// A session on a `(width, height)` screen (a laptop's 1280×800, say).
+    pub(crate) async fn open_sized(binary: &Path, javascript: bool, screen: (u32, u32)) -> Browser {
         let driver = Driver::start(binary).await;
-        let client = driver.session(javascript).await;
+        let client = driver.session(javascript, screen).await;
         Browser { client, driver }
+    }
+
+    /// Replaces the browser's cookies for the site open now with those of a `Cookie` header
+    /// (`a=1; b=2`): a session issued by the test, as if its login had happened here.
+    pub(crate) async fn use_cookies(&self, header: &str) {
+        self.client
+            .delete_all_cookies()
+            .await
+            .expect("delete cookies");
+        let url = self.client.current_url().await.expect("the current URL");
+        let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
+        for pair in header.split(';') {
+            let Some((name, value)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            // fantoccini sends `SameSite=None` unless told, which Chromium refuses without Secure.
+            let mut cookie =
+                fantoccini::cookies::Cookie::parse(format!("{name}={value}; Path=/; SameSite=Lax"))
+                    .expect("a cookie");
+            cookie.set_domain(host.clone());
+            self.client.add_cookie(cookie).await.expect("add a cookie");
+        }
     }
 
     pub(crate) async fn quit(self) {

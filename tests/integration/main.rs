@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_accounts;
+mod admin_browser;
 mod admin_forms;
 mod admin_users;
 mod architecture;

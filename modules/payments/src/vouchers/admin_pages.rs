@@ -55,10 +55,7 @@ impl Texts {
             print: t(Text::new("Cetak", "Print")),
             csv: t(Text::new("CSV", "CSV")),
             csv_all: t(Text::new("Unduh daftar (CSV)", "Download the list (CSV)")),
-            revoke: t(Text::new(
-                "Batalkan yang belum terpakai",
-                "Revoke the unused",
-            )),
+            revoke: t(Text::new("Batalkan sisa", "Revoke the rest")),
             none: t(Text::new("Belum ada voucher.", "No vouchers yet.")),
             create_title: t(Text::new("Buat voucher", "Create vouchers")),
             prefix: t(Text::new(
