@@ -72,7 +72,7 @@ pub(crate) async fn post_form(
 }
 
 /// `path` downloaded with `bearer` and parsed: its header and its rows. Checks the download
-/// is a CSV attachment.
+/// is a CSV attachment (`….csv`).
 pub(crate) async fn csv_of(
     app: &TestApp,
     path: &str,
@@ -88,6 +88,11 @@ pub(crate) async fn csv_of(
     assert_eq!(res.status(), 200, "{path}");
     let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(kind.starts_with("text/csv"), "{path}: {kind}");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=") && disposition.contains(".csv"),
+        "{path}: {disposition}"
+    );
     let text = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader
