@@ -71,6 +71,8 @@ pub struct App {
     pub device_portal: Arc<lpsaring_devices::Portal>,
     /// The daily removal of devices unseen for `devices.remove_after_days`.
     pub stale_devices: Arc<lpsaring_devices::StaleSweep>,
+    /// devices' operator side: every device, filtered, exported and removed.
+    pub device_admin: Arc<lpsaring_devices::AdminDevices>,
     pub users: Arc<lpsaring_auth::Users>,
     pub sessions: Arc<lpsaring_auth::Sessions>,
     pub auth: Arc<lpsaring_auth::Service>,
@@ -225,6 +227,7 @@ pub async fn build_with_clock(
         users: Arc::new(lpsaring_auth::Directory(users.clone())),
         accounts: Arc::new(lpsaring_auth::Directory(users.clone())),
         audit: audit.clone(),
+        router: Some(router.clone()),
         gateways: payment_gateways(&plugins, &settings)?,
         settings: settings.payments.clone(),
         public_url: settings.http.public_url.clone(),
@@ -272,8 +275,16 @@ pub async fn build_with_clock(
     let device_portal = Arc::new(lpsaring_devices::Portal {
         devices: devices.clone(),
         router: router.clone(),
-        status_lists,
+        status_lists: status_lists.clone(),
         binder: auth.captive.clone(),
+    });
+    let device_admin = Arc::new(lpsaring_devices::AdminDevices {
+        devices: devices.clone(),
+        router: router.clone(),
+        status_lists,
+        users: Arc::new(lpsaring_auth::Directory(users.clone())),
+        audit: audit.clone(),
+        clock: clock.clone(),
     });
     let user_admin = Arc::new(lpsaring_auth::UserAdmin::new(
         lpsaring_auth::UserAdminDeps {
@@ -318,6 +329,7 @@ pub async fn build_with_clock(
         devices,
         device_portal,
         stale_devices,
+        device_admin,
         users,
         sessions,
         auth,

@@ -291,6 +291,43 @@ impl Browser {
         Browser::open_on(&driver, javascript, Screen::PHONE).await
     }
 
+    /// A `(width, height)` session (a laptop's 1280×800, say) on a chromedriver of its own.
+    pub(crate) async fn open_sized(
+        binary: &Path,
+        javascript: bool,
+        (width, height): (u32, u32),
+    ) -> Browser {
+        let driver = Arc::new(Driver::start(binary).await);
+        let screen = Screen {
+            width,
+            height,
+            dark: false,
+        };
+        Browser::open_on(&driver, javascript, screen).await
+    }
+
+    /// Replaces the browser's cookies for the site open now with those of a `Cookie` header
+    /// (`a=1; b=2`): a session issued by the test, as if its login had happened here.
+    pub(crate) async fn use_cookies(&self, header: &str) {
+        self.client
+            .delete_all_cookies()
+            .await
+            .expect("delete cookies");
+        let url = self.client.current_url().await.expect("the current URL");
+        let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
+        for pair in header.split(';') {
+            let Some((name, value)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            // fantoccini sends `SameSite=None` unless told, which Chromium refuses without Secure.
+            let mut cookie =
+                fantoccini::cookies::Cookie::parse(format!("{name}={value}; Path=/; SameSite=Lax"))
+                    .expect("a cookie");
+            cookie.set_domain(host.clone());
+            self.client.add_cookie(cookie).await.expect("add a cookie");
+        }
+    }
+
     /// Another session (another browser, with its own cookies) on a running chromedriver.
     pub(crate) async fn open_on(driver: &Arc<Driver>, javascript: bool, screen: Screen) -> Browser {
         let client = driver.session(javascript, screen).await;

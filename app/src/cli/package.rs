@@ -73,6 +73,7 @@ pub(super) async fn offline_payments(
         accounts: Arc::new(lpsaring_auth::Directory(directory.0.clone())),
         users: Arc::new(directory),
         audit: Arc::new(LogOnlyAudit),
+        router: None,
         gateways: Vec::new(),
         settings: settings.payments.clone(),
         public_url: settings.http.public_url.clone(),

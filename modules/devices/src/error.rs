@@ -13,6 +13,10 @@ pub enum DeviceError {
     InvalidLabel,
     #[error("device not found")]
     NotFound,
+    #[error("query parameter `{0}` is not valid")]
+    InvalidFilter(&'static str),
+    #[error("user directory failure: {0}")]
+    Directory(String),
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
 }
@@ -25,7 +29,8 @@ impl ErrorCode for DeviceError {
             DeviceError::LimitReached { .. } => "DEVICE_LIMIT_REACHED",
             DeviceError::InvalidLabel => "VALIDATION_ERROR",
             DeviceError::NotFound => "DEVICE_NOT_FOUND",
-            DeviceError::Database(_) => "INTERNAL_ERROR",
+            DeviceError::InvalidFilter(_) => "VALIDATION_ERROR",
+            DeviceError::Database(_) | DeviceError::Directory(_) => "INTERNAL_ERROR",
         }
     }
 
@@ -35,15 +40,21 @@ impl ErrorCode for DeviceError {
                 StatusCode::CONFLICT
             }
             DeviceError::LimitReached { .. } => StatusCode::CONFLICT,
-            DeviceError::InvalidLabel => StatusCode::UNPROCESSABLE_ENTITY,
+            DeviceError::InvalidLabel | DeviceError::InvalidFilter(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             DeviceError::NotFound => StatusCode::NOT_FOUND,
-            DeviceError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DeviceError::Database(_) | DeviceError::Directory(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
     fn public_message(&self) -> String {
         match self {
-            DeviceError::Database(_) => "Internal server error.".to_owned(),
+            DeviceError::Database(_) | DeviceError::Directory(_) => {
+                "Internal server error.".to_owned()
+            }
             other => other.to_string(),
         }
     }

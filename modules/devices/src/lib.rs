@@ -4,6 +4,7 @@
 //! behind the quota sync's MAC → user mapping. Owns the `devices` table, and the user's devices
 //! page `/akun/perangkat` with its JSON under `/api/users/me/devices`.
 
+pub mod admin;
 pub mod api;
 mod entity;
 mod error;
@@ -16,6 +17,8 @@ mod service;
 mod settings;
 mod stale;
 
+pub use admin::AdminDevices;
+pub use admin::routes::router as admin_router;
 pub use error::DeviceError;
 pub use portal::{Listing, Portal, mask_mac};
 pub use release::release_from_router;

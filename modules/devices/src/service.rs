@@ -76,6 +76,11 @@ impl Service {
         }
     }
 
+    /// The connection, for the operator's listing in [`crate::admin`].
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub fn policy(&self) -> DevicePolicy {
         self.policy
     }

@@ -7,6 +7,7 @@
 //! - [`Service`] (from [`Deps`]): packages, initiate/cancel/views, webhooks and status checks;
 //! - [`router`] for HTTP, [`jobs`] for the app to spawn.
 
+mod admin_ui;
 pub mod api;
 mod catalog;
 mod entity;
@@ -17,11 +18,13 @@ mod link;
 pub mod manual;
 pub mod metrics;
 mod orders;
+pub mod package_admin;
 mod packages;
 mod pages;
 mod reconcile;
 pub mod refund;
 mod routes;
+pub mod sales;
 mod sandbox;
 mod service;
 pub mod settings;

@@ -37,7 +37,7 @@ fn path_id(req: &Request) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::validation("The id in the path must be a number."))
 }
 
-fn order_id_param(req: &Request) -> Result<String, ApiError> {
+pub(crate) fn order_id_param(req: &Request) -> Result<String, ApiError> {
     req.param::<String>("order_id")
         .filter(|o| !o.is_empty() && o.len() <= 64)
         .ok_or_else(|| ApiError::validation("The order id in the path is not valid."))
@@ -54,11 +54,20 @@ async fn packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError>
     Ok(())
 }
 
+/// Every package, on sale or not; `?format=csv` exports them.
 #[endpoint(tags("payments"))]
-async fn admin_packages(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+async fn admin_packages(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     CurrentUser::admin(depot)?;
-    let list = service(depot)?.all_packages().await?;
-    res.render(Json(list));
+    let svc = service(depot)?;
+    if lpsaring_kernel::web::wants_csv(req) {
+        svc.packages_csv().await?.render(res, "packages.csv");
+    } else {
+        res.render(Json(svc.all_packages().await?));
+    }
     Ok(())
 }
 
@@ -68,9 +77,9 @@ async fn admin_create_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    CurrentUser::admin(depot)?;
+    let admin = CurrentUser::admin(depot)?;
     let input: PackageInput = json_body(req).await?;
-    let created = service(depot)?.create_package(&input).await?;
+    let created = service(depot)?.create_package_by(admin.id, &input).await?;
     res.status_code(StatusCode::CREATED);
     res.render(Json(created));
     Ok(())
@@ -82,10 +91,12 @@ async fn admin_update_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    CurrentUser::admin(depot)?;
+    let admin = CurrentUser::admin(depot)?;
     let id = path_id(req)?;
     let input: PackageInput = json_body(req).await?;
-    let updated = service(depot)?.update_package(id, &input).await?;
+    let updated = service(depot)?
+        .update_package_by(admin.id, id, &input)
+        .await?;
     res.render(Json(updated));
     Ok(())
 }
@@ -97,9 +108,9 @@ async fn admin_delete_package(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    CurrentUser::admin(depot)?;
+    let admin = CurrentUser::admin(depot)?;
     let id = path_id(req)?;
-    let removed = service(depot)?.remove_package(id).await?;
+    let removed = service(depot)?.remove_package_by(admin.id, id).await?;
     res.render(Json(serde_json::json!({ "result": removed })));
     Ok(())
 }
@@ -168,9 +179,9 @@ async fn admin_reconcile(
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
-    CurrentUser::admin(depot)?;
+    let admin = CurrentUser::admin(depot)?;
     let order_id = order_id_param(req)?;
-    let done = service(depot)?.reconcile_order(&order_id).await?;
+    let done = service(depot)?.reconcile_by(admin.id, &order_id).await?;
     res.render(Json(done));
     Ok(())
 }
@@ -373,6 +384,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .push(Router::with_path("api/settings/payment-availability").get(payment_availability))
         .push(Router::with_path("api/payments/webhook/{plugin}").post(webhook))
         .push(Router::with_path("api/transactions/notification").post(midtrans_notification))
+        .push(crate::sales::routes::router())
+        .push(crate::sales::pages::router())
+        .push(crate::package_admin::pages::router())
         .push(crate::vouchers::routes::router())
         .push(
             Router::with_path("pay/sandbox/{order_id}")

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lpsaring_kernel::locks::StripedLocks;
-use lpsaring_kernel::ports::PaymentGateway;
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::{UserDirectory, VoucherAccounts};
+use lpsaring_kernel::ports::{PaymentGateway, Router};
 use lpsaring_kernel::{Clock, EphemeralStore};
 use sea_orm::DatabaseConnection;
 
@@ -29,6 +29,8 @@ pub struct Deps {
     /// Makes and finds voucher login accounts (auth owns users).
     pub accounts: Arc<dyn VoucherAccounts>,
     pub audit: Arc<dyn AuditSink>,
+    /// The router, for the admin's live list of hotspot profiles (`None` offline: the CLI).
+    pub router: Option<Arc<dyn Router>>,
     /// Every loaded payment plugin: each receives its webhooks; `settings.plugin` names the one
     /// new orders go to.
     pub gateways: Vec<Gateway>,
@@ -50,6 +52,7 @@ pub struct Service {
     pub(crate) users: Arc<dyn UserDirectory>,
     pub(crate) accounts: Arc<dyn VoucherAccounts>,
     pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) router: Option<Arc<dyn Router>>,
     pub(crate) gateways: BTreeMap<String, Gateway>,
     pub(crate) settings: PaymentsSettings,
     pub(crate) public_url: String,
@@ -75,6 +78,7 @@ impl Service {
             users: deps.users,
             accounts: deps.accounts,
             audit: deps.audit,
+            router: deps.router,
             gateways,
             settings: deps.settings,
             public_url: deps

@@ -96,6 +96,16 @@ pub fn encode_component(text: &str) -> String {
     out
 }
 
+/// `name=value&…` of the pairs that have a value, each value through [`encode_component`]: the
+/// filters a list page carries into its pager and CSV links.
+pub fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode_component(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A cookie of ours: HttpOnly, SameSite=Lax, Path=/, Secure when the client reached us over
 /// HTTPS. `max_age_secs` of 0 expires it.
 pub fn session_cookie(

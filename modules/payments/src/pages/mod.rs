@@ -7,7 +7,7 @@
 //! because WhatsApp and the phone's real browser carry no cookie.
 
 mod history;
-mod views;
+pub(crate) mod views;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@
 //! - this file: batches (create, list, revoke, codes, CSV) and redeeming;
 //! - [`routes`]: admin JSON, the printable sheet, `POST /api/vouchers/redeem` and `/voucher`.
 
+mod admin_pages;
 pub mod api;
 pub mod code;
 mod entity;

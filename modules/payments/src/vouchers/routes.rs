@@ -20,10 +20,16 @@ fn batch_param(req: &Request) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::validation("The batch id in the path is not valid."))
 }
 
+/// Every batch, newest first; `?format=csv` exports them.
 #[endpoint(tags("vouchers"))]
-async fn batches(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+async fn batches(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     CurrentUser::admin(depot)?;
-    res.render(Json(service(depot)?.voucher_batches().await?));
+    let svc = service(depot)?;
+    if lpsaring_kernel::web::wants_csv(req) {
+        svc.batches_csv().await?.render(res, "voucher-batches.csv");
+    } else {
+        res.render(Json(svc.voucher_batches().await?));
+    }
     Ok(())
 }
 
@@ -261,6 +267,7 @@ pub(crate) fn router() -> Router {
                 .push(Router::with_path("{batch}/codes").get(codes)),
         )
         .push(Router::with_path("admin/vouchers/{batch}/print").get(print))
+        .push(super::admin_pages::router())
         .push(Router::with_path("api/vouchers/redeem").post(redeem))
         .push(
             Router::with_path("voucher")
