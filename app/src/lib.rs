@@ -241,6 +241,7 @@ pub async fn build_with_clock(
         users: users.clone(),
         store: store.clone() as Arc<dyn EphemeralStore>,
         access: access.clone(),
+        admin_require_totp: settings.admin.require_totp,
     }));
     let status_lists = access
         .placement(lpsaring_kernel::ports::access::AccessStatus::Ok)

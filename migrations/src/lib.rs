@@ -17,6 +17,7 @@ mod m20261128_000007_quota_retention;
 mod m20261201_000008_payments_orders;
 mod m20261201_000009_quota_package_period;
 mod m20261201_000010_auth_voucher_accounts;
+mod m20261201_000011_auth_admin_totp;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_payments_orders::Migration),
             Box::new(m20261201_000009_quota_package_period::Migration),
             Box::new(m20261201_000010_auth_voucher_accounts::Migration),
+            Box::new(m20261201_000011_auth_admin_totp::Migration),
         ]
     }
 }
@@ -55,6 +57,7 @@ pub const CORE_TABLES: &[&str] = &[
     "settings",
     "audit_log",
     "outbox",
+    "admin_totp",
 ];
 
 /// A foreign key from `table.column` to `users.id`, deleting dependants with the user.

@@ -26,6 +26,7 @@ pub use guard::{
     CurrentUser, GuardError, TokenProblem, admin_area, require_admin, require_user,
     set_token_problem,
 };
+pub use guard::{SECOND_FACTOR_PAGE, set_second_factor_missing};
 pub use json::JsonIn;
 pub use security::SecurityHeaders;
 
