@@ -131,6 +131,12 @@ impl Driver {
 
     /// Opens a Chromium session: headless, phone-sized, with or without JavaScript.
     async fn session(&self, javascript: bool) -> Client {
+        self.session_sized(javascript, None).await
+    }
+
+    /// [`Self::session`], or a desktop window of `size` (width, height) without the phone's
+    /// emulation when given.
+    async fn session_sized(&self, javascript: bool, size: Option<(u32, u32)>) -> Client {
         let chromium =
             std::env::var(CHROMIUM_ENV).unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let user_data = self.profile.path().join("chromium");
@@ -174,6 +180,15 @@ impl Driver {
                 },
             },
         });
+        let mut capabilities = capabilities;
+        if let Some((width, height)) = size {
+            let options = &mut capabilities["goog:chromeOptions"];
+            options.as_object_mut().map(|o| o.remove("mobileEmulation"));
+            if let Some(args) = options["args"].as_array_mut() {
+                args.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("--window-size=")));
+                args.push(json!(format!("--window-size={width},{height}")));
+            }
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
@@ -248,6 +263,20 @@ impl Browser {
     pub(crate) async fn open(binary: &Path, javascript: bool) -> Browser {
         let driver = Driver::start(binary).await;
         let client = driver.session(javascript).await;
+        Browser { client, driver }
+    }
+
+    /// A desktop-sized browser (`width` × `height`, no phone emulation).
+    pub(crate) async fn open_desktop(
+        binary: &Path,
+        javascript: bool,
+        width: u32,
+        height: u32,
+    ) -> Browser {
+        let driver = Driver::start(binary).await;
+        let client = driver
+            .session_sized(javascript, Some((width, height)))
+            .await;
         Browser { client, driver }
     }
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_accounts;
+mod admin_browser;
 mod admin_security;
 mod admin_users;
 mod architecture;
