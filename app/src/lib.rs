@@ -272,6 +272,7 @@ pub async fn build_with_clock(
             audit,
             clock: clock.clone(),
             auth: auth.clone(),
+            grants: quota_admin.clone(),
         },
     ));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.

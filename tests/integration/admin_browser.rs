@@ -211,3 +211,76 @@ async fn the_users_page_searches_filters_and_pages_on_the_server() {
             .approved
     );
 }
+
+/// "Add a user" on the users page: approved at once, with the starting quota in the ledger, both
+/// audited; a phone already in use is refused on the page.
+#[tokio::test]
+async fn an_admin_adds_a_user_with_a_starting_quota() {
+    use crate::web::client;
+    let app = spawn_app().await;
+    let (_, admin) = app.logged_in("081100000721", Role::Admin).await;
+    let res = client()
+        .get(app.url("/admin/users"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    let csrf_cookie = lpsaring_tests::set_cookie(&res, "csrf").unwrap();
+    let html = res.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).unwrap() + marker.len();
+    let token = html[at..at + html[at..].find('"').unwrap()].to_owned();
+    let create = |phone: &'static str, gib: &'static str| {
+        client()
+            .post(app.url("/admin/users/create"))
+            .header("cookie", format!("{admin}; csrf={csrf_cookie}"))
+            .header("origin", &app.base_url)
+            .form(&[
+                ("csrf", token.as_str()),
+                ("phone", phone),
+                ("name", "Bu Warung"),
+                ("gib", gib),
+                ("days", "30"),
+            ])
+            .send()
+    };
+    let res = create("0812-3450-0721", "2,5").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("/admin/users?q=") && to.ends_with("done=create"),
+        "{to}"
+    );
+    let user = app
+        .app
+        .users
+        .find(&Phone::parse("081234500721").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.approved);
+    assert_eq!(
+        app.app.quota.show(user.id).await.unwrap().purchased_bytes,
+        5 << 29
+    );
+    let log = crate::admin_users::audit_of(&app, user.id.0).await;
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"user.create") && actions.contains(&"quota.adjust"),
+        "{actions:?}"
+    );
+
+    let res = create("081234500721", "0").await.unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("role=\"alert\""));
+    let res = create("081234500722", "banyak").await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(
+        app.app
+            .users
+            .find(&Phone::parse("081234500722").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

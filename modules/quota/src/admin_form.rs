@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use lpsaring_kernel::admin_shell::admin_page;
+use lpsaring_kernel::ui::format::parse_gib;
 use lpsaring_kernel::web::{
     CSRF_FIELD, CurrentUser, area_back, client_ip, return_path, verify_form_token,
 };
@@ -18,8 +19,6 @@ use crate::adjust::{AdjustIn, Adjustments};
 use crate::error::QuotaError;
 
 const AREA: &str = "/admin/users";
-/// More than a million GiB at once is a typo.
-const MAX_GIB: f64 = 1_048_576.0;
 
 const TITLE: Text = Text::new("Sesuaikan kuota", "Adjust quota");
 const BACK: Text = Text::new("Kembali ke daftar pengguna", "Back to the users");
@@ -32,17 +31,6 @@ const FORM_EXPIRED: Text = Text::new(
     "The form has expired. Please try again.",
 );
 const FAILED: Text = Text::new("Tidak dapat disimpan sekarang.", "Cannot save right now.");
-
-/// Whole GiB (or a fraction) typed by an admin, as bytes; `None` when not a number or too big.
-pub(crate) fn gib_to_bytes(text: &str) -> Option<i64> {
-    let text = text.trim().replace(',', ".");
-    let gib: f64 = if text.is_empty() {
-        0.0
-    } else {
-        text.parse().ok()?
-    };
-    (gib.is_finite() && gib.abs() <= MAX_GIB).then(|| (gib * (1u64 << 30) as f64).round() as i64)
-}
 
 fn refused(res: &mut Response, lang: Lang, message: &str, back: &str, status: StatusCode) {
     let body = format!(
@@ -79,7 +67,7 @@ pub(crate) async fn adjust_form(req: &mut Request, depot: &mut Depot, res: &mut 
     } else {
         days.trim().parse::<i64>().ok()
     };
-    let (Some(bytes), Some(days)) = (gib_to_bytes(&gib), days) else {
+    let (Some(bytes), Some(days)) = (parse_gib(&gib), days) else {
         return refused(
             res,
             lang,
@@ -119,17 +107,26 @@ pub(crate) async fn adjust_form(req: &mut Request, depot: &mut Depot, res: &mut 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gib_as_typed_becomes_bytes() {
-        assert_eq!(gib_to_bytes("5"), Some(5 << 30));
-        assert_eq!(gib_to_bytes("-1,5"), Some(-(3 << 29)));
-        assert_eq!(gib_to_bytes(""), Some(0));
-        assert_eq!(gib_to_bytes("lima"), None);
-        assert_eq!(gib_to_bytes("1e300"), None);
-        assert_eq!(gib_to_bytes("NaN"), None);
+/// Quota's side of [`lpsaring_kernel::ports::grants::AdminGrants`]: the same audited adjustment.
+#[async_trait]
+impl lpsaring_kernel::ports::grants::AdminGrants for Adjustments {
+    async fn grant(
+        &self,
+        actor: (UserId, lpsaring_kernel::ports::users::Role),
+        user: UserId,
+        bytes: i64,
+        days: i64,
+        reason: &str,
+        ip: Option<String>,
+    ) -> Result<(), ApiError> {
+        let input = AdjustIn {
+            bytes,
+            days,
+            reason: reason.to_owned(),
+        };
+        self.adjust(actor, user, &input, ip)
+            .await
+            .map(|_| ())
+            .map_err(|e| ApiError::from(&e))
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use lpsaring_kernel::admin_shell::admin_page;
 use lpsaring_kernel::ui::Page;
+use lpsaring_kernel::ui::format::parse_gib;
 use lpsaring_kernel::web::{
     CSRF_FIELD, CurrentUser, client_ip, csrf_token, encode_component, require_admin, return_path,
     verify_form_token,
@@ -17,6 +18,7 @@ use salvo::http::StatusCode;
 use salvo::prelude::*;
 use salvo::writing::Redirect;
 
+use crate::admin_create::NewUser;
 use crate::admin_users::{AdminUser, StatusFilter, UserAction, UserAdmin, UserQuery};
 use crate::error::AuthError;
 use crate::users::{APPROVED, PENDING};
@@ -30,6 +32,7 @@ pub(super) fn router() -> Router {
     Router::with_path("admin/users")
         .hoop(require_admin)
         .get(users_page)
+        .push(Router::with_path("create").post(create_form))
         .push(
             Router::with_path("{id}")
                 .push(action("approve", UserActionForm(UserAction::Approve)))
@@ -64,6 +67,7 @@ pub(super) struct Texts {
     days: &'static str,
     why: &'static str,
     save: &'static str,
+    create: &'static str,
     prev: &'static str,
     next: &'static str,
 }
@@ -94,6 +98,7 @@ impl Texts {
             days: t(Text::new("Hari (+/−)", "Days (+/−)")),
             why: t(Text::new("Alasan", "Reason")),
             save: t(Text::new("Simpan", "Save")),
+            create: t(Text::new("Tambah pengguna", "Add a user")),
             prev: t(Text::new("← Sebelumnya", "← Previous")),
             next: t(Text::new("Berikutnya →", "Next →")),
         }
@@ -160,6 +165,8 @@ struct UsersTemplate<'a> {
     t: Texts,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    /// The error is the create form's: keep it open.
+    creating: bool,
     q: &'a str,
     status: &'a str,
     statuses: Vec<(&'static str, &'static str)>,
@@ -224,12 +231,19 @@ fn statuses(lang: Lang) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// What one render shows besides the list.
+#[derive(Default, Clone, Copy)]
+struct Shown<'a> {
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    creating: bool,
+}
+
 async fn render(
     lang: Lang,
     depot: &Depot,
     filters: &Filters,
-    notice: Option<&str>,
-    error: Option<&str>,
+    shown: Shown<'_>,
 ) -> Result<Page, ApiError> {
     let page = admin(depot)?
         .list(&filters.query(), filters.page, PER_PAGE)
@@ -239,8 +253,9 @@ async fn render(
     let last = page.total.div_ceil(PER_PAGE).max(1);
     let body = UsersTemplate {
         t: Texts::new(lang),
-        error,
-        notice,
+        error: shown.error,
+        notice: shown.notice,
+        creating: shown.creating,
         q: &filters.q,
         status: &filters.status,
         statuses: statuses(lang),
@@ -283,6 +298,7 @@ const DONE: &[(&str, Text)] = &[
     ("block", Text::new("Pengguna diblokir.", "User blocked.")),
     ("unblock", Text::new("Blokir dibuka.", "User unblocked.")),
     ("quota", Text::new("Kuota disesuaikan.", "Quota adjusted.")),
+    ("create", Text::new("Pengguna ditambahkan.", "User added.")),
 ];
 
 /// `GET /admin/users?q=&status=&page=` (`&done=` after an action).
@@ -295,7 +311,11 @@ async fn users_page(req: &mut Request, depot: &mut Depot, res: &mut Response) {
         .iter()
         .find(|(key, _)| *key == done)
         .map(|(_, text)| text.get(lang));
-    let page = render(lang, depot, &filters, notice, None).await;
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    let page = render(lang, depot, &filters, shown).await;
     answer(res, page, StatusCode::OK).await;
 }
 
@@ -325,7 +345,11 @@ impl Handler for UserActionForm {
         let back = req.form::<String>("back").await;
         let filters = Filters::default();
         if !verify_form_token(depot, &token) {
-            let page = render(lang, depot, &filters, None, Some(FORM_EXPIRED.get(lang))).await;
+            let shown = Shown {
+                error: Some(FORM_EXPIRED.get(lang)),
+                ..Shown::default()
+            };
+            let page = render(lang, depot, &filters, shown).await;
             return answer(res, page, StatusCode::FORBIDDEN).await;
         }
         let target = req.param::<i64>("id").map(UserId);
@@ -353,16 +377,82 @@ impl Handler for UserActionForm {
                 if e.status.is_server_error() {
                     tracing::error!(code = %e.code, cause = ?e.cause, "user action failed");
                 }
-                let message = if e.status.is_server_error() {
-                    Text::new("Tidak dapat disimpan sekarang.", "Cannot save right now.")
-                        .get(lang)
-                        .to_owned()
-                } else {
-                    e.message.clone()
-                };
-                let page = render(lang, depot, &filters, None, Some(&message)).await;
-                answer(res, page, e.status).await;
+                refuse(res, lang, depot, &e, false).await;
             }
         }
+    }
+}
+
+/// The list again with why `e` refused the form (a 5xx's cause goes to the log, not the page).
+async fn refuse(res: &mut Response, lang: Lang, depot: &Depot, e: &ApiError, creating: bool) {
+    let message = if e.status.is_server_error() {
+        tracing::error!(code = %e.code, cause = ?e.cause, "users form failed");
+        Text::new("Tidak dapat disimpan sekarang.", "Cannot save right now.")
+            .get(lang)
+            .to_owned()
+    } else {
+        e.message.clone()
+    };
+    let shown = Shown {
+        error: Some(&message),
+        creating,
+        ..Shown::default()
+    };
+    let page = render(lang, depot, &Filters::default(), shown).await;
+    answer(res, page, e.status).await;
+}
+
+const BAD_NUMBER: Text = Text::new(
+    "GiB dan hari harus berupa angka.",
+    "GiB and days must be numbers.",
+);
+
+/// `POST /admin/users/create`: an approved account with an optional starting quota.
+#[handler]
+async fn create_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let lang = Lang::of_request(req);
+    let token = req.form::<String>(CSRF_FIELD).await.unwrap_or_default();
+    let field = |v: Option<String>| v.unwrap_or_default().trim().to_owned();
+    let phone = field(req.form::<String>("phone").await);
+    let name = field(req.form::<String>("name").await);
+    let gib = field(req.form::<String>("gib").await);
+    let days = field(req.form::<String>("days").await);
+    if !verify_form_token(depot, &token) {
+        let e = ApiError::from(&AuthError::OriginInvalid);
+        let e = ApiError {
+            message: FORM_EXPIRED.get(lang).to_owned(),
+            ..e
+        };
+        return refuse(res, lang, depot, &e, true).await;
+    }
+    let days = if days.is_empty() {
+        Some(0)
+    } else {
+        days.parse::<i64>().ok()
+    };
+    let (Some(bytes), Some(days)) = (parse_gib(&gib), days) else {
+        let e = ApiError::validation(BAD_NUMBER.get(lang));
+        return refuse(res, lang, depot, &e, true).await;
+    };
+    let created = match (CurrentUser::admin(depot), admin(depot)) {
+        (Ok(caller), Ok(svc)) => {
+            let new = NewUser {
+                phone,
+                name,
+                bytes,
+                days,
+            };
+            let ip = client_ip(depot).map(|i| i.to_string());
+            svc.create_user((caller.id, caller.role), &new, ip).await
+        }
+        (Err(e), _) => Err(ApiError::from(&e)),
+        (_, Err(e)) => Err(e),
+    };
+    match created {
+        Ok(user) => {
+            let back = format!("{PATH}?q={}", encode_component(&user.phone_label()));
+            res.render(Redirect::other(return_path(Some(&back), PATH, "create")));
+        }
+        Err(e) => refuse(res, lang, depot, &e, true).await,
     }
 }
