@@ -247,6 +247,7 @@ pub async fn build_with_clock(
         users: users.clone(),
         store: store.clone() as Arc<dyn EphemeralStore>,
         access: access.clone(),
+        admin_require_totp: settings.admin.require_totp,
     }));
     let status_lists = access
         .placement(lpsaring_kernel::ports::access::AccessStatus::Ok)
@@ -292,6 +293,7 @@ pub async fn build_with_clock(
             audit,
             clock: clock.clone(),
             auth: auth.clone(),
+            grants: quota_admin.clone(),
         },
     ));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.

@@ -72,6 +72,7 @@ async fn setup() -> Setup {
         users: users.clone(),
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
         access: Arc::new(lpsaring_kernel::ports::access::BasicAccessPolicy),
+        admin_require_totp: false,
     }));
     let mut tokens = Vec::new();
     for i in 0..PARALLEL {

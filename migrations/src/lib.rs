@@ -18,6 +18,7 @@ mod m20261201_000008_payments_orders;
 mod m20261201_000009_quota_package_period;
 mod m20261201_000010_auth_voucher_accounts;
 mod m20261201_000011_auth_user_language;
+mod m20261201_000012_auth_admin_totp;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_quota_package_period::Migration),
             Box::new(m20261201_000010_auth_voucher_accounts::Migration),
             Box::new(m20261201_000011_auth_user_language::Migration),
+            Box::new(m20261201_000012_auth_admin_totp::Migration),
         ]
     }
 }
@@ -57,6 +59,7 @@ pub const CORE_TABLES: &[&str] = &[
     "settings",
     "audit_log",
     "outbox",
+    "admin_totp",
 ];
 
 /// A foreign key from `table.column` to `users.id`, deleting dependants with the user.

@@ -532,6 +532,7 @@ const TABLE_OWNERS: &[(&str, &str)] = &[
     ("settings", "modules/admin/"),
     ("audit_log", "modules/admin/"),
     ("outbox", "modules/kernel/"),
+    ("admin_totp", "modules/auth/"),
 ];
 
 /// Files that name another crate's table, each with the reason it may.

@@ -1,6 +1,10 @@
 //! `lpsaring admin create --phone P --name N [--super]`: gives an operator a password login.
 //! The password comes from `LPSARING_ADMIN_PASSWORD` or a hidden prompt (never from argv, which
 //! other local users can read in the process list) and is refused when weak, with the reason.
+//!
+//! `lpsaring admin reset-totp PHONE`: for an admin who lost their authenticator app and their
+//! recovery codes. Removes the second factor and ends their sessions (SQL only, so it works while
+//! the service runs), writes the audit entry; they log in with the password and set it up again.
 
 use clap::Subcommand;
 use lpsaring_auth::session::password::{check_strength, hash_password};
@@ -25,6 +29,11 @@ pub enum AdminCommand {
         #[arg(long = "super")]
         super_admin: bool,
     },
+    /// Remove an admin's authenticator app (second factor) and end their sessions.
+    ResetTotp {
+        /// The admin's phone number.
+        phone: String,
+    },
 }
 
 fn failed(e: impl std::fmt::Display) -> CliError {
@@ -48,8 +57,45 @@ fn read_password() -> Result<String, CliError> {
     Ok(first)
 }
 
+async fn reset_totp(settings: &Settings, phone: &str) -> Result<(), CliError> {
+    let parsed = Phone::parse(phone).map_err(|e| failed(format!("{phone:?}: {e}")))?;
+    let users = open_users(settings).await?;
+    let user = users
+        .find(&parsed)
+        .await
+        .map_err(failed)?
+        .filter(|u| u.role.is_admin())
+        .ok_or_else(|| failed(format!("no admin has the phone number {}", parsed.as_str())))?;
+    let clock = lpsaring_kernel::SystemClock;
+    let admin = lpsaring_admin::Service::new(lpsaring_admin::Deps {
+        db: users.db().clone(),
+        clock: std::sync::Arc::new(clock),
+        settings: settings.admin.clone(),
+    });
+    let had = lpsaring_auth::session::reset_totp(
+        users.db(),
+        admin.audit().as_ref(),
+        lpsaring_kernel::Clock::now(&clock),
+        user.id,
+    )
+    .await
+    .map_err(failed)?;
+    println!(
+        "{} {} ({}); every session of theirs ended. They log in with their password and can set up an authenticator again at /admin/security.",
+        if had {
+            "Removed the authenticator of"
+        } else {
+            "No authenticator was set up for"
+        },
+        user.phone_label(),
+        user.name
+    );
+    Ok(())
+}
+
 pub async fn run(settings: Settings, command: AdminCommand) -> Result<(), CliError> {
     match command {
+        AdminCommand::ResetTotp { phone } => reset_totp(&settings, &phone).await,
         AdminCommand::Create {
             phone,
             name,

@@ -73,7 +73,7 @@ pub enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
-    /// Manage admin logins (`admin create --phone P --name N [--super]`).
+    /// Manage admin logins (`admin create --phone P --name N [--super]`, `admin reset-totp PHONE`).
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,

@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 pub struct AdminSettings {
     /// Days audit entries are kept; a daily job deletes older ones. 0 keeps everything.
     pub audit_retention_days: u32,
+    /// Super admins must set up an authenticator app (TOTP) before using the panel.
+    pub require_totp: bool,
 }
 
 impl Default for AdminSettings {
     fn default() -> Self {
         Self {
             audit_retention_days: 365,
+            require_totp: false,
         }
     }
 }
@@ -54,6 +57,7 @@ mod tests {
         assert!(s.validate().is_ok());
         let bad = AdminSettings {
             audit_retention_days: 365_000,
+            ..AdminSettings::default()
         };
         assert_eq!(
             bad.validate().unwrap_err().key,

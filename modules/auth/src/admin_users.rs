@@ -167,6 +167,8 @@ pub struct UserAdminDeps {
     pub clock: Arc<dyn Clock>,
     /// The login half: sessions to revoke, router state to release, the one-time code store.
     pub auth: Arc<crate::Service>,
+    /// A new account's starting quota (quota's adjustment, wired by `app`).
+    pub grants: Arc<dyn lpsaring_kernel::ports::grants::AdminGrants>,
 }
 
 pub struct UserAdmin {
@@ -174,6 +176,7 @@ pub struct UserAdmin {
     audit: Arc<dyn AuditSink>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) auth: Arc<crate::Service>,
+    pub(crate) grants: Arc<dyn lpsaring_kernel::ports::grants::AdminGrants>,
 }
 
 /// The user list's CSV columns.
@@ -256,6 +259,7 @@ impl UserAdmin {
             audit: deps.audit,
             clock: deps.clock,
             auth: deps.auth,
+            grants: deps.grants,
         }
     }
 

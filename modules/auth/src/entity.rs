@@ -1,4 +1,4 @@
-//! Tables owned by auth: users, refresh_tokens, login_history.
+//! Tables owned by auth: users, refresh_tokens, login_history, admin_totp.
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -77,6 +77,32 @@ pub mod login_history {
         pub ip: Option<String>,
         pub mac: Option<String>,
         pub user_agent: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod admin_totp {
+    use sea_orm::entity::prelude::*;
+
+    /// An admin's second factor (migration 000012).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admin_totp")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        /// Base64 of nonce ‖ AES-256-GCM ciphertext of the TOTP secret.
+        pub secret_enc: String,
+        /// `None` while enrolment waits for the first code.
+        pub enabled_at: Option<DateTimeUtc>,
+        /// The last step accepted: a code is never taken twice.
+        pub last_step: Option<i64>,
+        /// JSON array of the SHA-256 hex of each unused recovery code.
+        pub recovery_hashes: String,
+        pub updated_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

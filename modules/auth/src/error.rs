@@ -66,6 +66,16 @@ pub enum AuthError {
     HandoffInvalid,
     #[error("invalid phone number or password")]
     InvalidCredentials,
+    #[error("enter the code from your authenticator app")]
+    TotpRequired { challenge: String },
+    #[error("the authenticator code is wrong or was already used")]
+    TotpInvalid,
+    #[error("the login step has expired; log in again")]
+    TotpChallengeExpired,
+    #[error("a second factor is already set up; turn it off first")]
+    TotpAlreadyEnabled,
+    #[error("start setting up the authenticator first")]
+    TotpNotStarted,
     #[error("password too weak: {0}")]
     WeakPassword(String),
     #[error("database error: {0}")]
@@ -133,6 +143,11 @@ impl ErrorCode for AuthError {
             HandoffInvalid => "SESSION_TOKEN_INVALID",
             InvalidCredentials => "AUTH_INVALID_CREDENTIALS",
             WeakPassword(_) => "PASSWORD_WEAK",
+            TotpRequired { .. } => "AUTH_TOTP_REQUIRED",
+            TotpInvalid => "AUTH_TOTP_INVALID",
+            TotpChallengeExpired => "AUTH_TOTP_CHALLENGE_EXPIRED",
+            TotpAlreadyEnabled => "TOTP_ALREADY_ENABLED",
+            TotpNotStarted => "TOTP_NOT_STARTED",
             Database(_) | Store(_) | Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -151,6 +166,8 @@ impl ErrorCode for AuthError {
             OtpInvalid { .. } | Unauthorized | TokenExpired | TokenInvalid | InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
+            TotpRequired { .. } | TotpInvalid | TotpChallengeExpired => StatusCode::UNAUTHORIZED,
+            TotpAlreadyEnabled | TotpNotStarted => StatusCode::CONFLICT,
             OtpExpired | HandoffInvalid => StatusCode::GONE,
             VoucherInvalid => StatusCode::BAD_REQUEST,
             VoucherUsed | VoucherRevoked => StatusCode::CONFLICT,
@@ -185,6 +202,7 @@ impl ErrorCode for AuthError {
                 Some(json!({ "retry_after_secs": retry_after_secs }))
             }
             AuthError::OtpInvalid { remaining } => Some(json!({ "attempts_remaining": remaining })),
+            AuthError::TotpRequired { challenge } => Some(json!({ "challenge": challenge })),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@
 //! CSRF rules. Owns the `users`, `refresh_tokens` and `login_history` tables.
 
 pub mod admin_account;
+pub mod admin_create;
 pub mod admin_users;
 pub mod captive;
 pub mod context;

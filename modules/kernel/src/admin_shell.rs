@@ -57,6 +57,10 @@ pub const AREAS: &[Area] = &[
         path: "/admin/audit",
         name: Text::new("Log audit", "Audit log"),
     },
+    Area {
+        path: "/admin/security",
+        name: Text::new("Keamanan akun", "Account security"),
+    },
 ];
 
 const PANEL: Text = Text::new("Panel admin", "Admin panel");

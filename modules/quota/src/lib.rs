@@ -11,6 +11,7 @@
 //!   exactly as the sync would.
 
 mod adjust;
+mod admin_form;
 pub mod api;
 pub mod core;
 mod enforce;

@@ -101,12 +101,14 @@ async fn admin_quota_adjust(
     Ok(Json(done))
 }
 
-/// Quota's admin JSON under `/api/admin/users/{id}` (auth owns the rest of that path).
+/// Quota's admin JSON under `/api/admin/users/{id}` (auth owns the rest of that path) and its
+/// form on the users page, `/admin/users/{id}/quota`.
 pub fn admin_router(adjustments: Arc<Adjustments>) -> Router {
-    Router::with_path("api/admin/users/{id}/quota-adjust")
+    Router::new()
         .hoop(affix_state::inject(adjustments))
         .hoop(require_admin)
-        .post(admin_quota_adjust)
+        .push(Router::with_path("api/admin/users/{id}/quota-adjust").post(admin_quota_adjust))
+        .push(Router::with_path("admin/users/{id}/quota").post(crate::admin_form::adjust_form))
 }
 
 /// Every quota route, with the service injected.

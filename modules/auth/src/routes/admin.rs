@@ -209,21 +209,25 @@ async fn update_user(
     Ok(Json(done))
 }
 
-/// The user admin routes, with the service injected.
+/// The user admin routes (the JSON and the `/admin/users` pages), with the service injected.
 pub fn router(admin: Arc<UserAdmin>) -> Router {
-    Router::with_path("api/admin/users")
+    Router::new()
         .hoop(affix_state::inject(admin))
-        .hoop(require_admin)
-        .get(list_users)
         .push(
-            Router::with_path("{id}")
-                .put(update_user)
-                .delete(delete_user)
-                .push(Router::with_path("approve").post(approve).patch(approve))
-                .push(Router::with_path("reject").post(reject).patch(reject))
-                .push(Router::with_path("block").post(block).patch(block))
-                .push(Router::with_path("unblock").post(unblock).patch(unblock))
-                .push(Router::with_path("reset-login").post(reset_login))
-                .push(Router::with_path("login-code").post(login_code)),
+            Router::with_path("api/admin/users")
+                .hoop(require_admin)
+                .get(list_users)
+                .push(
+                    Router::with_path("{id}")
+                        .put(update_user)
+                        .delete(delete_user)
+                        .push(Router::with_path("approve").post(approve).patch(approve))
+                        .push(Router::with_path("reject").post(reject).patch(reject))
+                        .push(Router::with_path("block").post(block).patch(block))
+                        .push(Router::with_path("unblock").post(unblock).patch(unblock))
+                        .push(Router::with_path("reset-login").post(reset_login))
+                        .push(Router::with_path("login-code").post(login_code)),
+                ),
         )
+        .push(super::admin_pages::router())
 }

@@ -4,6 +4,7 @@
 //! errors in `crate::messages`.
 
 pub(crate) mod admin;
+mod admin_pages;
 mod api;
 mod pages;
 

@@ -2,6 +2,10 @@
 //! password, not an admin, blocked…) with the same cost, and fixed-window rate limits per client
 //! IP and per phone from that IP in the ephemeral store: wrong passwords sent from many IPs
 //! cannot lock the operator out of their own portal.
+//!
+//! An admin with a second factor gets, instead of a session, `AUTH_TOTP_REQUIRED` with a
+//! one-time challenge (5 minutes, 5 tries, kept hashed in the ephemeral store) that
+//! [`Sessions::admin_login_code`] exchanges, with a TOTP or recovery code, for the session.
 
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
@@ -16,6 +20,17 @@ use crate::users::{LoginMethod, facts};
 
 /// The rate-limit window (`auth.admin_login_attempts_per_window` attempts per key in it).
 pub const ADMIN_LOGIN_WINDOW: StdDuration = StdDuration::from_secs(15 * 60);
+/// How long the second step of a login waits for its code.
+pub const TOTP_CHALLENGE_TTL: StdDuration = StdDuration::from_secs(5 * 60);
+/// Codes tried against one challenge before it is spent.
+const TOTP_CHALLENGE_TRIES: i64 = 5;
+
+fn challenge_key(challenge: &str) -> String {
+    format!(
+        "auth:totp_challenge:{}",
+        crate::secrets::sha256_hex(challenge.as_bytes())
+    )
+}
 
 impl Sessions {
     /// Counts one attempt under `key`; `RateLimited` once the window's budget is spent.
@@ -37,7 +52,8 @@ impl Sessions {
     }
 
     /// Checks an admin's phone and password and starts a session. Every failure is
-    /// `InvalidCredentials` (429 only when rate limited).
+    /// `InvalidCredentials` (429 only when rate limited); `TotpRequired` with a challenge when
+    /// the admin has a second factor.
     pub async fn admin_login(
         &self,
         phone: &str,
@@ -73,6 +89,74 @@ impl Sessions {
             .and_then(facts)
             .filter(|u| verified && u.role.is_admin() && u.approved && u.active && !u.blocked)
             .ok_or(AuthError::InvalidCredentials)?;
+        if let Some(key) = &phone_key {
+            // The password was right: the phone's budget is clear; the IP's stays spent.
+            self.store.delete(key).await?;
+        }
+        if self.totp_enabled(user.id).await? {
+            let challenge = super::service::new_refresh_token();
+            self.store
+                .set(
+                    &challenge_key(&challenge),
+                    user.id.0.to_be_bytes().to_vec(),
+                    Some(TOTP_CHALLENGE_TTL),
+                )
+                .await?;
+            return Err(AuthError::TotpRequired { challenge });
+        }
+        self.start_admin_session(user, ip, user_agent).await
+    }
+
+    /// The second step of an admin login: the challenge from `TotpRequired` and a code from the
+    /// authenticator app (or a recovery code).
+    pub async fn admin_login_code(
+        &self,
+        challenge: &str,
+        code: &str,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+    ) -> Result<(UserFacts, IssuedSession), AuthError> {
+        let from = ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned());
+        self.spend_attempt(&format!("auth:admin_login:ip:{from}"))
+            .await?;
+        if challenge.is_empty() || challenge.len() > super::service::REFRESH_MAX_LEN {
+            return Err(AuthError::TotpChallengeExpired);
+        }
+        let key = challenge_key(challenge);
+        let user_id = self
+            .store
+            .get(&key)
+            .await?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(i64::from_be_bytes)
+            .ok_or(AuthError::TotpChallengeExpired)?;
+        let tries = self
+            .store
+            .incr(&format!("{key}:tries"), 1, Some(TOTP_CHALLENGE_TTL))
+            .await?;
+        if tries > TOTP_CHALLENGE_TRIES {
+            self.store.delete(&key).await?;
+            return Err(AuthError::TotpChallengeExpired);
+        }
+        let user = self
+            .users
+            .get(lpsaring_kernel::UserId(user_id))
+            .await?
+            .filter(|u| u.role.is_admin() && u.approved && u.active && !u.blocked)
+            .ok_or(AuthError::InvalidCredentials)?;
+        if !self.check_second_factor(user.id, code).await? {
+            return Err(AuthError::TotpInvalid);
+        }
+        self.store.delete(&key).await?;
+        self.start_admin_session(user, ip, user_agent).await
+    }
+
+    async fn start_admin_session(
+        &self,
+        user: UserFacts,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+    ) -> Result<(UserFacts, IssuedSession), AuthError> {
         let session = self.issue(&user, ip, user_agent).await?;
         self.users
             .record_login(
@@ -83,10 +167,6 @@ impl Sessions {
                 user_agent.map(str::to_owned),
             )
             .await?;
-        if let Some(key) = &phone_key {
-            // A successful login clears the phone's budget; the IP's stays spent.
-            self.store.delete(key).await?;
-        }
         Ok((user, session))
     }
 }

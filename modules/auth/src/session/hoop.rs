@@ -6,6 +6,8 @@
 //! never rejects: it records the caller in `kernel::web`, whose guards (`require_user`,
 //! `require_admin`, the `CurrentUser` extractor) refuse afterwards. The origin/CSRF rules have
 //! already run by then (`kernel::web::Csrf`), so a cross-site write never gets here with cookies.
+//! An admin's token, or any token on an admin route, is checked against the users table and the
+//! admin idle timeout ([`super::idle`]) before it counts.
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use lpsaring_kernel::web::{self, TokenProblem, client_ip};
 use salvo::prelude::*;
 
 use super::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
+use super::idle::Standing;
 use super::service::{IssuedSession, Sessions};
 use crate::error::AuthError;
 
@@ -72,16 +75,55 @@ impl SessionHoop {
 
     /// Checks an access token and records the caller, or why the token did not count. True when
     /// the token was good.
-    fn accept(&self, token: &str, depot: &mut Depot) -> bool {
+    async fn accept(&self, token: &str, admin_route: bool, depot: &mut Depot) -> bool {
         match self.sessions.verify_access(token) {
             Ok(subject) => {
-                web::set_current_user(depot, subject.user, subject.role);
-                true
+                self.admit(
+                    subject.user,
+                    subject.role,
+                    &subject.family,
+                    admin_route,
+                    depot,
+                )
+                .await
             }
             Err(e) => {
                 if let Some(problem) = problem_of(&e) {
                     web::set_token_problem(depot, problem);
                 }
+                false
+            }
+        }
+    }
+
+    /// Records `user` as the caller with the role the users table gives now, unless the session
+    /// is over (blocked, deleted, an idle admin). True when recorded.
+    async fn admit(
+        &self,
+        user: lpsaring_kernel::UserId,
+        role: lpsaring_kernel::ports::users::Role,
+        family: &str,
+        admin_route: bool,
+        depot: &mut Depot,
+    ) -> bool {
+        match self
+            .sessions
+            .standing(user, role, family, admin_route)
+            .await
+        {
+            Ok(Standing::Acts { role, enrol_first }) => {
+                web::set_current_user(depot, user, role);
+                if enrol_first {
+                    web::set_second_factor_missing(depot);
+                }
+                true
+            }
+            Ok(Standing::Gone(problem)) => {
+                web::set_token_problem(depot, problem);
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a session's standing");
                 false
             }
         }
@@ -100,12 +142,13 @@ impl Handler for SessionHoop {
         let sessions = &self.sessions;
         depot.insert_typed(sessions.clone());
         let mut state = SessionState::default();
+        let admin_route = web::is_admin_area(req.uri().path());
         if let Some(token) = bearer_token(req) {
             // A bearer client manages its own tokens: no cookie refresh behind its back.
-            self.accept(&token, depot);
+            self.accept(&token, admin_route, depot).await;
         } else {
             let authenticated = match cookie_value(req, ACCESS_COOKIE) {
-                Some(token) => self.accept(&token, depot),
+                Some(token) => self.accept(&token, admin_route, depot).await,
                 None => false,
             };
             if !authenticated && let Some(refresh) = cookie_value(req, REFRESH_COOKIE) {
@@ -116,9 +159,17 @@ impl Handler for SessionHoop {
                     .await
                 {
                     Ok(issued) => {
-                        sessions.set_cookies(res, &issued, https);
-                        web::set_current_user(depot, issued.user, issued.role);
-                        state.rotated = Some(issued);
+                        if self
+                            .admit(issued.user, issued.role, &issued.family, admin_route, depot)
+                            .await
+                        {
+                            sessions.set_cookies(res, &issued, https);
+                            state.rotated = Some(issued);
+                        } else {
+                            // An idle admin session: revoked just now, so stop the browser too.
+                            Sessions::clear_cookies(res, https);
+                            state.refresh_refused = Some(ApiError::from(&AuthError::TokenExpired));
+                        }
                     }
                     Err(
                         e @ (AuthError::Database(_) | AuthError::Store(_) | AuthError::Internal(_)),

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
 
-/// The claims we sign. `role` is the role at issue time; a role change takes effect on the next
-/// rotation (at most one access lifetime later).
+/// The claims we sign. `role` is the role at issue time; for an admin (or on an admin route) the
+/// session hoop checks the role against the users table on every request, so a demotion, block
+/// or deletion holds at once. `fam` names the refresh-token family (the session) the token
+/// belongs to: the admin idle timeout is kept per session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: String,
@@ -19,13 +21,18 @@ pub struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    /// Tokens minted before sessions were named have none: an admin's is then treated as idle.
+    #[serde(default)]
+    pub fam: String,
 }
 
 /// Who a valid access token speaks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessSubject {
     pub user: UserId,
     pub role: Role,
+    /// The session (refresh-token family).
+    pub family: String,
 }
 
 pub struct AccessTokens {
@@ -55,11 +62,12 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// Signs a token for `user` valid from `now` for the configured lifetime.
+    /// Signs a token for `user` in session `family` valid from `now` for the configured lifetime.
     pub fn mint(
         &self,
         user: UserId,
         role: Role,
+        family: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), AuthError> {
         let expires = now + self.ttl;
@@ -69,6 +77,7 @@ impl AccessTokens {
             exp: expires.timestamp(),
             iat: now.timestamp(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            fam: family.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Internal(format!("cannot sign access token: {e}")))?;
@@ -92,6 +101,10 @@ impl AccessTokens {
         if claims.exp <= now.timestamp() {
             return Err(AuthError::TokenExpired);
         }
-        Ok(AccessSubject { user, role })
+        Ok(AccessSubject {
+            user,
+            role,
+            family: claims.fam,
+        })
     }
 }

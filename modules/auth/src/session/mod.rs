@@ -10,11 +10,18 @@ mod admin_login;
 mod cookies;
 mod handoff;
 mod hoop;
+mod idle;
 pub mod jwt;
+mod login_code;
 pub mod password;
 mod routes;
+mod second_factor;
+mod security_routes;
 mod service;
+pub mod totp;
 
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod tests;
 
@@ -22,5 +29,7 @@ pub use admin_login::ADMIN_LOGIN_WINDOW;
 pub use cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 pub use handoff::{HANDOFF_TTL_SECS, session_url};
 pub use hoop::{SessionHoop, SessionState, session_state};
+pub use idle::ADMIN_IDLE;
 pub use routes::router;
+pub use second_factor::{Enrolment, RECOVERY_CODES, TotpStatus, reset_totp};
 pub use service::{Deps, IssuedSession, OriginSettings, REVOKED_RETENTION_DAYS, Sessions, reason};

@@ -43,6 +43,7 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                 )
                 .push(Router::with_path("session/consume").post(consume_api))
                 .push(Router::with_path("admin/login").post(admin_login_api))
+                .push(Router::with_path("admin/login/totp").post(super::login_code::admin_code_api))
                 .push(
                     Router::with_path("admin/check")
                         .hoop(require_admin)
@@ -56,6 +57,8 @@ pub fn router(sessions: Arc<Sessions>) -> Router {
                 .get(admin_login_page)
                 .post(admin_login_submit),
         )
+        .push(Router::with_path("admin/login/totp").post(super::login_code::admin_code_submit))
+        .push(super::security_routes::router())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -137,7 +140,7 @@ async fn consume_page(req: &mut Request, depot: &mut Depot, res: &mut Response) 
     }
 }
 
-fn sessions(depot: &Depot) -> Result<Arc<Sessions>, ApiError> {
+pub(super) fn sessions(depot: &Depot) -> Result<Arc<Sessions>, ApiError> {
     depot
         .get_typed::<Arc<Sessions>>()
         .cloned()
@@ -154,7 +157,7 @@ pub struct TokenOut {
 }
 
 impl TokenOut {
-    fn of(session: &IssuedSession, sessions: &Sessions) -> Self {
+    pub(super) fn of(session: &IssuedSession, sessions: &Sessions) -> Self {
         Self {
             access_token: session.access_token.expose().clone(),
             token_type: "Bearer",
@@ -220,7 +223,7 @@ pub struct MeOut {
 }
 
 impl MeOut {
-    fn new(u: &UserFacts, status: AccessStatus) -> Self {
+    pub(super) fn new(u: &UserFacts, status: AccessStatus) -> Self {
         Self {
             id: u.id.0,
             phone_number: u.phone.as_ref().map(|p| p.as_str().to_owned()),
@@ -288,6 +291,10 @@ pub struct AdminLoginIn {
     #[serde(alias = "username")]
     pub phone_number: String,
     pub password: String,
+    /// For an admin with an authenticator app: its code (or a recovery code), sparing the
+    /// second call to `/api/auth/admin/login/totp`.
+    #[serde(default)]
+    pub totp_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -298,7 +305,9 @@ pub struct AdminLoginOut {
 }
 
 /// Admin password login. Any failure is one uniform 401 `AUTH_INVALID_CREDENTIALS`; 429 with
-/// `retry_after_secs` when rate limited per IP or phone.
+/// `retry_after_secs` when rate limited per IP or phone. An admin with an authenticator app and
+/// no `totp_code` gets 401 `AUTH_TOTP_REQUIRED` with `details.challenge` for
+/// `/api/auth/admin/login/totp`.
 #[endpoint(tags("auth"), status_codes(200, 401, 429))]
 async fn admin_login_api(
     body: JsonIn<AdminLoginIn>,
@@ -308,18 +317,34 @@ async fn admin_login_api(
 ) -> Result<Json<AdminLoginOut>, ApiError> {
     let sessions = sessions(depot)?;
     let body = body.into_inner();
-    let (user, session) = sessions
-        .admin_login(
-            &body.phone_number,
-            &body.password,
-            client_ip(depot),
-            user_agent(req).as_deref(),
-        )
-        .await?;
+    let ip = client_ip(depot);
+    let ua = user_agent(req);
+    let done = match sessions
+        .admin_login(&body.phone_number, &body.password, ip, ua.as_deref())
+        .await
+    {
+        Err(AuthError::TotpRequired { challenge }) if body.totp_code.is_some() => {
+            let code = body.totp_code.as_deref().unwrap_or_default();
+            sessions
+                .admin_login_code(&challenge, code, ip, ua.as_deref())
+                .await?
+        }
+        other => other?,
+    };
+    login_out(&sessions, done, depot, res).await
+}
+
+/// The answer of a finished admin login: cookies set, the token and the admin in the body.
+pub(super) async fn login_out(
+    sessions: &Sessions,
+    (user, session): (UserFacts, IssuedSession),
+    depot: &Depot,
+    res: &mut Response,
+) -> Result<Json<AdminLoginOut>, ApiError> {
     let status = sessions.status_of(&user).await?;
     sessions.set_cookies(res, &session, is_https(depot));
     Ok(Json(AdminLoginOut {
-        token: TokenOut::of(&session, &sessions),
+        token: TokenOut::of(&session, sessions),
         user: MeOut::new(&user, status),
     }))
 }
@@ -376,14 +401,20 @@ struct AdminLoginTemplate<'a> {
 }
 
 /// Only same-site relative paths are followed after login (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/admin".to_owned(),
     }
 }
 
-fn login_page(lang: Lang, depot: &Depot, next: &str, phone: &str, error: Option<String>) -> Page {
+pub(super) fn login_page(
+    lang: Lang,
+    depot: &Depot,
+    next: &str,
+    phone: &str,
+    error: Option<String>,
+) -> Page {
     let t = AdminLoginTexts::new(lang);
     let title = t.title;
     let csrf = csrf_token(depot);
@@ -442,6 +473,11 @@ async fn admin_login_submit(req: &mut Request, depot: &mut Depot, res: &mut Resp
         Ok((_, session)) => {
             sessions.set_cookies(res, &session, is_https(depot));
             res.render(Redirect::other(next));
+        }
+        Err(AuthError::TotpRequired { challenge }) => {
+            res.render(super::login_code::code_page(
+                lang, depot, &next, &challenge, None,
+            ));
         }
         Err(e) => {
             let message = match &e {

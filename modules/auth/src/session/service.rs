@@ -35,6 +35,10 @@ pub mod reason {
     pub const REUSE_DETECTED: &str = "reuse_detected";
     pub const LOGOUT: &str = "logout";
     pub const LOGOUT_ALL: &str = "logout_all";
+    /// An admin session unused for [`crate::session::ADMIN_IDLE`].
+    pub const IDLE: &str = "idle";
+    /// The operator removed the user's second factor (`lpsaring admin reset-totp`).
+    pub const TOTP_RESET: &str = "totp_reset";
 }
 
 /// Revoked rows are kept this long (for the reuse check and forensics), then deleted.
@@ -64,6 +68,8 @@ pub struct Deps {
     /// The one answer to "what may this user do on the network" (quota's, in the app), so
     /// `/api/auth/me` says what the connected page and `/api/users/me/quota` say.
     pub access: Arc<dyn AccessPolicy>,
+    /// `admin.require_totp`: super admins must enrol a second factor before using the panel.
+    pub admin_require_totp: bool,
 }
 
 /// A session handed to a client: always a fresh access token; a refresh token only when one was
@@ -72,6 +78,8 @@ pub struct Deps {
 pub struct IssuedSession {
     pub user: UserId,
     pub role: Role,
+    /// The session (refresh-token family) this belongs to.
+    pub family: String,
     pub access_token: Secret<String>,
     pub access_expires_at: DateTime<Utc>,
     pub refresh_token: Option<Secret<String>>,
@@ -91,6 +99,9 @@ pub struct Sessions {
     pub(crate) origins: Origins,
     access_policy: Arc<dyn AccessPolicy>,
     pub(crate) csrf_key: [u8; 32],
+    /// Seals the admins' TOTP secrets.
+    pub(super) totp_key: [u8; 32],
+    pub(super) require_totp: bool,
     access: AccessTokens,
     /// SQLite has one writer at a time; queueing our own writers here is far cheaper than
     /// letting them collide and back off in SQLite's busy handler. Unused on Postgres.
@@ -133,6 +144,24 @@ fn live_row(
     }
 }
 
+/// 256 random bits, URL-safe: refresh tokens and login challenges.
+/// Revokes every live refresh token of `user` (every session) for `why`.
+pub(super) async fn revoke_all(
+    db: &DatabaseConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+    why: &str,
+) -> Result<u64, AuthError> {
+    let res = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::RevokedReason, Expr::value(why))
+        .filter(refresh_token::Column::UserId.eq(user.0))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 pub(super) fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -157,6 +186,8 @@ impl Sessions {
                     .map(String::as_str),
             ),
             csrf_key: deps.keys.derive("csrf"),
+            totp_key: deps.keys.derive("admin-totp"),
+            require_totp: deps.admin_require_totp,
             db: deps.db,
             clock: deps.clock,
             settings: deps.settings,
@@ -206,19 +237,26 @@ impl Sessions {
         let now = self.clock.now();
         let plain = new_refresh_token();
         let expires = now + self.refresh_ttl();
-        let _writer = self.write_gate().await;
-        live_row(
-            user.id.0,
-            uuid::Uuid::new_v4().to_string(),
-            &plain,
-            now,
-            expires,
-            ip,
-            user_agent,
-        )
-        .insert(&self.db)
-        .await?;
-        let mut session = self.session_for(user.id, user.role, now, Some((plain, expires)))?;
+        let family = uuid::Uuid::new_v4().to_string();
+        {
+            let _writer = self.write_gate().await;
+            live_row(
+                user.id.0,
+                family.clone(),
+                &plain,
+                now,
+                expires,
+                ip,
+                user_agent,
+            )
+            .insert(&self.db)
+            .await?;
+        }
+        if user.role.is_admin() {
+            self.mark_admin_active(&family).await?;
+        }
+        let mut session =
+            self.session_for(user.id, user.role, &family, now, Some((plain, expires)))?;
         session.language = user.language;
         Ok(session)
     }
@@ -227,10 +265,11 @@ impl Sessions {
         &self,
         user: UserId,
         role: Role,
+        family: &str,
         now: DateTime<Utc>,
         refresh: Option<(String, DateTime<Utc>)>,
     ) -> Result<IssuedSession, AuthError> {
-        let (access, access_expires_at) = self.access.mint(user, role, now)?;
+        let (access, access_expires_at) = self.access.mint(user, role, family, now)?;
         let (refresh_token, refresh_expires_at) = match refresh {
             Some((plain, at)) => (Some(Secret::new(plain)), Some(at)),
             None => (None, None),
@@ -238,6 +277,7 @@ impl Sessions {
         Ok(IssuedSession {
             user,
             role,
+            family: family.to_owned(),
             access_token: Secret::new(access),
             access_expires_at,
             refresh_token,
@@ -297,7 +337,13 @@ impl Sessions {
                 .try_rotate(&row, &new_plain, expires, now, ip, user_agent)
                 .await?
             {
-                return self.session_for(user.id, user.role, now, Some((new_plain, expires)));
+                return self.session_for(
+                    user.id,
+                    user.role,
+                    &row.family_id,
+                    now,
+                    Some((new_plain, expires)),
+                );
             }
             // Another request rotated it between our read and our write.
             row = refresh_token::Entity::find_by_id(row.id)
@@ -377,7 +423,7 @@ impl Sessions {
                 && successor.user_agent == cut_user_agent(user_agent)
             {
                 let user = self.live_user(successor.user_id).await?;
-                return self.session_for(user.id, user.role, now, None);
+                return self.session_for(user.id, user.role, &successor.family_id, now, None);
             }
         }
         let revoked = self
@@ -405,7 +451,7 @@ impl Sessions {
         Err(AuthError::Unauthorized)
     }
 
-    async fn revoke_family(
+    pub(super) async fn revoke_family(
         &self,
         family: &str,
         why: &str,
@@ -435,20 +481,7 @@ impl Sessions {
 
     /// "Log out everywhere": revokes every live refresh token of the user.
     pub async fn end_all(&self, user: UserId) -> Result<u64, AuthError> {
-        let res = refresh_token::Entity::update_many()
-            .col_expr(
-                refresh_token::Column::RevokedAt,
-                Expr::value(self.clock.now()),
-            )
-            .col_expr(
-                refresh_token::Column::RevokedReason,
-                Expr::value(reason::LOGOUT_ALL),
-            )
-            .filter(refresh_token::Column::UserId.eq(user.0))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected)
+        revoke_all(&self.db, user, self.clock.now(), reason::LOGOUT_ALL).await
     }
 
     /// Daily job: deletes expired tokens and tokens revoked more than

@@ -25,7 +25,7 @@ use crate::settings::AuthSettings;
 use crate::users::Users;
 
 #[derive(Default)]
-struct RecordingAudit(Mutex<Vec<AuditEntry>>);
+pub(super) struct RecordingAudit(pub(super) Mutex<Vec<AuditEntry>>);
 
 #[async_trait]
 impl AuditSink for RecordingAudit {
@@ -35,23 +35,28 @@ impl AuditSink for RecordingAudit {
     }
 }
 
-struct Fixture {
-    sessions: Arc<Sessions>,
-    users: Arc<Users>,
-    clock: Arc<FakeClock>,
-    audit: Arc<RecordingAudit>,
-    db: sea_orm::DatabaseConnection,
+pub(super) struct Fixture {
+    pub(super) sessions: Arc<Sessions>,
+    pub(super) users: Arc<Users>,
+    pub(super) clock: Arc<FakeClock>,
+    pub(super) audit: Arc<RecordingAudit>,
+    pub(super) db: sea_orm::DatabaseConnection,
     _dir: tempfile::TempDir,
     _database: TestDatabase,
 }
 
-const UA: Option<&str> = Some("Mozilla/5.0 test");
+pub(super) const UA: Option<&str> = Some("Mozilla/5.0 test");
 
-fn ip() -> Option<IpAddr> {
+pub(super) fn ip() -> Option<IpAddr> {
     Some("10.5.50.7".parse().unwrap())
 }
 
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
+    fixture_with(false).await
+}
+
+/// The fixture, with `admin.require_totp` as given.
+pub(super) async fn fixture_with(require_totp: bool) -> Fixture {
     let database = TestDatabase::fresh().await;
     let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
@@ -72,6 +77,7 @@ async fn fixture() -> Fixture {
         users: users.clone(),
         store: Arc::new(store) as Arc<dyn EphemeralStore>,
         access: Arc::new(lpsaring_kernel::ports::access::BasicAccessPolicy),
+        admin_require_totp: require_totp,
     }));
     Fixture {
         sessions,
@@ -84,7 +90,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-async fn user(f: &Fixture, phone: &str, role: Role) -> UserFacts {
+pub(super) async fn user(f: &Fixture, phone: &str, role: Role) -> UserFacts {
     let phone = Phone::parse(phone).unwrap();
     f.users.create(&phone, "Test", true, role).await.unwrap()
 }
@@ -112,7 +118,7 @@ fn tokens() -> AccessTokens {
 fn access_token_round_trip_and_expiry() {
     let clock = FakeClock::at_epoch_2026();
     let t = tokens();
-    let (jwt, expires) = t.mint(UserId(42), Role::Admin, clock.now()).unwrap();
+    let (jwt, expires) = t.mint(UserId(42), Role::Admin, "fam", clock.now()).unwrap();
     assert_eq!((expires - clock.now()).num_seconds(), 900);
     let subject = t.verify(&jwt, clock.now()).unwrap();
     assert_eq!((subject.user, subject.role), (UserId(42), Role::Admin));
@@ -130,7 +136,7 @@ fn access_token_round_trip_and_expiry() {
 fn tampered_claims_are_invalid() {
     let clock = FakeClock::at_epoch_2026();
     let t = tokens();
-    let (jwt, _) = t.mint(UserId(42), Role::User, clock.now()).unwrap();
+    let (jwt, _) = t.mint(UserId(42), Role::User, "fam", clock.now()).unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     let mut claims: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
@@ -163,6 +169,7 @@ fn claims_for(clock: &FakeClock, role: &str) -> AccessClaims {
         exp: clock.now().timestamp() + 600,
         iat: clock.now().timestamp(),
         jti: "x".to_owned(),
+        fam: String::new(),
     }
 }
 
@@ -472,7 +479,12 @@ async fn cleanup_deletes_expired_and_long_revoked_tokens() {
 
 // ---- admin login ----
 
-async fn admin_with_password(f: &Fixture, phone: &str, role: Role, password: &str) -> UserFacts {
+pub(super) async fn admin_with_password(
+    f: &Fixture,
+    phone: &str,
+    role: Role,
+    password: &str,
+) -> UserFacts {
     let u = user(f, phone, Role::User).await;
     let hash = hash_password(password).unwrap();
     f.users

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod grants;
 pub mod messenger;
 pub mod payment;
 pub mod router;

@@ -12,6 +12,19 @@ const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
 /// A byte count the way people read it: binary steps (1 GB = 1024 MB, as the router counts),
 /// one decimal below 100 (dropped when it is zero), the language's decimal mark.
 /// `1_610_612_736` → `1,5 GB` (id) / `1.5 GB` (en); `512` → `512 B`; negatives keep their sign.
+/// GiB as an admin types them in a form ("5", "-1,5", empty for none), as bytes; `None` when
+/// not a number or more than a million GiB either way (a typo).
+pub fn parse_gib(text: &str) -> Option<i64> {
+    const MAX_GIB: f64 = 1_048_576.0;
+    let text = text.trim().replace(',', ".");
+    let gib: f64 = if text.is_empty() {
+        0.0
+    } else {
+        text.parse().ok()?
+    };
+    (gib.is_finite() && gib.abs() <= MAX_GIB).then(|| (gib * (1u64 << 30) as f64).round() as i64)
+}
+
 pub fn bytes(lang: Lang, count: i64) -> String {
     let sign = if count < 0 { "-" } else { "" };
     let abs = count.unsigned_abs();
@@ -124,5 +137,15 @@ mod tests {
         let dec = Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap();
         assert_eq!(date_in(Lang::Id, dec, tz), "5 Des 2026");
         assert_eq!(date_in(Lang::En, dec, tz), "5 Dec 2026");
+    }
+
+    #[test]
+    fn gib_as_typed_becomes_bytes() {
+        assert_eq!(parse_gib("5"), Some(5 << 30));
+        assert_eq!(parse_gib("-1,5"), Some(-(3 << 29)));
+        assert_eq!(parse_gib(""), Some(0));
+        assert_eq!(parse_gib("lima"), None);
+        assert_eq!(parse_gib("1e300"), None);
+        assert_eq!(parse_gib("NaN"), None);
     }
 }

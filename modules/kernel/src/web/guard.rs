@@ -17,6 +17,26 @@ use crate::ports::users::Role;
 use crate::{ApiError, ErrorCode, UserId};
 
 const TOKEN_PROBLEM: &str = "lpsaring.web.token_problem";
+const SECOND_FACTOR_MISSING: &str = "lpsaring.web.second_factor_missing";
+
+/// The admin's security page, where a second factor is enrolled; with its JSON twin under
+/// `/api/admin/security`, the only admin routes open to an admin who must enrol first.
+pub const SECOND_FACTOR_PAGE: &str = "/admin/security";
+
+/// Called by the session middleware for an admin whom `admin.require_totp` makes enrol a second
+/// factor before anything else in the panel.
+pub fn set_second_factor_missing(depot: &mut Depot) {
+    depot.insert(SECOND_FACTOR_MISSING, true);
+}
+
+fn second_factor_missing(depot: &Depot) -> bool {
+    depot.get::<bool>(SECOND_FACTOR_MISSING).is_ok_and(|b| *b)
+}
+
+/// The routes an admin who must enrol a second factor may still use.
+fn enrolment_route(path: &str) -> bool {
+    super::is_under(path, SECOND_FACTOR_PAGE) || super::is_under(path, "/api/admin/security")
+}
 
 /// Why a presented access token did not count (decides the 401 code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +67,8 @@ pub enum GuardError {
     AdminRequired,
     #[error("the request came from an untrusted origin")]
     OriginInvalid,
+    #[error("set up the authenticator app (second factor) first")]
+    SecondFactorRequired,
 }
 
 impl ErrorCode for GuardError {
@@ -57,6 +79,7 @@ impl ErrorCode for GuardError {
             GuardError::TokenInvalid => "AUTH_TOKEN_INVALID",
             GuardError::AdminRequired => "AUTH_ADMIN_REQUIRED",
             GuardError::OriginInvalid => "AUTH_ORIGIN_INVALID",
+            GuardError::SecondFactorRequired => "AUTH_TOTP_ENROLL_REQUIRED",
         }
     }
 
@@ -65,7 +88,9 @@ impl ErrorCode for GuardError {
             GuardError::Unauthorized | GuardError::TokenExpired | GuardError::TokenInvalid => {
                 StatusCode::UNAUTHORIZED
             }
-            GuardError::AdminRequired | GuardError::OriginInvalid => StatusCode::FORBIDDEN,
+            GuardError::AdminRequired
+            | GuardError::OriginInvalid
+            | GuardError::SecondFactorRequired => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -154,6 +179,7 @@ pub(crate) async fn reject(
     let next = encode_component(&here);
     let target = match (admin, err) {
         (true, GuardError::AdminRequired) => "/admin/login".to_owned(),
+        (_, GuardError::SecondFactorRequired) => SECOND_FACTOR_PAGE.to_owned(),
         (true, _) => format!("/admin/login?next={next}"),
         (false, _) => format!("/login?next={next}"),
     };
@@ -192,7 +218,8 @@ pub async fn require_admin(
 /// Guard for the whole service, mounted once by `app`: every route in the admin area
 /// ([`is_admin_area`]: `/api/admin/*` and the `/admin` pages but the login), whichever module
 /// mounts it, admits only admins. A module's own [`require_admin`] stays; this one means a route
-/// added without it is still closed.
+/// added without it is still closed. An admin who must enrol a second factor first
+/// ([`set_second_factor_missing`]) reaches only the security page and its JSON.
 #[handler]
 pub async fn admin_area(
     req: &mut Request,
@@ -200,9 +227,17 @@ pub async fn admin_area(
     res: &mut Response,
     ctrl: &mut FlowCtrl,
 ) {
-    if is_admin_area(req.uri().path())
-        && let Err(e) = CurrentUser::admin(depot)
-    {
+    let path = req.uri().path();
+    if !is_admin_area(path) {
+        return;
+    }
+    let verdict = match CurrentUser::admin(depot) {
+        Ok(_) if second_factor_missing(depot) && !enrolment_route(path) => {
+            Err(GuardError::SecondFactorRequired)
+        }
+        other => other.map(|_| ()),
+    };
+    if let Err(e) = verdict {
         reject(&e, true, req, depot, res).await;
         ctrl.skip_rest();
     }

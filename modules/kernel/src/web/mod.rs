@@ -26,6 +26,7 @@ pub use guard::{
     CurrentUser, GuardError, TokenProblem, admin_area, require_admin, require_user,
     set_token_problem,
 };
+pub use guard::{SECOND_FACTOR_PAGE, set_second_factor_missing};
 pub use json::JsonIn;
 pub use security::SecurityHeaders;
 
@@ -81,6 +82,20 @@ pub fn is_local_path(path: &str) -> bool {
         && !path.starts_with("/\\")
         && !path.contains('\\')
         && !path.chars().any(char::is_control)
+}
+
+/// The list an admin form was posted from (`back`, when it is a path of `area`), else `area`.
+pub fn area_back<'a>(back: Option<&'a str>, area: &'a str) -> &'a str {
+    back.filter(|b| is_local_path(b) && is_under(b.split('?').next().unwrap_or(b), area))
+        .unwrap_or(area)
+}
+
+/// Where an admin form goes after it succeeded: back to the list it was posted from
+/// ([`area_back`]) with `done=<what>` for the page's notice.
+pub fn return_path(back: Option<&str>, area: &str, done: &str) -> String {
+    let back = area_back(back, area);
+    let glue = if back.contains('?') { '&' } else { '?' };
+    format!("{back}{glue}done={}", encode_component(done))
 }
 
 /// Percent-encodes a path-and-query for a query parameter (`next=`, `link-orig=`); `/` stays.

@@ -1,6 +1,7 @@
 //! The security headers of every HTML response, set in one place so no module's page can forget
-//! them: `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` and a
-//! Content-Security-Policy that allows no external source at all.
+//! them: `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, a
+//! Content-Security-Policy that allows no external source at all and is never framed
+//! (`frame-ancestors 'none'`, with `X-Frame-Options: DENY` for browsers that predate it).
 //!
 //! Our pages carry a little inline CSS (the layout) and two inline scripts (the hotspot auto-post,
 //! the resend countdown). Instead of `'unsafe-inline'` each response gets a fresh nonce:
@@ -105,6 +106,7 @@ impl Handler for SecurityHeaders {
             HeaderValue::from_static("nosniff"),
         );
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         if !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
