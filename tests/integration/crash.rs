@@ -73,10 +73,13 @@ async fn the_sweep_applies_a_foreign_paid_order_once_however_many_sweeps_run() {
     foreign_sql(&app.app.db, PAID_WITHOUT_GRANT, &orders[2].1).await;
 
     // Two sweeps at once (the job and a restarted process, say): each order once between them.
+    // The app's own sweep job runs at start and may be a third sweeper here when the machine is
+    // slow (it was, once in CI on Postgres), so the two report at most the two; that each order
+    // was granted exactly once is checked below from the ledger itself.
     let payments = &app.app.payments;
     let (one, two) = tokio::join!(payments.sweep_unapplied(), payments.sweep_unapplied());
     let (one, two) = (one.unwrap(), two.unwrap());
-    assert_eq!(one.applied + two.applied, 2, "{one:?} {two:?}");
+    assert!(one.applied + two.applied <= 2, "{one:?} {two:?}");
     assert_eq!((one.failed, two.failed), (1, 1), "{one:?} {two:?}");
     // And again later: nothing more, the bad order still reported.
     assert_eq!(
