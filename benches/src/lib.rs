@@ -19,4 +19,6 @@ pub fn size(full: usize, small: usize) -> usize {
     if test_mode() { small } else { full }
 }
 
+pub mod fonnte_stub;
 pub mod load;
+pub mod portal;

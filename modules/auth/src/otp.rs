@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lpsaring_kernel::ports::Messenger;
-use lpsaring_kernel::{EphemeralStore, Lang, Phone, Text};
+use lpsaring_kernel::{BatchOp, EphemeralStore, Lang, Phone, Text};
 use rand::Rng;
 
 use crate::error::AuthError;
@@ -93,6 +93,11 @@ fn parse_counter(bytes: &[u8]) -> Option<i64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
+/// Six CSPRNG digits.
+fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
 fn secs(d: Option<Duration>) -> u64 {
     d.map(|d| d.as_secs().max(1)).unwrap_or(1)
 }
@@ -119,10 +124,12 @@ impl Otp {
         keyed_hash(&self.key, format!("{phone}|{code}").as_bytes())
     }
 
-    /// Generates a code, stores its hash and sends it. The cooldown starts only once the
-    /// messenger accepted the message: a failed send, or a process that dies while sending,
-    /// leaves no cooldown, so the user can ask again at once. A failed send also removes the code
-    /// and is reported, never hidden.
+    /// Generates a code, sends it, and once the messenger accepted the message stores the
+    /// code's hash, the reset wrong-attempt count and the cooldown in ONE durable commit. A
+    /// failed send, or a process that dies while sending, stores nothing: no cooldown, so the
+    /// user can ask again at once, and any earlier code stays as it was. A failed send is
+    /// reported, never hidden. The code is usable once this returns; it reaches the phone no
+    /// sooner than the messaging provider delivers it, which is after the provider accepted it.
     pub async fn request(
         &self,
         phone: &Phone,
@@ -151,7 +158,7 @@ impl Otp {
                 retry_after_secs: self.settings.otp_cooldown_secs.max(1),
             });
         };
-        let code = self.new_code(phone).await?;
+        let code = new_code();
         let minutes = (self.settings.otp_ttl_secs / 60).max(1).to_string();
         let text = CODE_TEXT
             .get(lang)
@@ -160,12 +167,15 @@ impl Otp {
             .replace("{minutes}", &minutes);
         if let Err(e) = self.messenger.send_text(phone, &text).await {
             tracing::warn!(phone = %phone.masked(), error = %e, "one-time code could not be sent");
-            self.store.delete(&code_key(phone)).await?;
             return Err(AuthError::MessengerFailed(e.to_string()));
         }
-        self.store
-            .set(&cooldown_key, vec![1], Some(cooldown))
-            .await?;
+        let mut batch = self.code_ops(phone, &code);
+        batch.push(BatchOp::Put {
+            key: cooldown_key,
+            value: vec![1],
+            ttl: Some(cooldown),
+        });
+        self.store.write_batch(batch).await?;
         tracing::info!(phone = %phone.masked(), "one-time code sent");
         Ok(OtpSent {
             sent_to: phone.masked(),
@@ -174,27 +184,27 @@ impl Otp {
         })
     }
 
-    /// A fresh code for `phone`: its hash stored for the code's lifetime (replacing an earlier
-    /// code) and the wrong-attempt count reset. Returns the code itself.
-    async fn new_code(&self, phone: &Phone) -> Result<String, AuthError> {
-        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-        let ttl = Duration::from_secs(self.settings.otp_ttl_secs);
-        self.store
-            .set(
-                &code_key(phone),
-                self.hash(phone, &code).into_bytes(),
-                Some(ttl),
-            )
-            .await?;
-        self.store.delete(&tries_key(phone)).await?;
-        Ok(code)
+    /// The writes that make `code` the one for `phone`: its hash stored for the code's lifetime
+    /// (replacing an earlier code) and the wrong-attempt count reset.
+    fn code_ops(&self, phone: &Phone, code: &str) -> Vec<BatchOp> {
+        vec![
+            BatchOp::Put {
+                key: code_key(phone),
+                value: self.hash(phone, code).into_bytes(),
+                ttl: Some(Duration::from_secs(self.settings.otp_ttl_secs)),
+            },
+            BatchOp::Delete {
+                key: tries_key(phone),
+            },
+        ]
     }
 
     /// A code an operator hands over by voice or in person (when WhatsApp is down): stored and
     /// checked exactly as a sent one, but nothing is sent and no cooldown starts. Returns the
     /// code and its lifetime in seconds.
     pub async fn issue_by_operator(&self, phone: &Phone) -> Result<(String, u64), AuthError> {
-        let code = self.new_code(phone).await?;
+        let code = new_code();
+        self.store.write_batch(self.code_ops(phone, &code)).await?;
         tracing::info!(phone = %phone.masked(), "one-time code issued by an operator");
         Ok((code, self.settings.otp_ttl_secs))
     }
@@ -341,7 +351,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(FakeClock::at_epoch_2026());
         let store: Arc<dyn EphemeralStore> = Arc::new(
-            lpsaring_store::Store::open(dir.path().join("state.redb"), clock)
+            lpsaring_store::Store::open(dir.path().join("state.redb"), clock.clone())
                 .await
                 .unwrap(),
         );
@@ -349,7 +359,7 @@ mod tests {
         let messenger = Arc::new(StuckOnce::default());
         let otp = Arc::new(Otp::new(
             store.clone(),
-            Arc::new(RateLimits::new(store, settings.clone())),
+            Arc::new(RateLimits::new(clock, settings.clone())),
             messenger.clone(),
             [3u8; 32],
             settings,

@@ -69,7 +69,7 @@ pub struct Service {
 impl Service {
     pub fn new(deps: Deps) -> Self {
         let users = deps.users;
-        let limits = Arc::new(RateLimits::new(deps.store.clone(), deps.settings.clone()));
+        let limits = Arc::new(RateLimits::new(deps.clock.clone(), deps.settings.clone()));
         let otp = Arc::new(otp::Otp::new(
             deps.store,
             limits.clone(),
