@@ -272,3 +272,71 @@ async fn the_originals_requests_get_the_answers_its_clients_read() {
         .count();
     assert_eq!(bindings, 1);
 }
+
+/// The original's web app posts its login as a form (`new URLSearchParams(...)`), its hotspot
+/// flag as the word `true`: request-otp and verify-otp take that as they take JSON, and a form
+/// that does not fit is a 422 naming the field, like JSON.
+#[tokio::test]
+async fn the_originals_form_encoded_login_works() {
+    const PHONE: &str = "081299997011";
+    const FORM_MAC: &str = "02:00:00:00:70:11";
+    const FORM_IP: &str = "10.5.50.81";
+    let app = spawn_app().await;
+    app.user_with_quota(PHONE, true).await;
+    app.phone_on_hotspot(FORM_MAC, FORM_IP);
+    let post_form = |path: &str, body: String| {
+        crate::web::client()
+            .post(app.url(path))
+            .header("origin", app.base_url.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    let res = post_form("/api/auth/request-otp", format!("phone_number={PHONE}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let e164 = Phone::parse(PHONE).unwrap().to_string();
+    let code = app.last_code(&e164).expect("a code was sent");
+
+    let res = post_form(
+        "/api/auth/verify-otp",
+        format!("phone_number={PHONE}&otp=not-a-number&hotspot_login_context=7"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer["details"]["field"], "hotspot_login_context",
+        "{answer}"
+    );
+
+    let mac = FORM_MAC.replace(':', "%3A");
+    let res = post_form(
+        "/api/auth/verify-otp",
+        format!(
+            "phone_number={PHONE}&otp={code}&client_ip={FORM_IP}&client_mac={mac}&hotspot_login_context=true"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    assert!(answer["access_token"].is_string(), "{answer}");
+    assert_eq!(answer["hotspot_binding_active"], true, "{answer}");
+    assert_eq!(answer["device"]["mac"], FORM_MAC, "{answer}");
+
+    // Anything else is still refused as before.
+    let res = crate::web::client()
+        .post(app.url("/api/auth/request-otp"))
+        .header("origin", app.base_url.as_str())
+        .header("content-type", "text/plain")
+        .body(format!("phone_number={PHONE}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    app.stop().await;
+}

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use lpsaring_kernel::ports::users::UserFacts;
-use lpsaring_kernel::web::{CurrentUser, JsonIn, current_user, encode_component, is_https};
+use lpsaring_kernel::web::{
+    CurrentUser, JsonIn, JsonOrForm, current_user, encode_component, is_https,
+};
 use lpsaring_kernel::{ApiError, ClientHints, Lang};
 use salvo::http::StatusCode;
 use salvo::oapi::ToSchema;
@@ -35,7 +37,7 @@ struct OtpSentResponse {
 /// Sends a one-time code over WhatsApp.
 #[endpoint(tags("auth"), status_codes(200, 404, 403, 422, 429, 503))]
 pub(super) async fn request_otp(
-    body: JsonIn<RequestOtpBody>,
+    body: JsonOrForm<RequestOtpBody>,
     req: &mut Request,
     depot: &mut Depot,
 ) -> Result<Json<OtpSentResponse>, ApiError> {
@@ -272,7 +274,7 @@ where
 /// Checks the code and logs in; behind the hotspot also binds the device on the router.
 #[endpoint(tags("auth"), status_codes(200, 401, 403, 409, 410, 422, 429, 503))]
 pub(super) async fn verify_otp(
-    body: JsonIn<VerifyOtpBody>,
+    body: JsonOrForm<VerifyOtpBody>,
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,

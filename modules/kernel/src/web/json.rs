@@ -77,21 +77,111 @@ where
     #[allow(refining_impl_trait)]
     async fn extract(req: &'ex mut Request, _depot: &'ex mut Depot) -> Result<Self, ApiError> {
         if !is_json(req) {
+            return Err(not_json());
+        }
+        parse(json_bytes(req).await?).map(JsonIn)
+    }
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the body as JSON (Content-Type: application/json).",
+    )
+}
+
+fn read_error(e: ParseError) -> ApiError {
+    match e {
+        ParseError::PayloadTooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "The request body is too large.",
+        ),
+        other => ApiError::bad_request(format!("The body could not be read: {other}.")),
+    }
+}
+
+async fn json_bytes(req: &mut Request) -> Result<&[u8], ApiError> {
+    req.payload().await.map(|b| &b[..]).map_err(read_error)
+}
+
+/// A body of type `T` sent as JSON or, as the original lpsaring's web app posts its login
+/// (`new URLSearchParams(...)`), as `application/x-www-form-urlencoded`. Only for endpoints that
+/// take no cookie (the code request and check): a form is what a foreign page can post without
+/// asking, so cookie-authenticated endpoints stay JSON-only ([`JsonIn`]).
+#[derive(Debug)]
+pub struct JsonOrForm<T>(pub T);
+
+impl<T> JsonOrForm<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for JsonOrForm<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn is_form(req: &Request) -> bool {
+    req.content_type()
+        .is_some_and(|m| m.type_() == "application" && m.subtype() == "x-www-form-urlencoded")
+}
+
+/// A form's fields as a JSON object of strings, where the original sends booleans as the words
+/// `true` and `false` (`hotspot_login_context=true`); a repeated field keeps its last value.
+pub fn form_to_json<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> serde_json::Value {
+    let fields = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                text => serde_json::Value::String(text.to_owned()),
+            };
+            (k.to_owned(), value)
+        })
+        .collect::<serde_json::Map<_, _>>();
+    serde_json::Value::Object(fields)
+}
+
+impl<'ex, T> Extractible<'ex> for JsonOrForm<T>
+where
+    T: DeserializeOwned + Send,
+{
+    fn metadata() -> &'static Metadata {
+        static METADATA: Metadata = Metadata::new("");
+        &METADATA
+    }
+
+    #[allow(refining_impl_trait)]
+    async fn extract(req: &'ex mut Request, _depot: &'ex mut Depot) -> Result<Self, ApiError> {
+        if is_json(req) {
+            return parse(json_bytes(req).await?).map(JsonOrForm);
+        }
+        if !is_form(req) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
-                "Send the body as JSON (Content-Type: application/json).",
+                "Send the body as JSON (Content-Type: application/json) or as a form.",
             ));
         }
-        let bytes = req.payload().await.map_err(|e| match e {
-            ParseError::PayloadTooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "The request body is too large.",
-            ),
-            other => ApiError::bad_request(format!("The body could not be read: {other}.")),
-        })?;
-        parse(bytes).map(JsonIn)
+        let form = req.form_data().await.map_err(read_error)?;
+        let object = form_to_json(form.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        parse(object.to_string().as_bytes()).map(JsonOrForm)
+    }
+}
+
+/// Documented as its JSON shape (the form is the same fields).
+impl<T> EndpointArgRegister for JsonOrForm<T>
+where
+    T: DeserializeOwned + ToSchema,
+{
+    fn register(components: &mut Components, operation: &mut Operation, arg: &str) {
+        <JsonBody<T> as EndpointArgRegister>::register(components, operation, arg);
     }
 }
 
@@ -123,6 +213,20 @@ mod tests {
         phone_number: String,
         #[allow(dead_code)]
         ctx: Option<Inner>,
+    }
+
+    #[test]
+    fn a_form_reads_as_strings_with_the_originals_boolean_words() {
+        let value = form_to_json([
+            ("phone_number", "0812"),
+            ("otp", "012345"),
+            ("hotspot_login_context", "true"),
+            ("otp", "543210"),
+        ]);
+        assert_eq!(
+            value,
+            json!({"phone_number": "0812", "otp": "543210", "hotspot_login_context": true})
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use guard::{
     set_token_problem,
 };
 pub use guard::{SECOND_FACTOR_PAGE, set_second_factor_missing};
-pub use json::JsonIn;
+pub use json::{JsonIn, JsonOrForm};
 pub use security::SecurityHeaders;
 
 /// True for `/api` and everything below it: JSON answers, never pages.
