@@ -526,6 +526,7 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(lpsaring_devices::router(app.device_portal.clone()))
         .push(lpsaring_devices::admin_router(app.device_admin.clone()))
         .push(lpsaring_quota::admin_router(app.quota_admin.clone()))
+        .push(lpsaring_auth::user_record_router(app.user_records.clone()))
         .push(lpsaring_payments::router(app.payments.clone()))
         .push(lpsaring_kernel::ui::assets::router())
         .push(lpsaring_admin::router(app.admin.clone()))

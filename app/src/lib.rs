@@ -85,6 +85,7 @@ pub struct App {
     pub user_admin: Arc<lpsaring_auth::UserAdmin>,
     /// quota's operator side: adjusting a user's bytes and days.
     pub quota_admin: Arc<lpsaring_quota::Adjustments>,
+    pub user_records: Arc<lpsaring_auth::user_record::UserRecords>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
@@ -296,6 +297,15 @@ pub async fn build_with_clock(
             grants: quota_admin.clone(),
         },
     ));
+    let user_records = Arc::new(lpsaring_auth::user_record::UserRecords::new(
+        lpsaring_auth::user_record::UserRecordDeps {
+            admin: user_admin.clone(),
+            devices: device_admin.clone(),
+            orders: payments.clone(),
+            quotas: quota.clone(),
+            audit: admin.audit(),
+        },
+    ));
     // The router's entry runs `doctor`'s router checks against the set-up the settings describe.
     let router_health = lpsaring_routeros::SetupHealth::new(
         router_client.clone(),
@@ -341,6 +351,7 @@ pub async fn build_with_clock(
         admin,
         user_admin,
         quota_admin,
+        user_records,
         backup_token,
     })
 }

@@ -8,6 +8,7 @@ mod admin_accounts;
 mod admin_browser;
 mod admin_forms;
 mod admin_security;
+mod admin_user_page;
 mod admin_users;
 mod admin_users_browser;
 mod architecture;

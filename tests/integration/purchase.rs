@@ -16,7 +16,10 @@ pub(crate) fn hidden(html: &str, name: &str) -> String {
 }
 
 /// The sandbox checkout's Pay button, as the buyer's browser posts it (redirects not followed).
-async fn pay_in_sandbox(app: &lpsaring_tests::TestApp, order_id: &str) -> reqwest::Response {
+pub(crate) async fn pay_in_sandbox(
+    app: &lpsaring_tests::TestApp,
+    order_id: &str,
+) -> reqwest::Response {
     client()
         .post(app.url(&format!("/pay/sandbox/{order_id}")))
         .header("Origin", app.base_url.as_str())

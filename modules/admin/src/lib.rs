@@ -12,6 +12,7 @@ mod pages;
 mod routes;
 pub mod service;
 pub mod settings;
+mod user_record;
 
 pub use audit::{Audit, AuditFilter, AuditPage, AuditRecord};
 pub use error::AdminError;

@@ -25,6 +25,7 @@ pub mod secrets;
 mod service;
 pub mod session;
 pub mod settings;
+pub mod user_record;
 pub mod users;
 
 use std::sync::Arc;
@@ -65,4 +66,9 @@ pub fn jobs(sessions: &Arc<Sessions>) -> Vec<Job> {
             }
         },
     )]
+}
+
+/// The admin panel's page of one user, `/admin/users/{id}`, and `GET /api/admin/users/{id}`.
+pub fn user_record_router(records: Arc<user_record::UserRecords>) -> salvo::Router {
+    routes::admin_user_page::router(records)
 }

@@ -30,6 +30,7 @@ mod service;
 pub mod settings;
 pub mod state;
 mod sweep;
+mod user_record;
 pub mod vouchers;
 
 use std::sync::Arc;

@@ -32,6 +32,7 @@ mod service;
 pub mod settings;
 pub mod status;
 mod sync;
+mod user_record;
 
 pub use adjust::{AdjustIn, Adjusted, Adjustments};
 pub use error::{ConfigError, QuotaError};

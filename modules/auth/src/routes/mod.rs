@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 mod admin_pages;
+pub(crate) mod admin_user_page;
 mod api;
 mod pages;
 

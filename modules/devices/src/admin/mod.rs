@@ -6,6 +6,7 @@
 //! `UserDirectory` port: this module never reads the users table.
 
 pub mod routes;
+mod user_record;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -299,7 +299,10 @@ async fn remove_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     let back = req
         .form::<String>("back")
         .await
-        .filter(|b| b.starts_with(AREA) && lpsaring_kernel::web::is_local_path(b))
+        .filter(|b| {
+            (b.starts_with(AREA) || b.starts_with("/admin/users/"))
+                && lpsaring_kernel::web::is_local_path(b)
+        })
         .unwrap_or_else(|| AREA.to_owned());
     let error = match (
         CurrentUser::admin(depot),

@@ -18,3 +18,4 @@ pub use payment::PaymentGateway;
 pub use router::Router;
 pub use users::{Role, UserDirectory, UserFacts, VoucherAccounts};
 pub use voucher::{VoucherAccount, VoucherLogin, VoucherLoginError};
+pub mod user_record;
