@@ -528,7 +528,10 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(lpsaring_quota::admin_router(app.quota_admin.clone()))
         .push(lpsaring_payments::router(app.payments.clone()))
         .push(lpsaring_kernel::ui::assets::router())
-        .push(lpsaring_admin::router(app.admin.clone()))
+        .push(lpsaring_admin::router(
+            app.admin.clone(),
+            app.overview.clone(),
+        ))
         .push(
             crate::backup::endpoint::Snapshotter {
                 store: app.store.clone(),
