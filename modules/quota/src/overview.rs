@@ -19,10 +19,6 @@ pub const EXPIRING_DAYS: i64 = 3;
 /// The most expiring accounts listed.
 const EXPIRING_LIMIT: u64 = 50;
 
-fn internal(e: sea_orm::DbErr) -> ApiError {
-    ApiError::internal(&e)
-}
-
 impl Service {
     /// Bytes per local day from `from` on, summed over every user.
     async fn daily_bytes(&self, from: NaiveDate) -> Result<Vec<(NaiveDate, i64)>, ApiError> {
@@ -35,7 +31,7 @@ impl Service {
             .into_tuple()
             .all(&self.db)
             .await
-            .map_err(internal)
+            .map_err(|e| ApiError::internal(&e))
     }
 
     async fn expiring_soon(&self) -> Result<Vec<Expiring>, ApiError> {
@@ -47,7 +43,7 @@ impl Service {
             .limit(EXPIRING_LIMIT)
             .all(&self.db)
             .await
-            .map_err(internal)?;
+            .map_err(|e| ApiError::internal(&e))?;
         Ok(rows
             .into_iter()
             .filter_map(|a| {
@@ -64,7 +60,7 @@ impl Service {
             .order_by_desc(sync_run::Column::StartedAt)
             .one(&self.db)
             .await
-            .map_err(internal)?;
+            .map_err(|e| ApiError::internal(&e))?;
         Ok(run.map(|r| SyncFigures {
             started_at: r.started_at,
             finished_at: r.finished_at,
