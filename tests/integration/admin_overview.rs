@@ -9,9 +9,10 @@ use lpsaring_kernel::Phone;
 use lpsaring_kernel::ports::users::Role;
 use lpsaring_quota::api::{Grant, GrantSource};
 use lpsaring_routeros_sim::Faults;
-use lpsaring_tests::{TestApp, spawn_app_with};
+use lpsaring_tests::{TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
+use crate::browser::{Browser, ONE_BROWSER, driver_binary, screenshot_dir};
 use crate::payments::{buyer, create_package, initiate, sandbox_app};
 use crate::quota::{admin_token, login_on_hotspot, send, user_with_quota};
 
@@ -274,4 +275,44 @@ async fn a_router_that_stops_answering_shows_as_down_and_then_up_again() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(report["router"]["reachable"], true, "{report}");
+}
+
+/// The overview in headless Chromium: on a 390 px phone (with JavaScript, to measure) and on a
+/// 1280 px laptop, the figures and both charts show, nothing scrolls sideways and the browser
+/// reports no problem (a blocked style or script, a failed load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_fits_a_phone_and_a_laptop_in_chromium() {
+    let Some(driver) = driver_binary() else {
+        return;
+    };
+    let _one = ONE_BROWSER.lock().await;
+    let app = spawn_app().await;
+    let (_, cookie) = app.logged_in(PAGE_ADMIN, Role::Admin).await;
+    new_user(&app, PENDING, false).await;
+    for (name, browser) in [
+        ("phone", Browser::open(&driver, true).await),
+        (
+            "laptop",
+            Browser::open_sized(&driver, true, (1280, 800)).await,
+        ),
+    ] {
+        browser.goto(&app.url("/")).await;
+        browser.use_cookies(&cookie).await;
+        browser.goto(&app.url("/admin?lang=en")).await;
+        browser.text_containing("#users-pending", "Pending").await;
+        browser.element("svg.chart").await;
+        browser.element("#router-state").await;
+        let (fits, measured) = browser.fits_the_width().await;
+        assert!(fits, "{name}: the overview scrolls sideways: {measured}");
+        let problems = browser.problems().await;
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        browser
+            .screenshot(
+                &screenshot_dir(&app, "admin_overview"),
+                &format!("{name}.png"),
+            )
+            .await;
+        browser.quit().await;
+    }
+    app.stop().await;
 }
