@@ -529,7 +529,10 @@ fn routes(app: &App, extra: Router) -> Router {
         .push(lpsaring_auth::user_record_router(app.user_records.clone()))
         .push(lpsaring_payments::router(app.payments.clone()))
         .push(lpsaring_kernel::ui::assets::router())
-        .push(lpsaring_admin::router(app.admin.clone()))
+        .push(lpsaring_admin::router(
+            app.admin.clone(),
+            app.overview.clone(),
+        ))
         .push(
             crate::backup::endpoint::Snapshotter {
                 store: app.store.clone(),

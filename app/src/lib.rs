@@ -86,6 +86,8 @@ pub struct App {
     /// quota's operator side: adjusting a user's bytes and days.
     pub quota_admin: Arc<lpsaring_quota::Adjustments>,
     pub user_records: Arc<lpsaring_auth::user_record::UserRecords>,
+    /// The admin overview's figures, read through each module's port.
+    pub overview: Arc<lpsaring_admin::Overview>,
     /// What `/readyz` asks, in the order it shows them.
     pub health: Arc<[Arc<dyn Health>]>,
     /// What a `/metrics` scrape samples (gauges of state: store, router, outbox, orders, process).
@@ -321,6 +323,23 @@ pub async fn build_with_clock(
             settings.messaging.plugin.clone(),
         )),
     ];
+    let overview = Arc::new(lpsaring_admin::Overview::new(
+        lpsaring_admin::OverviewDeps {
+            db: db.clone(),
+            clock: clock.clone(),
+            timezone: settings.tz(),
+            users: Arc::new(lpsaring_auth::Directory(users.clone())),
+            devices: devices.clone(),
+            usage: quota.clone(),
+            sales: payments.clone(),
+            router: router.clone(),
+            checks: health
+                .iter()
+                .filter(|h| matches!(h.name(), "router" | "plugins"))
+                .cloned()
+                .collect(),
+        },
+    ));
     let sampled: Vec<Arc<dyn Sampled>> = vec![
         Arc::new(lpsaring_kernel::metrics::Process),
         store.clone(),
@@ -329,6 +348,7 @@ pub async fn build_with_clock(
         payments.clone(),
     ];
     Ok(App {
+        overview,
         health: health.into(),
         sampled: sampled.into(),
         settings: Arc::new(settings),

@@ -7,6 +7,7 @@ mod admin;
 mod admin_accounts;
 mod admin_browser;
 mod admin_forms;
+mod admin_overview;
 mod admin_security;
 mod admin_user_page;
 mod admin_users;

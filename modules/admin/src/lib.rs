@@ -7,7 +7,9 @@
 pub mod audit;
 mod entity;
 pub mod error;
+mod figures;
 mod jobs;
+pub mod overview;
 mod pages;
 mod routes;
 pub mod service;
@@ -17,6 +19,7 @@ mod user_record;
 pub use audit::{Audit, AuditFilter, AuditPage, AuditRecord};
 pub use error::AdminError;
 pub use jobs::jobs;
+pub use overview::{Overview, OverviewDeps, OverviewReport};
 pub use routes::router;
 pub use service::{Deps, Service};
 pub use settings::AdminSettings;

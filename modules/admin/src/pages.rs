@@ -54,7 +54,6 @@ pub struct Texts {
     pub prev: &'static str,
     pub next: &'static str,
     pub recent: &'static str,
-    pub welcome: &'static str,
     pub all: &'static str,
 }
 
@@ -78,10 +77,6 @@ impl Texts {
             prev: t(Text::new("← Sebelumnya", "← Previous")),
             next: t(Text::new("Berikutnya →", "Next →")),
             recent: t(Text::new("Aktivitas terbaru", "Recent activity")),
-            welcome: t(Text::new(
-                "Pilih bagian di menu untuk mengelola portal.",
-                "Choose an area in the menu to manage the portal.",
-            )),
             all: t(Text::new("Lihat semua", "See all")),
         }
     }
@@ -92,16 +87,19 @@ impl Texts {
 struct OverviewView {
     t: Texts,
     title: &'static str,
+    figures: String,
     rows: Vec<Row>,
 }
 
 const OVERVIEW: Text = Text::new("Ringkasan", "Overview");
 
-pub fn overview(lang: Lang, recent: &[AuditRecord]) -> Page {
+/// `/admin`: the overview's `figures` (HTML) above the recent audit entries.
+pub fn overview(lang: Lang, figures: String, recent: &[AuditRecord]) -> Page {
     let title = OVERVIEW.get(lang);
     let body = OverviewView {
         t: Texts::new(lang),
         title,
+        figures,
         rows: recent.iter().map(Row::of).collect(),
     }
     .render_once()

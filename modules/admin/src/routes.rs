@@ -11,8 +11,9 @@ use salvo::affix_state;
 use salvo::prelude::*;
 
 use crate::audit::{AuditFilter, AuditPage};
-use crate::pages;
+use crate::overview::{Overview, OverviewReport};
 use crate::service::Service;
+use crate::{figures, pages};
 
 fn service(depot: &Depot) -> Result<Arc<Service>, ApiError> {
     depot
@@ -82,16 +83,48 @@ fn page_service(depot: &Depot, res: &mut Response) -> Option<Arc<Service>> {
     svc
 }
 
-/// `/admin`: the panel's front page.
+fn overview(depot: &Depot) -> Result<Arc<Overview>, ApiError> {
+    depot
+        .get_typed::<Arc<Overview>>()
+        .cloned()
+        .map_err(|_| ApiError::internal(&"admin overview missing from the depot"))
+}
+
+/// The overview's figures: users by status, devices online, usage and revenue today, this
+/// month and per day for 30 days, best-selling packages, accounts expiring in 3 days, the last
+/// sync, the router's connection and breaker, the router's and plugins' readiness checks and
+/// the outbox's depth.
+#[endpoint(tags("admin"), status_codes(200, 401, 403))]
+async fn api_overview(depot: &mut Depot) -> Result<Json<OverviewReport>, ApiError> {
+    CurrentUser::admin(depot)?;
+    Ok(Json(overview(depot)?.report().await?))
+}
+
+/// `/admin`: the panel's front page, the overview's figures and the recent audit entries.
 #[handler]
 async fn overview_page(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     let lang = Lang::of_request(req);
     let Some(svc) = page_service(depot, res) else {
         return;
     };
-    match svc.audit_page(&AuditFilter::default(), 1, 10).await {
-        Ok(recent) => res.render(pages::overview(lang, &recent.items)),
-        Err(e) => {
+    let figures = match overview(depot) {
+        Ok(o) => o
+            .report()
+            .await
+            .map(|r| figures::figures(lang, o.timezone(), &r)),
+        Err(e) => Err(e),
+    };
+    let recent = svc.audit_page(&AuditFilter::default(), 1, 10).await;
+    match (figures, recent) {
+        (Ok(figures), Ok(recent)) => res.render(pages::overview(lang, figures, &recent.items)),
+        (Err(e), _) => {
+            tracing::error!(
+                cause = e.cause.as_deref().unwrap_or(&e.message),
+                "admin overview figures failed"
+            );
+            res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        (_, Err(e)) => {
             tracing::error!(error = %e, "admin overview failed");
             res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
         }
@@ -124,10 +157,16 @@ async fn audit_page(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     }
 }
 
-/// Every admin route, with the service injected.
-pub fn router(service: Arc<Service>) -> Router {
+/// Every admin route, with the service and the overview injected.
+pub fn router(service: Arc<Service>, overview: Arc<Overview>) -> Router {
     Router::new()
         .hoop(affix_state::inject(service))
+        .hoop(affix_state::inject(overview))
+        .push(
+            Router::with_path("api/admin/overview")
+                .hoop(require_admin)
+                .get(api_overview),
+        )
         .push(
             Router::with_path("api/admin/audit")
                 .hoop(require_admin)

@@ -18,6 +18,7 @@ pub mod limits;
 mod messages;
 pub mod metrics;
 pub mod otp;
+pub mod overview;
 mod pages;
 mod profile;
 mod routes;

@@ -104,7 +104,7 @@ pub fn printable(text: &str) -> String {
 }
 
 pub struct Users {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
     clock: Arc<dyn Clock>,
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 mod entity;
 mod error;
 pub mod import;
+pub mod overview;
 mod page;
 mod portal;
 mod release;

@@ -24,8 +24,8 @@ pub struct Deps {
 }
 
 pub struct Service {
-    db: DatabaseConnection,
-    clock: Arc<dyn Clock>,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) clock: Arc<dyn Clock>,
     policy: DevicePolicy,
 }
 

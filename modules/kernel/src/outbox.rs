@@ -261,6 +261,40 @@ impl Outbox {
     }
 }
 
+/// How many messages are in each state: `pending` (waiting), `sent`, `dead` (gave up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, salvo::oapi::ToSchema)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+}
+
+/// The outbox's depth by state, for `/metrics` and the admin overview.
+pub async fn counts<C: ConnectionTrait>(conn: &C) -> Result<OutboxCounts, DbErr> {
+    let count = Query::select()
+        .column("status")
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from(TABLE)
+        .group_by_col("status")
+        .to_owned();
+    let mut depth = OutboxCounts::default();
+    for row in conn.query_all(&count).await? {
+        let (Ok(status), Ok(n)) = (
+            row.try_get::<String>("", "status"),
+            row.try_get::<i64>("", "n"),
+        ) else {
+            continue;
+        };
+        match status.as_str() {
+            "pending" => depth.pending = n,
+            "sent" => depth.sent = n,
+            "dead" => depth.dead = n,
+            _ => {}
+        }
+    }
+    Ok(depth)
+}
+
 /// The outbox's depth by state (`pending`, `sent`, `dead`) for `/metrics`.
 #[derive(Debug, Clone)]
 pub struct OutboxDepth(pub sea_orm::DatabaseConnection);
@@ -268,32 +302,18 @@ pub struct OutboxDepth(pub sea_orm::DatabaseConnection);
 #[async_trait::async_trait]
 impl crate::metrics::Sampled for OutboxDepth {
     async fn sample(&self) {
-        let count = Query::select()
-            .column("status")
-            .expr_as(Expr::cust("COUNT(*)"), "n")
-            .from(TABLE)
-            .group_by_col("status")
-            .to_owned();
-        let rows = match self.0.query_all(&count).await {
-            Ok(rows) => rows,
+        let depth = match counts(&self.0).await {
+            Ok(depth) => depth,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox depth not sampled");
                 return;
             }
         };
-        let mut depth = [("pending", 0i64), ("sent", 0), ("dead", 0)];
-        for row in rows {
-            let (Ok(status), Ok(n)) = (
-                row.try_get::<String>("", "status"),
-                row.try_get::<i64>("", "n"),
-            ) else {
-                continue;
-            };
-            if let Some(slot) = depth.iter_mut().find(|(s, _)| *s == status) {
-                slot.1 = n;
-            }
-        }
-        for (state, n) in depth {
+        for (state, n) in [
+            ("pending", depth.pending),
+            ("sent", depth.sent),
+            ("dead", depth.dead),
+        ] {
             metrics::gauge!(crate::metrics::OUTBOX_MESSAGES, "state" => state).set(n as f64);
         }
     }

@@ -57,15 +57,7 @@ pub(crate) struct Statement<'a> {
 
 /// `Rp 50.000`.
 pub(crate) fn rupiah(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("Rp {}{out}", if amount < 0 { "-" } else { "" })
+    lpsaring_kernel::ui::format::rupiah(amount)
 }
 
 /// The key that recognises a provider's repeated delivery of one notification.

@@ -18,6 +18,7 @@ mod link;
 pub mod manual;
 pub mod metrics;
 mod orders;
+pub mod overview;
 pub mod package_admin;
 mod packages;
 mod pages;

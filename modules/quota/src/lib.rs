@@ -22,6 +22,7 @@ pub mod import;
 mod jobs;
 pub mod metrics;
 pub mod notify;
+pub mod overview;
 pub mod period;
 mod policy;
 pub mod portal;

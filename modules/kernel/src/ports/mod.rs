@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod grants;
 pub mod messenger;
+pub mod overview;
 pub mod payment;
 pub mod router;
 pub mod router_config;

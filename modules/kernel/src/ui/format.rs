@@ -107,6 +107,19 @@ pub fn day_label(day: chrono::NaiveDate) -> String {
     format!("{}/{}", day.day(), day.month())
 }
 
+/// `Rp 50.000`: rupiah with dots between thousands.
+pub fn rupiah(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    format!("Rp {}{out}", if amount < 0 { "-" } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
