@@ -213,6 +213,11 @@ async fn the_originals_requests_get_the_answers_its_clients_read() {
                 ("approval_status", Some("APPROVED")),
                 ("is_active", Some("true")),
                 ("access_status", Some("ok")),
+                // 5 GiB in the original's MiB.
+                ("total_quota_purchased_mb", Some("5120.0")),
+                ("total_quota_used_mb", Some("0.0")),
+                ("is_unlimited_user", Some("false")),
+                ("quota_expiry_date", None),
             ],
         },
         Case {

@@ -2,7 +2,9 @@
 //! device is placed exactly as the next sync would place it.
 
 use async_trait::async_trait;
-use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus, RouterPlacement};
+use lpsaring_kernel::ports::access::{
+    AccessPolicy, AccessStatus, QuotaFigures, RouterPlacement, Standing,
+};
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::{Mac, UserId};
 
@@ -13,6 +15,19 @@ use crate::status;
 impl AccessPolicy for Service {
     async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String> {
         self.status_for(user).await.map_err(|e| e.to_string())
+    }
+
+    async fn standing_of(&self, user: &UserFacts) -> Result<Standing, String> {
+        let summary = self.summary_for(user).await.map_err(|e| e.to_string())?;
+        Ok(Standing {
+            status: summary.status,
+            quota: Some(QuotaFigures {
+                purchased_bytes: summary.purchased_bytes,
+                used_bytes: summary.used_bytes,
+                unlimited: summary.unlimited,
+                expires_at: summary.expires_at,
+            }),
+        })
     }
 
     async fn meter_from_now(&self, user: UserId, mac: Mac) -> Result<(), String> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lpsaring_kernel::client::user_agent;
-use lpsaring_kernel::ports::access::AccessStatus;
+use lpsaring_kernel::ports::access::{AccessStatus, Standing};
 use lpsaring_kernel::ports::users::UserFacts;
 use lpsaring_kernel::ui::Page;
 use lpsaring_kernel::web::csrf::{self, OriginVerdict};
@@ -220,9 +220,37 @@ pub struct MeOut {
     /// Network access now (ok, unlimited, fup, habis, expired, inactive, blocked): the access
     /// policy's answer, the same as the connected page and `/api/users/me/quota` give.
     pub access_status: String,
+    /// The original's quota fields, which its clients read here: megabytes (MiB, as the
+    /// original counted), the end of the validity, and whether the user is unlimited.
+    /// Absent when the answer carries no quota figures (an admin login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_quota_purchased_mb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_quota_used_mb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_expiry_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_unlimited_user: Option<bool>,
+}
+
+/// Bytes as the original's megabytes (MiB), to two decimals.
+fn megabytes(bytes: i64) -> f64 {
+    (bytes as f64 / (1024.0 * 1024.0) * 100.0).round() / 100.0
 }
 
 impl MeOut {
+    /// With the original's quota fields filled from `standing`.
+    pub(super) fn with_standing(u: &UserFacts, standing: Standing) -> Self {
+        let mut out = Self::new(u, standing.status);
+        if let Some(q) = standing.quota {
+            out.total_quota_purchased_mb = Some(megabytes(q.purchased_bytes));
+            out.total_quota_used_mb = Some(megabytes(q.used_bytes));
+            out.quota_expiry_date = q.expires_at.map(|t| t.to_rfc3339());
+            out.is_unlimited_user = Some(q.unlimited);
+        }
+        out
+    }
+
     pub(super) fn new(u: &UserFacts, status: AccessStatus) -> Self {
         Self {
             id: u.id.0,
@@ -233,6 +261,10 @@ impl MeOut {
             is_active: u.active,
             is_blocked: u.blocked,
             access_status: status.as_str().to_owned(),
+            total_quota_purchased_mb: None,
+            total_quota_used_mb: None,
+            quota_expiry_date: None,
+            is_unlimited_user: None,
         }
     }
 }
@@ -280,8 +312,8 @@ async fn me_inner(user: CurrentUser, depot: &mut Depot) -> Result<Json<MeOut>, A
         .get(user.id)
         .await?
         .ok_or(AuthError::Unauthorized)?;
-    let status = sessions.status_of(&user).await?;
-    Ok(Json(MeOut::new(&user, status)))
+    let standing = sessions.standing_of(&user).await?;
+    Ok(Json(MeOut::with_standing(&user, standing)))
 }
 
 /// Admin credentials. The password is never logged.

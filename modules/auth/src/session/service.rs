@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use lpsaring_kernel::client::USER_AGENT_MAX;
-use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus};
+use lpsaring_kernel::ports::access::{AccessPolicy, AccessStatus, Standing};
 use lpsaring_kernel::ports::audit::{AuditEntry, AuditSink};
 use lpsaring_kernel::ports::users::{Role, UserFacts};
 use lpsaring_kernel::web::Origins;
@@ -218,6 +218,14 @@ impl Sessions {
     pub async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, AuthError> {
         self.access_policy
             .status_of(user)
+            .await
+            .map_err(AuthError::Internal)
+    }
+
+    /// The user's status with their quota figures (see [`AccessPolicy::standing_of`]).
+    pub async fn standing_of(&self, user: &UserFacts) -> Result<Standing, AuthError> {
+        self.access_policy
+            .standing_of(user)
             .await
             .map_err(AuthError::Internal)
     }

@@ -49,6 +49,22 @@ impl AccessStatus {
     }
 }
 
+/// A user's access status and, where quota accounts exist, their figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub status: AccessStatus,
+    pub quota: Option<QuotaFigures>,
+}
+
+/// What a user bought and used, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaFigures {
+    pub purchased_bytes: i64,
+    pub used_bytes: i64,
+    pub unlimited: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Status from the account alone: blocked > inactive (unapproved or deactivated) > ok.
 pub fn basic_status(user: &UserFacts) -> AccessStatus {
     if user.blocked {
@@ -76,6 +92,14 @@ pub struct RouterPlacement {
 pub trait AccessPolicy: Send + Sync {
     /// The user's status now.
     async fn status_of(&self, user: &UserFacts) -> Result<AccessStatus, String>;
+    /// The status with the user's quota figures, from one read (`/api/auth/me` shows both, as the
+    /// original did). A policy without quota accounts answers the status alone.
+    async fn standing_of(&self, user: &UserFacts) -> Result<Standing, String> {
+        Ok(Standing {
+            status: self.status_of(user).await?,
+            quota: None,
+        })
+    }
     /// Router state for a status (names come from settings).
     fn placement(&self, status: AccessStatus) -> RouterPlacement;
     /// Called before a login registers `mac` to `user`: only bytes the router counts from now
