@@ -341,14 +341,7 @@ async fn start_form(req: &mut Request, depot: &mut Depot, res: &mut Response) {
             };
             answer(res, render(lang, depot, shown).await, StatusCode::OK).await;
         }
-        Err(e) => {
-            let (message, status) = refusal(&e, lang);
-            let shown = Shown {
-                error: Some(message),
-                ..Shown::default()
-            };
-            answer(res, render(lang, depot, shown).await, status).await;
-        }
+        Err(e) => refuse(res, depot, lang, &e).await,
     }
 }
 
@@ -372,14 +365,7 @@ async fn confirm_form(req: &mut Request, depot: &mut Depot, res: &mut Response) 
             };
             answer(res, render(lang, depot, shown).await, StatusCode::OK).await;
         }
-        Err(e) => {
-            let (message, status) = refusal(&e, lang);
-            let shown = Shown {
-                error: Some(message),
-                ..Shown::default()
-            };
-            answer(res, render(lang, depot, shown).await, status).await;
-        }
+        Err(e) => refuse(res, depot, lang, &e).await,
     }
 }
 
@@ -395,24 +381,24 @@ async fn disable_form(req: &mut Request, depot: &mut Depot, res: &mut Response) 
         (Ok(user), Ok(s)) => s.totp_disable(&user, &code, ip(depot)).await,
         _ => Err(AuthError::Unauthorized),
     };
-    let (shown, status) = match &turned_off {
-        Ok(()) => (
-            Shown {
+    match turned_off {
+        Ok(()) => {
+            let shown = Shown {
                 notice: Some(TURNED_OFF.get(lang)),
                 ..Shown::default()
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => {
-            let (message, status) = refusal(e, lang);
-            (
-                Shown {
-                    error: Some(message),
-                    ..Shown::default()
-                },
-                status,
-            )
+            };
+            answer(res, render(lang, depot, shown).await, StatusCode::OK).await;
         }
+        Err(e) => refuse(res, depot, lang, &e).await,
+    }
+}
+
+/// The page again, saying why `e` refused the step.
+async fn refuse(res: &mut Response, depot: &Depot, lang: Lang, e: &AuthError) {
+    let (message, status) = refusal(e, lang);
+    let shown = Shown {
+        error: Some(message),
+        ..Shown::default()
     };
     answer(res, render(lang, depot, shown).await, status).await;
 }

@@ -12,22 +12,42 @@ use serde_json::json;
 
 use crate::ApiError;
 
-/// A JSON request body of type `T`.
-#[derive(Debug)]
-pub struct JsonIn<T>(pub T);
+/// A body wrapper's plumbing: `into_inner`, `Deref`, and the OpenAPI entry of its JSON shape
+/// (documented exactly like salvo's `JsonBody<T>`).
+macro_rules! body_wrapper {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<T>(pub T);
 
-impl<T> JsonIn<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
+        impl<T> $name<T> {
+            pub fn into_inner(self) -> T {
+                self.0
+            }
+        }
+
+        impl<T> std::ops::Deref for $name<T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.0
+            }
+        }
+
+        impl<T> EndpointArgRegister for $name<T>
+        where
+            T: DeserializeOwned + ToSchema,
+        {
+            fn register(components: &mut Components, operation: &mut Operation, arg: &str) {
+                <JsonBody<T> as EndpointArgRegister>::register(components, operation, arg);
+            }
+        }
+    };
 }
 
-impl<T> std::ops::Deref for JsonIn<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+body_wrapper!(
+    /// A JSON request body of type `T`.
+    JsonIn
+);
 
 fn is_json(req: &Request) -> bool {
     req.content_type()
@@ -106,25 +126,13 @@ async fn json_bytes(req: &mut Request) -> Result<&[u8], ApiError> {
     req.payload().await.map(|b| &b[..]).map_err(read_error)
 }
 
-/// A body of type `T` sent as JSON or, as the original lpsaring's web app posts its login
-/// (`new URLSearchParams(...)`), as `application/x-www-form-urlencoded`. Only for endpoints that
-/// take no cookie (the code request and check): a form is what a foreign page can post without
-/// asking, so cookie-authenticated endpoints stay JSON-only ([`JsonIn`]).
-#[derive(Debug)]
-pub struct JsonOrForm<T>(pub T);
-
-impl<T> JsonOrForm<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> std::ops::Deref for JsonOrForm<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+body_wrapper!(
+    /// A body of type `T` sent as JSON or, as the original lpsaring's web app posts its login
+    /// (`new URLSearchParams(...)`), as `application/x-www-form-urlencoded`. Only for endpoints
+    /// that take no cookie (the code request and check): a form is what a foreign page can post
+    /// without asking, so cookie-authenticated endpoints stay JSON-only ([`JsonIn`]).
+    JsonOrForm
+);
 
 fn is_form(req: &Request) -> bool {
     req.content_type()
@@ -172,26 +180,6 @@ where
         let form = req.form_data().await.map_err(read_error)?;
         let object = form_to_json(form.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         parse(object.to_string().as_bytes()).map(JsonOrForm)
-    }
-}
-
-/// Documented as its JSON shape (the form is the same fields).
-impl<T> EndpointArgRegister for JsonOrForm<T>
-where
-    T: DeserializeOwned + ToSchema,
-{
-    fn register(components: &mut Components, operation: &mut Operation, arg: &str) {
-        <JsonBody<T> as EndpointArgRegister>::register(components, operation, arg);
-    }
-}
-
-/// Documented exactly like salvo's `JsonBody<T>`.
-impl<T> EndpointArgRegister for JsonIn<T>
-where
-    T: DeserializeOwned + ToSchema,
-{
-    fn register(components: &mut Components, operation: &mut Operation, arg: &str) {
-        <JsonBody<T> as EndpointArgRegister>::register(components, operation, arg);
     }
 }
 
