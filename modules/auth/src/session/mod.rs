@@ -23,6 +23,8 @@ pub mod totp;
 #[cfg(test)]
 mod admin_tests;
 #[cfg(test)]
+mod jwt_tests;
+#[cfg(test)]
 mod tests;
 
 pub use admin_login::ADMIN_LOGIN_WINDOW;
