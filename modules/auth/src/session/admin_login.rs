@@ -51,6 +51,15 @@ impl Sessions {
         Ok(())
     }
 
+    /// Spends one of the per-IP admin-login attempts (both login steps draw on the same
+    /// budget); answers the IP as it appears in the attempt keys.
+    async fn spend_ip_attempt(&self, ip: Option<IpAddr>) -> Result<String, AuthError> {
+        let from = ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned());
+        self.spend_attempt(&format!("auth:admin_login:ip:{from}"))
+            .await?;
+        Ok(from)
+    }
+
     /// Checks an admin's phone and password and starts a session. Every failure is
     /// `InvalidCredentials` (429 only when rate limited); `TotpRequired` with a challenge when
     /// the admin has a second factor.
@@ -61,9 +70,7 @@ impl Sessions {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
     ) -> Result<(UserFacts, IssuedSession), AuthError> {
-        let from = ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned());
-        self.spend_attempt(&format!("auth:admin_login:ip:{from}"))
-            .await?;
+        let from = self.spend_ip_attempt(ip).await?;
         let phone = Phone::parse(phone).ok();
         // Per phone *and* IP: failures from elsewhere never lock the operator out.
         let phone_key = phone
@@ -116,9 +123,7 @@ impl Sessions {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
     ) -> Result<(UserFacts, IssuedSession), AuthError> {
-        let from = ip.map(|i| i.to_string()).unwrap_or_else(|| "-".to_owned());
-        self.spend_attempt(&format!("auth:admin_login:ip:{from}"))
-            .await?;
+        self.spend_ip_attempt(ip).await?;
         if challenge.is_empty() || challenge.len() > super::service::REFRESH_MAX_LEN {
             return Err(AuthError::TotpChallengeExpired);
         }
